@@ -1,0 +1,1 @@
+"""Workspace, state database, mask editing, S3 sync and settings. No Qt here (tested)."""

@@ -1,0 +1,91 @@
+"""The workspace state database: SQLite in WAL mode under .roadseg/state.sqlite.
+
+Each feature owns its tables and creates them with ``CREATE TABLE IF NOT EXISTS``
+through :func:`ensure_schema`; the ``tiles`` table is shared and defined here.
+"""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable
+
+from .layout import state_dir
+
+DB_NAME = "state.sqlite"
+
+
+class TileStatus(str, enum.Enum):
+    NEW = "new"              # in the workspace, not yet predicted
+    PREDICTED = "predicted"  # the model's mask exists, nobody touched it
+    EDITED = "edited"        # a person changed the mask; not accepted yet
+    ACCEPTED = "accepted"    # mask written to {split}/masks; not yet on S3
+    SYNCED = "synced"        # the accepted pair is on S3 as it is here
+    CONFLICT = "conflict"    # someone else changed the remote copy; a person must choose
+    ERROR = "error"          # the image cannot be read (reason in tiles.error)
+
+
+TILES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tiles (
+    stem          TEXT PRIMARY KEY,   -- file stem; pairs an image with its mask
+    image         TEXT NOT NULL,      -- image path relative to the workspace root (posix)
+    split         TEXT,               -- 'train', 'test', or NULL while unlabeled
+    status        TEXT NOT NULL DEFAULT 'new',
+    uncertainty   REAL,               -- model uncertainty of the last prediction
+    model_version TEXT,               -- model that made the last prediction
+    edited_at     REAL,
+    accepted_at   REAL,
+    error         TEXT
+);
+CREATE INDEX IF NOT EXISTS tiles_status ON tiles(status);
+CREATE INDEX IF NOT EXISTS tiles_uncertainty ON tiles(uncertainty);
+"""
+
+
+def connect(root: str | Path) -> sqlite3.Connection:
+    """Open (and create) the workspace's state DB. One connection per thread."""
+    directory = state_dir(Path(root))
+    directory.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(directory / DB_NAME, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    ensure_schema(conn, TILES_SCHEMA)
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection, ddl: str) -> None:
+    conn.executescript(ddl)
+
+
+def upsert_tile(conn: sqlite3.Connection, stem: str, image: str, split: str | None,
+                status: TileStatus) -> None:
+    conn.execute(
+        "INSERT INTO tiles(stem, image, split, status) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(stem) DO UPDATE SET image=excluded.image, split=excluded.split, status=excluded.status",
+        (stem, image, split, TileStatus(status).value),
+    )
+
+
+def set_status(conn: sqlite3.Connection, stems: Iterable[str], status: TileStatus,
+               only_if: Iterable[TileStatus] | None = None) -> None:
+    """Set the status of tiles, optionally only those currently in one of ``only_if``."""
+    stems = list(stems)
+    if not stems:
+        return
+    now = time.time()
+    guard, extra = "", []
+    if only_if is not None:
+        allowed = [TileStatus(s).value for s in only_if]
+        guard = f" AND status IN ({','.join('?' * len(allowed))})"
+        extra = allowed
+    with conn:
+        for stem in stems:
+            conn.execute(
+                f"UPDATE tiles SET status=?, accepted_at=CASE WHEN ?='accepted' THEN ? ELSE accepted_at END "
+                f"WHERE stem=?{guard}",
+                (TileStatus(status).value, TileStatus(status).value, now, stem, *extra),
+            )

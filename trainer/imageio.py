@@ -1,0 +1,198 @@
+"""Reading any satellite image as 8-bit RGB and any road mask as a boolean array.
+
+Images: JPEG, PNG and TIFF/GeoTIFF of any size and band count. Gray becomes RGB,
+alpha is dropped, 16-bit and float imagery get a per-band 2-98 percentile stretch.
+Masks: 1- or 3-channel, 0/255, 0/1 or soft-edged; road is channel 0 >= 128, or
+== 1 when the mask's maximum is 1 (the seed's and other sources' conventions).
+
+rasterio is optional here: the SageMaker training image lacks it, and PIL reads
+the JPEG/PNG tiles of the S3 layout.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import BadInputError
+from .fsutil import atomic_write_bytes
+
+# Whole-image reads above this are refused (decompression bombs, or a scene that
+# should be read window by window). 100 MP is a 10,000 x 10,000 tile.
+MAX_IMAGE_PIXELS = int(os.environ.get("ROADSEG_MAX_PIXELS", 100_000_000))
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
+MASK_SUFFIX = ".png"
+_RASTERIO_SUFFIXES = {".tif", ".tiff", ".img", ".vrt", ".jp2"}
+
+Image.MAX_IMAGE_PIXELS = None  # we apply our own cap, with our own message
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    name = os.path.basename(os.fspath(path))
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise BadInputError("file not found", "Check the path.", path)
+    if path.stat().st_size == 0:
+        raise BadInputError("file is empty (0 bytes)", "Re-export or re-download it.", path)
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise BadInputError(f"image has no pixels ({width}x{height})", "", path)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise BadInputError(
+            f"image is {width}x{height} pixels, over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit for one tile",
+            "Cut it into chips with `roadseg import-scene`, or predict it as a scene with `roadseg predict`.",
+            path,
+        )
+
+
+def percentile_stretch(band: np.ndarray, valid: np.ndarray | None = None,
+                       low: float = 2.0, high: float = 98.0) -> np.ndarray:
+    """Stretch one band linearly so its [low, high] percentiles map to [0, 255]."""
+    data = band.astype(np.float32, copy=False)
+    ok = np.isfinite(data) if valid is None else (valid & np.isfinite(data))
+    if not ok.any():
+        return np.zeros(band.shape, np.uint8)
+    sample = data[ok]
+    if sample.size > 1_000_000:  # percentiles of a strided sample are plenty
+        sample = sample[:: sample.size // 1_000_000]
+    lo, hi = np.percentile(sample, [low, high])
+    if hi <= lo:
+        hi = lo + 1.0
+    out = np.clip((np.nan_to_num(data, nan=lo) - lo) * (255.0 / (hi - lo)), 0, 255)
+    out = out.astype(np.uint8)
+    out[~ok] = 0
+    return out
+
+
+def to_rgb8(array: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Any H x W (x C) array to uint8 H x W x 3: gray -> RGB, extra bands dropped, stretch non-8-bit."""
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] == 0:
+        raise BadInputError(f"unsupported image shape {array.shape}")
+    bands = array.shape[2]
+    if bands in (1, 2):  # gray, or gray + alpha
+        array = np.repeat(array[:, :, :1], 3, axis=2)
+    elif bands > 3:  # RGBA, or RGB + NIR...: the first three are taken as RGB
+        array = array[:, :, :3]
+    if array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
+    return np.stack([percentile_stretch(array[:, :, i], valid) for i in range(3)], axis=2)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) from the file header, without decoding pixels."""
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in _RASTERIO_SUFFIXES:
+        try:
+            import rasterio
+            with rasterio.open(path) as src:
+                return src.height, src.width
+        except ImportError:
+            pass
+        except Exception as exc:  # rasterio raises RasterioIOError and friends
+            raise BadInputError(f"cannot read raster header ({exc})", "The file may be corrupt.", path) from exc
+    try:
+        with Image.open(path) as im:
+            return im.height, im.width
+    except (UnidentifiedImageError, OSError) as exc:
+        raise BadInputError("not a readable image", "The file may be corrupt or of another type.", path) from exc
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as uint8 H x W x 3, or raise BadInputError with a reason."""
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in _RASTERIO_SUFFIXES:
+        try:
+            return _read_with_rasterio(path)
+        except ImportError:
+            pass  # the SageMaker image has no rasterio; PIL reads plain TIFFs
+    return _read_with_pil(path)
+
+
+def _read_with_rasterio(path: Path) -> np.ndarray:
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    try:
+        with rasterio.open(path) as src:
+            _check_pixels(path, src.width, src.height)
+            data = src.read()  # C x H x W
+            valid = None
+            if src.nodata is not None:
+                valid = ~np.all(data == src.nodata, axis=0)
+    except BadInputError:
+        raise
+    except (RasterioError, OSError, ValueError) as exc:
+        raise BadInputError(f"cannot read raster ({exc})", "The file may be truncated or corrupt.", path) from exc
+    return to_rgb8(np.moveaxis(data, 0, -1), valid)
+
+
+def _read_with_pil(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            _check_pixels(path, im.width, im.height)
+            im.load()
+            if im.mode in ("RGB", "L"):
+                array = np.asarray(im)
+            elif im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                array = np.asarray(im)
+            else:  # P, RGBA, LA, CMYK, YCbCr...
+                array = np.asarray(im.convert("RGB"))
+    except BadInputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise BadInputError(
+            f"not a readable image ({exc.__class__.__name__}: {exc})",
+            "The file may be truncated or corrupt; re-export it.", path) from exc
+    return to_rgb8(array)
+
+
+def binarize_mask(array: np.ndarray) -> np.ndarray:
+    """Road = channel 0 >= 128, or == 1 for a 0/1 mask."""
+    if array.ndim == 3:
+        array = array[:, :, 0]
+    if array.dtype == bool:
+        return array.copy()
+    if array.size and array.max() == 1:
+        return array == 1
+    return array >= 128
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a road mask file as a boolean H x W array."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with Image.open(path) as im:
+            _check_pixels(path, im.width, im.height)
+            im.load()
+            array = np.asarray(im.convert("L") if im.mode in ("P", "LA", "RGBA", "1") else im)
+    except BadInputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise BadInputError(f"not a readable mask ({exc})", "Re-export it as a PNG.", path) from exc
+    return binarize_mask(array)
+
+
+def encode_mask_png(mask: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def write_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
+    """Write a boolean mask as a 0/255 single-channel PNG, atomically."""
+    atomic_write_bytes(path, encode_mask_png(mask))
