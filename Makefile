@@ -5,32 +5,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup sysdeps screenshot bench clean
+.PHONY: run test setup sysdeps-display sysdeps-offscreen screenshot bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed ($(PYTHON) not found); set PYTHON=python3.12 if that is what you have."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
 	# torch first, pinned to the versions the local wheel cache (and AWS images) hold.
 	$(PY) -m pip install "torch==2.14.1" "torchvision==0.29.1"
 	$(PY) -m pip install -e ".[test]"
 	touch $(STAMP)
 
-setup: sysdeps $(STAMP)
+setup: $(STAMP)
 
-# Qt's xcb platform plugin needs a few X libraries that bare Debian/Ubuntu lacks.
-sysdeps:
-	@bash scripts/install-sysdeps.sh
+# Qt needs a few system libraries that a bare Debian/Ubuntu box lacks; installed only when missing.
+sysdeps-display:
+	@bash scripts/install-sysdeps.sh display
+sysdeps-offscreen:
+	@bash scripts/install-sysdeps.sh offscreen
 
-run: setup
+run: sysdeps-display setup
 	$(VENV)/bin/roadseg-gui
 
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
-test: setup
+test: sysdeps-offscreen setup
 	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-screenshot: setup
+screenshot: sysdeps-offscreen setup
 	$(PY) -m roadseg_gui.screenshot resources/screenshot.png
 
 bench: setup

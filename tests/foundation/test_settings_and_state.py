@@ -1,0 +1,83 @@
+"""Settings round trip, damaged settings, state DB schema and status guards, atomic writes, CLI errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from roadseg_gui.core import statedb
+from roadseg_gui.core.settings import UserSettings, WorkspaceSettings
+from roadseg_gui.core.statedb import TileStatus
+from trainer.errors import BadInputError
+from trainer.fsutil import atomic_write_bytes, atomic_writer
+
+
+def test_workspace_settings_round_trip(tmp_path):
+    settings = WorkspaceSettings()
+    settings.s3.bucket = "my-bucket"
+    settings.s3.sse = "aws:kms"
+    settings.labeling.test_fraction = 0.2
+    settings.save(tmp_path)
+    loaded = WorkspaceSettings.load(tmp_path)
+    assert loaded.s3.bucket == "my-bucket"
+    assert loaded.s3.uri == "s3://my-bucket/sagemaker/seg-data"
+    assert loaded.labeling.test_fraction == 0.2
+    assert loaded.sagemaker.instance_type == settings.sagemaker.instance_type
+
+
+def test_settings_never_hold_credentials(tmp_path):
+    WorkspaceSettings().save(tmp_path)
+    text = (tmp_path / ".roadseg" / "settings.toml").read_text()
+    assert "secret" not in text.lower() and "access_key" not in text.lower()
+
+
+def test_damaged_settings_fall_back_to_defaults_and_are_kept(tmp_path):
+    path = tmp_path / ".roadseg" / "settings.toml"
+    path.parent.mkdir()
+    path.write_text("[s3\nbucket = ")
+    assert WorkspaceSettings.load(tmp_path).s3.bucket == ""
+    assert (tmp_path / ".roadseg" / "settings.toml.bad").exists()
+
+
+def test_user_settings_remembers_recent_workspaces(tmp_path, monkeypatch):
+    monkeypatch.setattr(UserSettings, "path", staticmethod(lambda: tmp_path / "user.toml"))
+    user = UserSettings()
+    for name in ["a", "b", "a"]:
+        user.remember_workspace(tmp_path / name)
+    user.save()
+    assert [os.path.basename(p) for p in UserSettings.load().recent_workspaces] == ["a", "b"]
+
+
+def test_state_db_is_wal_and_guards_status(tmp_path):
+    conn = statedb.connect(tmp_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    statedb.upsert_tile(conn, "a", "train/images/a.jpg", "train", TileStatus.ACCEPTED)
+    statedb.upsert_tile(conn, "b", "unlabeled/b.jpg", None, TileStatus.EDITED)
+    statedb.set_status(conn, ["a", "b"], TileStatus.SYNCED, only_if=[TileStatus.ACCEPTED])
+    rows = {r["stem"]: r["status"] for r in conn.execute("SELECT stem, status FROM tiles")}
+    assert rows == {"a": "synced", "b": "edited"}
+
+
+def test_atomic_writer_keeps_old_file_when_the_write_fails(tmp_path):
+    target = tmp_path / "mask.png"
+    atomic_write_bytes(target, b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_writer(target) as fh:
+            fh.write(b"half-written")
+            raise RuntimeError("disk full")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["mask.png"]
+
+
+def test_error_sentence_names_file_problem_and_fix():
+    err = BadInputError("file is empty (0 bytes)", "Re-export it.", "/data/x.jpg")
+    assert str(err) == "/data/x.jpg: file is empty (0 bytes). Re-export it."
+
+
+def test_cli_without_command_prints_help_and_fails():
+    proc = subprocess.run([sys.executable, "-m", "roadseg_gui.cli.main"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "usage: roadseg" in proc.stdout
