@@ -6,11 +6,12 @@ through :func:`ensure_schema`; the ``tiles`` table is shared and defined here.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .layout import state_dir
 
@@ -61,6 +62,30 @@ def ensure_schema(conn: sqlite3.Connection, ddl: str) -> None:
     conn.executescript(ddl)
 
 
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One explicit transaction on an autocommit connection (``with conn`` does not BEGIN there).
+
+    Nested use joins the outer transaction."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def add_column(conn: sqlite3.Connection, table: str, column: str, decl: str) -> None:
+    """Add a column if it is missing (a safe, idempotent migration)."""
+    names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    if column not in names:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
 def upsert_tile(conn: sqlite3.Connection, stem: str, image: str, split: str | None,
                 status: TileStatus) -> None:
     conn.execute(
@@ -82,7 +107,7 @@ def set_status(conn: sqlite3.Connection, stems: Iterable[str], status: TileStatu
         allowed = [TileStatus(s).value for s in only_if]
         guard = f" AND status IN ({','.join('?' * len(allowed))})"
         extra = allowed
-    with conn:
+    with transaction(conn):
         for stem in stems:
             conn.execute(
                 f"UPDATE tiles SET status=?, accepted_at=CASE WHEN ?='accepted' THEN ? ELSE accepted_at END "
