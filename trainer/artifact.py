@@ -1,0 +1,283 @@
+"""Model artifacts: a directory (model.pth + model.json + code/), its model.tar.gz, or a bare state_dict.
+
+``model.pth`` is a plain ``state_dict`` of the torchvision DeepLabV3 (``RoadSegNet.net``), always
+read with ``torch.load(weights_only=True)``: a file holding code is refused, never run.
+The seed's checkpoint (an ``nn.DataParallel`` state_dict of ``deeplabv3_resnet101`` with a
+21-class aux head) loads too; the aux head is dropped with a note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from .errors import ModelLoadError
+from .fsutil import atomic_write_text, atomic_writer
+from .model import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, RoadSegNet, build_model
+
+WEIGHTS_NAME = "model.pth"
+META_NAME = "model.json"
+SERVE_DIR = Path(__file__).resolve().parent / "serve"
+_TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class ModelMeta:
+    backbone: str = "mobilenet_v3_large"
+    mean: list = field(default_factory=lambda: list(IMAGENET_MEAN))
+    std: list = field(default_factory=lambda: list(IMAGENET_STD))
+    threshold: float = 0.5
+    image_size: int = 512
+    metrics: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    hyperparameters: dict = field(default_factory=dict)
+    created: str = field(default_factory=_now)
+    version: str = ""
+    lineage: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelMeta":
+        known = {f.name for f in dataclasses.fields(cls)}
+        meta = cls(**{k: v for k, v in data.items() if k in known})  # newer keys are ignored
+        meta.mean, meta.std = [float(v) for v in meta.mean], [float(v) for v in meta.std]
+        meta.threshold, meta.image_size = float(meta.threshold), int(meta.image_size)
+        if len(meta.mean) != 3 or len(meta.std) != 3 or not all(meta.std):
+            raise ValueError("mean and std need three values, std non-zero")
+        return meta
+
+
+@dataclass
+class LoadedModel:
+    model: RoadSegNet
+    meta: ModelMeta
+    source: Path
+    notes: list = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+
+def file_version(path: str | os.PathLike) -> str:
+    """Content hash prefix of a weights file: the model's version id."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+def save_model_dir(model: torch.nn.Module, meta: ModelMeta, out_dir: str | os.PathLike) -> Path:
+    """Write model.pth, model.json and the SageMaker serving code; sets ``meta.version`` and ``meta.backbone``."""
+    model = getattr(model, "module", model)  # DistributedDataParallel / DataParallel
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    with atomic_writer(out_dir / WEIGHTS_NAME, "wb") as fh:
+        torch.save(state, fh)
+    meta.version = file_version(out_dir / WEIGHTS_NAME)
+    meta.backbone = model.backbone
+    atomic_write_text(out_dir / META_NAME, json.dumps(meta.to_dict(), indent=2, sort_keys=True) + "\n")
+    code = out_dir / "code"
+    code.mkdir(exist_ok=True)
+    for name, target in (("inference.py", "inference.py"), ("requirements.txt", "requirements.txt")):
+        atomic_write_text(code / target, (SERVE_DIR / name).read_text("utf-8"))
+    return out_dir
+
+
+def pack_model(model_dir: str | os.PathLike, tar_path: str | os.PathLike) -> Path:
+    """Pack a model directory as the SageMaker ``model.tar.gz`` (files at the archive root)."""
+    model_dir, tar_path = Path(model_dir), Path(tar_path)
+    if not (model_dir / WEIGHTS_NAME).is_file():
+        raise ModelLoadError(f"no {WEIGHTS_NAME} in this directory", "Pack a saved model directory.", model_dir)
+    with atomic_writer(tar_path, "wb") as fh:
+        with tarfile.open(fileobj=fh, mode="w:gz") as tar:
+            for item in sorted(model_dir.rglob("*")):
+                if item.is_file() and "__pycache__" not in item.parts:
+                    tar.add(item, arcname=item.relative_to(model_dir).as_posix(), recursive=False)
+    return tar_path
+
+
+def unpack_model(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
+    """Extract a model.tar.gz; entries that would land outside ``dest_dir`` are refused."""
+    tar_path, dest_dir = Path(tar_path), Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(tar_path, "r:*") as tar:
+            tar.extractall(dest_dir, filter="data")
+    except tarfile.FilterError as exc:
+        raise ModelLoadError(f"archive entry refused: {exc}",
+                             "The archive tries to write outside its folder; do not use it.", tar_path) from exc
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ModelLoadError(f"not a readable model archive ({exc})", "Re-download model.tar.gz.", tar_path) from exc
+    if (dest_dir / WEIGHTS_NAME).is_file():
+        return dest_dir
+    found = sorted(dest_dir.rglob(WEIGHTS_NAME))
+    if not found:
+        raise ModelLoadError(f"the archive holds no {WEIGHTS_NAME}", "", tar_path)
+    return found[0].parent
+
+
+def load_model(path: str | os.PathLike) -> LoadedModel:
+    """Load a model dir, model.tar.gz, bare model.pth or the seed checkpoint, on the CPU in eval mode."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError("model not found", "Check the path.", path)
+    if path.is_dir():
+        return _load_dir(path)
+    if path.name.lower().endswith(_TAR_SUFFIXES) or (
+            path.suffix.lower() not in (".pth", ".pt") and tarfile.is_tarfile(path)):
+        with tempfile.TemporaryDirectory(prefix="roadseg-model-") as tmp:
+            loaded = _load_dir(unpack_model(path, tmp))
+        loaded.source = path
+        return loaded
+    return _load_weights(path, None, [])
+
+
+def _load_dir(directory: Path) -> LoadedModel:
+    weights = directory / WEIGHTS_NAME
+    if not weights.is_file():
+        raise ModelLoadError(f"no {WEIGHTS_NAME} in this folder", "Point to a model folder, model.tar.gz or .pth.",
+                             directory)
+    meta, notes = None, []
+    meta_path = directory / META_NAME
+    if meta_path.is_file():
+        try:
+            meta = ModelMeta.from_dict(json.loads(meta_path.read_text("utf-8")))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ModelLoadError(f"model.json is not valid ({exc})", "Restore it from model.tar.gz.", meta_path) from exc
+    else:
+        notes.append(f"no {META_NAME} beside the weights: ImageNet normalisation and threshold 0.5 assumed")
+    loaded = _load_weights(weights, meta, notes)
+    loaded.source = directory
+    return loaded
+
+
+def read_state_dict(path: Path) -> dict:
+    """torch.load(weights_only=True) with a sentence for each way a file can fail to be weights."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "global" in str(exc).lower():  # a reference to a function or class: code, not tensors
+            raise ModelLoadError("the file holds Python objects or code, not just weights; refused for safety",
+                                 "Load only model files from sources you trust, saved as a plain state_dict.",
+                                 path) from exc
+        raise ModelLoadError("not a PyTorch weights file", "Point to model.pth, model.tar.gz or a model folder.",
+                             path) from exc
+    except Exception as exc:  # RuntimeError (bad zip), EOFError, ValueError...
+        raise ModelLoadError(f"not a PyTorch weights file ({exc.__class__.__name__})",
+                             "Point to model.pth, model.tar.gz or a model folder.", path) from exc
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model_state_dict", "model"):  # training checkpoints wrap the weights
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+        raise ModelLoadError(f"the file holds a {type(obj).__name__}, not a state_dict of tensors",
+                             "Save the model with torch.save(model.state_dict(), path).", path)
+    return obj
+
+
+def normalize_state_dict(state: dict) -> tuple[dict, str, list[str], bool]:
+    """Strip wrapper prefixes, drop the aux head, recognise the backbone.
+
+    Returns (state, backbone, notes, is_seed) or raises ValueError with the reason."""
+    notes, is_seed = [], False
+    for prefix in ("module.", "net."):
+        if all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
+            if prefix == "module.":
+                notes.append("removed the nn.DataParallel 'module.' prefix from the weights")
+    aux = {k: v for k, v in state.items() if k.startswith("aux_classifier.")}
+    if aux:
+        state = {k: v for k, v in state.items() if not k.startswith("aux_classifier.")}
+        last = [v for k, v in sorted(aux.items()) if k.endswith("4.weight")]
+        classes = int(last[0].shape[0]) if last else "?"
+        is_seed = classes == 21
+        notes.append(f"dropped the {classes}-class auxiliary head (aux_classifier); roadseg does not use it")
+    head = state.get("classifier.4.weight")
+    if head is None:
+        raise ValueError("it is not a DeepLabV3 state_dict (no classifier.4 layer)")
+    if head.shape[0] != 1:
+        raise ValueError(f"its classifier has {head.shape[0]} output classes; a road model has 1 road logit")
+    return state, _detect_backbone(state), notes, is_seed
+
+
+def _detect_backbone(state: dict) -> str:
+    if "backbone.layer1.0.conv1.weight" in state:
+        blocks = {int(k.split(".")[2]) for k in state if k.startswith("backbone.layer3.")}
+        return {6: "resnet50", 23: "resnet101"}.get(len(blocks)) or _unknown(f"ResNet with {len(blocks)} layer3 blocks")
+    if "backbone.0.0.weight" in state and "backbone.16.0.weight" in state:
+        return "mobilenet_v3_large"
+    return _unknown("an unknown backbone")
+
+
+def _unknown(what: str) -> str:
+    raise ValueError(f"its backbone is {what}; supported: {', '.join(BACKBONES)}")
+
+
+def _load_weights(path: Path, meta: ModelMeta | None, notes: list[str]) -> LoadedModel:
+    state = read_state_dict(path)
+    try:
+        state, backbone, more_notes, is_seed = normalize_state_dict(state)
+    except ValueError as exc:
+        raise ModelLoadError(f"not a roadseg model: {exc}",
+                             "Use a model trained by roadseg (model.pth/model.tar.gz) or the seed checkpoint.",
+                             path) from exc
+    notes = notes + more_notes
+    if meta is None:
+        meta = ModelMeta(backbone=backbone, created="")
+        if is_seed:  # the seed scaled pixels to 0..1 and nothing else
+            meta.mean, meta.std = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
+            notes.append("seed checkpoint: inputs scaled to 0..1 without ImageNet normalisation, as it was trained")
+    elif meta.backbone != backbone:
+        raise ModelLoadError(f"model.json says backbone {meta.backbone} but the weights are {backbone}",
+                             "The folder mixes two models; restore it from model.tar.gz.", path)
+    model = build_model(backbone, pretrained_backbone=False)
+    try:
+        model.net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()
+        raise ModelLoadError(f"weights do not fit a DeepLabV3-{backbone}: {' '.join(detail[1:3])[:300]}",
+                             "The file is damaged or from another architecture.", path) from exc
+    model.eval()
+    if not meta.version:
+        meta.version = file_version(path)
+    return LoadedModel(model=model, meta=meta, source=path, notes=notes)
+
+
+def state_dict_bytes(model: RoadSegNet) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model.net.state_dict(), buf)
+    return buf.getvalue()
+
+
+def copy_model_dir(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Copy a model directory (e.g. into the workspace registry), replacing ``dst`` whole."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    shutil.rmtree(dst, ignore_errors=True)
+    os.replace(tmp, dst)
+    return dst

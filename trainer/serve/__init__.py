@@ -1,0 +1,1 @@
+"""SageMaker PyTorch serving handler, copied into every model as code/inference.py."""
