@@ -1,0 +1,234 @@
+"""Local road prediction: ``Predictor`` loads a model once and predicts images of any size.
+
+    predictor = Predictor("model.tar.gz")            # CUDA, then MPS, then CPU
+    result = predictor.predict(image_uint8_hxwx3)    # Prediction(probability, mask, uncertainty)
+
+Engines: on the CPU, ONNX Runtime (exported once, cached beside the model) when it
+is installed and the export agrees with torch, else torch; on CUDA/MPS, torch.
+A Predictor pickles as its construction arguments, so it can be built in (or sent
+to) a worker process; the engine is rebuilt there on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .devices import DeviceChoice, DeviceError, select_device
+from .errors import BadInputError, RoadsegError
+from .imageio import read_image, to_rgb8
+from .tiling import Cancelled, CancelFn, plan_tiles, predict_tiled
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "torch", "onnx")
+__all__ = ["Predictor", "Prediction", "uncertainty", "Cancelled", "ENGINES"]
+
+
+@dataclass
+class Prediction:
+    probability: np.ndarray  # uint8 H x W, road probability * 255
+    mask: np.ndarray         # bool H x W, probability >= threshold
+    uncertainty: float       # mean binary entropy, 0 (sure) .. 1 (coin flip)
+
+
+def _entropy_table() -> np.ndarray:
+    p = np.arange(256, dtype=np.float64) / 255.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    return np.nan_to_num(h, nan=0.0).astype(np.float64)
+
+
+_ENTROPY = _entropy_table()
+
+
+def uncertainty(prob_uint8: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Mean binary entropy (bits) of a uint8 probability map: 0 when sure, 1 when every pixel is 0.5."""
+    prob = np.asarray(prob_uint8, dtype=np.uint8)
+    counts = np.bincount(prob[valid] if valid is not None else prob.ravel(), minlength=256)
+    total = counts.sum()
+    return float(counts @ _ENTROPY / total) if total else 0.0
+
+
+def probability_to_uint8(prob: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(prob * 255.0), 0, 255).astype(np.uint8)
+
+
+def default_batch_size(device_kind: str, tile: int) -> int:
+    if device_kind == "cuda":  # ~32 tiles of 512^2 keep an H100 busy with MobileNet, and fit any 8 GB card
+        return max(1, int(32 * (512 * 512) / (tile * tile)))
+    return 2 if device_kind == "cpu" else 4
+
+
+class Predictor:
+    """A loaded model ready to predict road probability for images of any size."""
+
+    def __init__(self, model, device: str = "auto", tile: int = 512, overlap: int = 64,
+                 batch_size: int | None = None, engine: str = "auto", threshold: float | None = None,
+                 threads: int | None = None):
+        from .artifact import LoadedModel, load_model
+
+        self._args = dict(model=model, device=device, tile=tile, overlap=overlap, batch_size=batch_size,
+                          engine=engine, threshold=threshold, threads=threads)
+        if engine not in ENGINES:
+            raise BadInputError(f"unknown engine '{engine}'", f"Use one of {', '.join(ENGINES)}.")
+        try:
+            plan_tiles(tile, tile, tile, overlap)
+        except ValueError as exc:
+            raise BadInputError(f"bad tiling: {exc}", "Try --tile 512 --overlap 64.") from exc
+        loaded = model if isinstance(model, LoadedModel) else load_model(model)
+        self.meta = loaded.meta
+        self.version = loaded.meta.version
+        self.source = Path(loaded.source) if loaded.source else None
+        self.notes = list(loaded.notes)
+        self.threshold = float(self.meta.threshold if threshold is None else threshold)
+        if not 0.0 <= self.threshold <= 1.0:
+            raise BadInputError(f"threshold {self.threshold} is outside 0..1")
+        self.tile, self.overlap = int(tile), int(overlap)
+        self.choice: DeviceChoice = select_device(device)
+        self.device = self.choice.device
+        self.batch_size = int(batch_size or default_batch_size(self.choice.kind, self.tile))
+        self.engine = self._build_engine(loaded, engine, threads)
+        self.engine_name = self.engine.name
+        self.device_description = self.choice.description
+
+    def _build_engine(self, loaded, engine: str, threads: int | None):
+        from .onnx_engine import load_or_export, onnxruntime_available
+        from .torch_engine import TorchEngine
+
+        mean, std = self.meta.mean, self.meta.std
+        wants_onnx = engine == "onnx" or (engine == "auto" and self.choice.kind == "cpu")
+        if engine == "onnx" and self.choice.kind != "cpu":
+            raise DeviceError("the ONNX engine runs on the CPU only", "Use --engine torch on a GPU, or --device cpu.")
+        if wants_onnx and onnxruntime_available():
+            try:
+                return load_or_export(loaded.model, mean, std, self.source, threads)
+            except Exception as exc:  # export or runtime trouble: torch still works
+                if engine == "onnx":
+                    raise RoadsegError(f"ONNX export failed ({exc})", "Use --engine torch.") from exc
+                self.notes.append(f"ONNX Runtime unavailable for this model ({exc}); using torch")
+                log.warning(self.notes[-1])
+        elif engine == "onnx":
+            raise RoadsegError("onnxruntime is not installed", "pip install onnxruntime, or use --engine torch.")
+        if threads and self.choice.kind == "cpu":
+            import torch
+            torch.set_num_threads(int(threads))
+        return TorchEngine(loaded.model, self.choice, mean, std)
+
+    # A Predictor crosses process boundaries as its arguments; sessions and CUDA state do not pickle.
+    def __getstate__(self) -> dict:
+        return dict(self._args)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def describe(self) -> str:
+        return f"{self.device_description}, engine {self.engine.description}"
+
+    def predict_probability(self, image: np.ndarray, cancel: CancelFn | None = None) -> np.ndarray:
+        """Float32 H x W road probability (0..1) for a uint8 H x W x 3 image."""
+        image = _as_rgb8(image)
+        return predict_tiled(image, self.engine, self.tile, self.overlap, self.batch_size, cancel)
+
+    def predict(self, image: np.ndarray, cancel: CancelFn | None = None) -> Prediction:
+        """Predict one image of any size; raises ``Cancelled`` if ``cancel()`` turns True."""
+        return self._finish(self.predict_probability(image, cancel))
+
+    def _finish(self, prob: np.ndarray) -> Prediction:
+        probability = probability_to_uint8(prob)
+        return Prediction(probability, prob >= self.threshold, uncertainty(probability))
+
+    def predict_paths(self, paths: Iterable[str | os.PathLike], cancel: CancelFn | None = None,
+                      read: Callable[[Path], np.ndarray] = read_image, lookahead: int | None = None
+                      ) -> Iterator[tuple[Path, Prediction | RoadsegError]]:
+        """Predict image files in order, decoding ahead in threads so the engine never waits on I/O.
+
+        Consecutive images that fit in one window and share a size go through the engine as one
+        batch. Yields (path, Prediction) or (path, RoadsegError) for a file that cannot be used.
+        """
+        paths = [Path(p) for p in paths]
+        lookahead = lookahead or max(4, 2 * self.batch_size)
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="decode") as pool:
+            pending: list[tuple[Path, Future]] = []
+            queue = iter(paths)
+
+            def refill() -> None:
+                for path in queue:
+                    pending.append((path, pool.submit(_read_safely, read, path)))
+                    if len(pending) >= lookahead:
+                        break
+
+            refill()
+            while pending:
+                group = [pending.pop(0)]
+                first = group[0][1].result()
+                if isinstance(first, np.ndarray) and self._single_window(first):
+                    while (pending and len(group) < self.batch_size
+                           and _same_shape(pending[0][1].result(), first)):
+                        group.append(pending.pop(0))
+                refill()
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                yield from self._predict_group([(p, f.result()) for p, f in group], cancel)
+
+    def _single_window(self, image: np.ndarray) -> bool:
+        return plan_tiles(image.shape[0], image.shape[1], self.tile, self.overlap).count == 1
+
+    def _predict_group(self, group, cancel):
+        items = [(p, x) for p, x in group if isinstance(x, np.ndarray)]
+        if len(items) > 1:  # same-size single-window images: one engine call
+            try:
+                probs = self._predict_same_size([x for _, x in items])
+            except RoadsegError as exc:
+                probs = [exc] * len(items)
+            results = dict(zip([p for p, _ in items], probs))
+        for path, value in group:
+            if not isinstance(value, np.ndarray):
+                yield path, value
+            elif len(items) > 1:
+                got = results[path]
+                yield path, got if isinstance(got, RoadsegError) else self._finish(got)
+            else:
+                try:
+                    yield path, self.predict(value, cancel)
+                except RoadsegError as exc:
+                    yield path, _with_path(exc, path)
+
+    def _predict_same_size(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        from .tiling import pad_to
+        height, width = images[0].shape[:2]
+        plan = plan_tiles(height, width, self.tile, self.overlap)
+        batch = np.stack([pad_to(image, plan.window_h, plan.window_w) for image in images])
+        return [prob[:height, :width] for prob in self.engine(batch)]
+
+
+def _as_rgb8(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
+        raise BadInputError(f"expected an H x W x 3 image, got an array of shape {image.shape}")
+    return to_rgb8(image)
+
+
+def _read_safely(read, path: Path):
+    try:
+        return read(path)
+    except RoadsegError as exc:
+        return exc
+    except Exception as exc:  # an unexpected decoder failure is still one bad file, not a crash
+        return BadInputError(f"cannot read ({exc.__class__.__name__}: {exc})", "", path)
+
+
+def _same_shape(value, image: np.ndarray) -> bool:
+    return isinstance(value, np.ndarray) and value.shape == image.shape
+
+
+def _with_path(exc: RoadsegError, path: Path) -> RoadsegError:
+    if exc.path is None:
+        exc.path = os.fspath(path)
+    return exc
