@@ -1,0 +1,99 @@
+"""``roadseg sync WORKSPACE --to s3://BUCKET/PREFIX``: push changed pairs to S3."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from trainer.errors import BadInputError
+
+from ..core.settings import WorkspaceSettings
+from ..core.sync import push
+from ..core.sync.report import SyncProgress, SyncReport
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "sync", help="push accepted image/mask pairs to S3 (only what changed, conflict-safe)",
+        description="Send the workspace's image/mask pairs changed since their last sync to "
+                    "s3://BUCKET/PREFIX/{train,test}/{images,masks}/. The destination, profile and endpoint "
+                    "given once are remembered in the workspace settings.")
+    parser.add_argument("workspace", type=Path)
+    parser.add_argument("--to", metavar="s3://BUCKET/PREFIX", help="destination (remembered)")
+    add_s3_options(parser)
+    parser.add_argument("--sse", choices=["none", "AES256", "aws:kms"], help="server-side encryption (remembered)")
+    parser.add_argument("--kms-key-id", help="KMS key for --sse aws:kms (remembered)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and send nothing")
+    parser.add_argument("--delete", action="store_true",
+                        help="also delete remote objects this workspace synced and has since removed")
+    parser.add_argument("--workers", type=int, default=16, help="concurrent uploads (default 16)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def add_s3_options(parser) -> None:
+    parser.add_argument("--profile", help="AWS profile from the standard chain (remembered)")
+    parser.add_argument("--region", help="AWS region of the bucket (remembered)")
+    parser.add_argument("--endpoint-url", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000 (remembered)")
+
+
+def remember_options(settings: WorkspaceSettings, args) -> bool:
+    changed = False
+    for name in ("profile", "region", "endpoint_url", "sse", "kms_key_id"):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        value = "" if value == "none" else value
+        if getattr(settings.s3, name) != value:
+            setattr(settings.s3, name, value)
+            changed = True
+    return changed
+
+
+def run(args) -> int:
+    root = args.workspace
+    if not root.is_dir():
+        raise BadInputError("the workspace folder does not exist", "Give the folder that holds train/ and test/",
+                            path=root)
+    settings = WorkspaceSettings.load(root)
+    if remember_options(settings, args) and not args.dry_run:
+        settings.save(root)
+    with TqdmProgress(disable=args.no_progress or args.dry_run) as bar:
+        report = push(root, args.to, dry_run=args.dry_run, progress=bar, delete=args.delete,
+                      workers=max(1, args.workers), settings=settings)
+    print_report(report)
+    return report.exit_code
+
+
+def print_report(report: SyncReport, verb: str = "uploaded") -> None:
+    for line in report.plan:
+        print(line)
+    for line in report.errors:
+        print(line, file=sys.stderr)
+    print(report.summary(verb) + (" (dry run: nothing sent)" if report.dry_run else ""))
+
+
+class TqdmProgress:
+    def __init__(self, disable: bool = False, desc: str = "sync"):
+        self.disable, self.desc = disable, desc
+        self.bar: tqdm | None = None
+
+    def __enter__(self) -> "TqdmProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def __call__(self, progress: SyncProgress) -> None:
+        if self.disable or not progress.files_total:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=progress.files_total, desc=self.desc, unit="file", file=sys.stderr,
+                            dynamic_ncols=True, mininterval=0.2)
+        self.bar.n = progress.files_done
+        mib = progress.bytes_done / 2**20
+        self.bar.set_postfix_str(f"{mib:.1f}/{progress.bytes_total / 2**20:.1f} MiB", refresh=False)
+        self.bar.refresh()

@@ -1,0 +1,94 @@
+"""Building the S3 client from the workspace settings, and parsing s3:// URIs.
+
+Credentials come only from boto3's standard chain (profile, environment, SSO,
+instance role); this module never reads, stores or logs keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boto3
+from botocore.config import Config
+
+from ..settings import S3Settings
+from .errors import SyncError, describe
+from .keys import normalize_prefix
+
+RETRY_MODES = ("standard", "adaptive")
+DEFAULT_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class Destination:
+    bucket: str
+    prefix: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    @property
+    def state_key(self) -> str:
+        """The key of this destination's rows in the sync tables."""
+        return f"{self.bucket}/{self.prefix}"
+
+
+def parse_s3_uri(uri: str) -> Destination:
+    """``s3://BUCKET/PREFIX`` -> Destination; a clear error for anything else."""
+    text = (uri or "").strip()
+    if not text.startswith("s3://"):
+        raise SyncError(f"'{uri}' is not an S3 URI", "Write it as s3://BUCKET/PREFIX")
+    bucket, _, prefix = text[5:].partition("/")
+    if not bucket or "\\" in bucket or ".." in prefix.split("/"):
+        raise SyncError(f"'{uri}' has no valid bucket or has '..' in its prefix",
+                        "Write it as s3://BUCKET/PREFIX")
+    return Destination(bucket, normalize_prefix(prefix))
+
+
+def destination_of(s3: S3Settings) -> Destination | None:
+    return Destination(s3.bucket, normalize_prefix(s3.prefix)) if s3.bucket else None
+
+
+def make_s3_client(s3_settings: S3Settings, *, max_pool_connections: int = DEFAULT_WORKERS,
+                   retry_mode: str | None = None):
+    """A boto3 S3 client for these settings: profile, region, endpoint, retries with backoff.
+
+    The retry mode is ``retry_mode``, else ``s3_settings.retry_mode`` when present, else
+    the AWS config/env value (AWS_RETRY_MODE) when it is standard or adaptive, else
+    standard. ``AWS_MAX_ATTEMPTS`` still applies as in every AWS tool.
+    """
+    try:
+        session = boto3.session.Session(profile_name=s3_settings.profile or None)
+        mode = retry_mode or getattr(s3_settings, "retry_mode", "") or ""
+        if mode not in RETRY_MODES:
+            configured = session._session.get_config_variable("retry_mode")
+            mode = configured if configured in RETRY_MODES else "standard"
+        region = s3_settings.region or session.region_name or "us-east-1"
+        config = Config(
+            retries={"mode": mode},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=10,
+            read_timeout=60,
+            tcp_keepalive=True,
+        )
+        return session.client("s3", region_name=region, endpoint_url=s3_settings.endpoint_url or None,
+                              config=config)
+    except Exception as exc:  # ProfileNotFound and friends surface here
+        raise describe(exc, bucket=s3_settings.bucket, profile=s3_settings.profile,
+                       region=s3_settings.region, endpoint=s3_settings.endpoint_url) from None
+
+
+def sse_arguments(s3_settings: S3Settings) -> dict:
+    """Server-side encryption arguments for PutObject/CreateMultipartUpload."""
+    sse = (s3_settings.sse or "").strip()
+    if not sse:
+        return {}
+    if sse == "AES256":
+        return {"ServerSideEncryption": "AES256"}
+    if sse in ("aws:kms", "aws:kms:dsse"):
+        args = {"ServerSideEncryption": sse}
+        if s3_settings.kms_key_id:
+            args["SSEKMSKeyId"] = s3_settings.kms_key_id
+        return args
+    raise SyncError(f"unknown server-side encryption '{sse}'", "Use AES256, aws:kms, or leave it empty")

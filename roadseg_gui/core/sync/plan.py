@@ -1,0 +1,167 @@
+"""SyncPlan: which pairs a push must send, found from local content hashes and the
+ETags last seen; no bucket listing is needed.
+
+A pair is ``{split}/images/STEM.ext`` with ``{split}/masks/STEM.png``. A file is
+sent when its content hash differs from the one recorded at its last successful
+sync to this destination; new-to-us keys carry ``If-None-Match: *`` and updates
+``If-Match: <ETag last seen>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainer.imageio import MASK_SUFFIX, is_image_file
+
+from ..layout import SPLITS, images_dir, masks_dir
+from ..settings import WorkspaceSettings
+from ..statedb import TileStatus
+from . import state
+from .client import Destination, destination_of
+from .keys import UnsafeKeyError, check_name
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    relpath: str
+    sha256: str
+    size: int
+    etag: str | None          # None: new to us -> If-None-Match: *
+
+
+@dataclass(frozen=True)
+class PairUpload:
+    stem: str
+    split: str
+    image: str                          # image relpath (for the tiles row)
+    files: tuple[FileUpload, ...]       # image first when both are sent
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass
+class SyncPlan:
+    destination: Destination | None
+    uploads: list[PairUpload] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)       # unresolved, not sent
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    deletions: list[tuple[str, str]] = field(default_factory=list)  # (relpath, etag), masks first
+
+    @property
+    def files_total(self) -> int:
+        return sum(len(p.files) for p in self.uploads)
+
+    @property
+    def bytes_total(self) -> int:
+        return sum(p.bytes for p in self.uploads)
+
+    def describe(self) -> list[str]:
+        """Human lines for --dry-run."""
+        where = self.destination.uri if self.destination else "(no destination)"
+        lines = [f"plan for {where}: {len(self.uploads)} pairs to send ({self.files_total} files, "
+                 f"{self.bytes_total} bytes), {len(self.unchanged)} unchanged, {len(self.conflicts)} in conflict"]
+        for pair in self.uploads:
+            for f in pair.files:
+                how = f"If-Match {f.etag}" if f.etag else "If-None-Match *"
+                lines.append(f"  put {f.relpath} ({f.size} bytes, {how})")
+        for relpath, _ in self.deletions:
+            lines.append(f"  delete {relpath}")
+        for stem in self.conflicts:
+            lines.append(f"  conflict {stem} (resolve it first)")
+        for path, reason in self.invalid:
+            lines.append(f"  skip {path}: {reason}")
+        return lines
+
+
+@dataclass(frozen=True)
+class LocalPair:
+    stem: str
+    split: str
+    image: str    # relpath
+    mask: str     # relpath
+
+
+def scan_pairs(root: Path) -> tuple[list[LocalPair], list[tuple[str, str]]]:
+    """Pairs on disk, and (path, reason) for files that cannot become keys."""
+    pairs, invalid, seen = [], [], {}
+    for split in SPLITS:
+        mask_dir = masks_dir(root, split)
+        try:
+            masks = {e.name for e in os.scandir(mask_dir) if e.is_file()}
+        except FileNotFoundError:
+            continue
+        try:
+            images = sorted(e.name for e in os.scandir(images_dir(root, split)) if e.is_file())
+        except FileNotFoundError:
+            continue
+        for name in images:
+            if not is_image_file(name):
+                continue
+            stem = Path(name).stem
+            mask_name = stem + MASK_SUFFIX
+            if mask_name not in masks:
+                continue
+            rel = f"{split}/images/{name}"
+            try:
+                check_name(name)
+            except UnsafeKeyError as exc:
+                invalid.append((rel, exc.what))
+                continue
+            if stem in seen:
+                invalid.append((rel, f"another image has the stem '{stem}' ({seen[stem]})"))
+                continue
+            seen[stem] = rel
+            pairs.append(LocalPair(stem, split, rel, f"{split}/masks/{mask_name}"))
+    return pairs, invalid
+
+
+def build_plan(root: Path, conn: sqlite3.Connection, destination: Destination | None, *,
+               delete: bool = False) -> SyncPlan:
+    root = Path(root)
+    plan = SyncPlan(destination)
+    pairs, plan.invalid = scan_pairs(root)
+    records = state.synced_objects(conn, destination.state_key) if destination else {}
+    statuses = state.tile_statuses(conn)
+    cache = state.HashCache(conn)
+    for pair in pairs:
+        if statuses.get(pair.stem) == TileStatus.CONFLICT.value:
+            plan.conflicts.append(pair.stem)
+            continue
+        files = []
+        try:
+            for rel in (pair.image, pair.mask):
+                sha, size = cache.sha256(root, rel)
+                rec = records.get(rel)
+                if rec is None or rec.sha256 != sha:
+                    files.append(FileUpload(rel, sha, size, rec.etag if rec else None))
+        except OSError as exc:  # vanished or unreadable between listing and hashing
+            plan.invalid.append((pair.image, f"cannot read: {exc.strerror or exc}"))
+            continue
+        if files:
+            plan.uploads.append(PairUpload(pair.stem, pair.split, pair.image, tuple(files)))
+        else:
+            plan.unchanged.append(pair.stem)
+    cache.save()
+    if delete and destination:
+        present = {rel for p in pairs for rel in (p.image, p.mask)}
+        gone = [(rel, rec.etag) for rel, rec in records.items() if rel not in present
+                and not (root / rel).exists()]
+        plan.deletions = sorted(gone, key=lambda item: ("/images/" in item[0], item[0]))  # masks first
+    return plan
+
+
+def pending_pairs(root: str | Path) -> list[str]:
+    """Stems of pairs on disk not yet on the configured destination as they are now."""
+    root = Path(root)
+    conn = state.connect(root)
+    try:
+        plan = build_plan(root, conn, destination_of(WorkspaceSettings.load(root).s3))
+        return sorted(p.stem for p in plan.uploads)
+    finally:
+        conn.close()

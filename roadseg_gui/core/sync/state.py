@@ -1,0 +1,151 @@
+"""The sync engine's own tables in the workspace state DB.
+
+sync_hashes     content hash cache keyed by size + mtime_ns, so unchanged files are not re-read
+sync_objects    per destination: the content hash and the ETag last seen for each remote object
+sync_conflicts  per destination: tiles a person must resolve (keep mine / take theirs)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import statedb
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sync_hashes (
+    relpath   TEXT PRIMARY KEY,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    sha256    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_objects (
+    dest      TEXT NOT NULL,      -- bucket/prefix
+    relpath   TEXT NOT NULL,      -- split/kind/name, the key below the prefix
+    sha256    TEXT NOT NULL,      -- content we last uploaded or downloaded
+    etag      TEXT NOT NULL,      -- the remote ETag that content had
+    synced_at REAL NOT NULL,
+    PRIMARY KEY (dest, relpath)
+);
+CREATE TABLE IF NOT EXISTS sync_conflicts (
+    dest        TEXT NOT NULL,
+    stem        TEXT NOT NULL,
+    relpath     TEXT NOT NULL,    -- the file whose conditional write or pull failed
+    reason      TEXT NOT NULL,
+    detected_at REAL NOT NULL,
+    PRIMARY KEY (dest, stem)
+);
+"""
+
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SyncedObject:
+    sha256: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    stem: str
+    relpath: str
+    reason: str
+    detected_at: float
+
+
+def connect(root: Path) -> sqlite3.Connection:
+    conn = statedb.connect(root)
+    statedb.ensure_schema(conn, SCHEMA)
+    return conn
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HashCache:
+    """sha256 of workspace files, re-read only when size or mtime_ns changed."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._rows = {r["relpath"]: (r["size"], r["mtime_ns"], r["sha256"])
+                      for r in conn.execute("SELECT relpath, size, mtime_ns, sha256 FROM sync_hashes")}
+        self._dirty: dict[str, tuple[int, int, str]] = {}
+
+    def sha256(self, root: Path, relpath: str, stat: os.stat_result | None = None) -> tuple[str, int]:
+        stat = stat or os.stat(root / relpath)
+        cached = self._rows.get(relpath)
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            return cached[2], stat.st_size
+        digest = file_sha256(root / relpath)
+        self._rows[relpath] = self._dirty[relpath] = (stat.st_size, stat.st_mtime_ns, digest)
+        return digest, stat.st_size
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO sync_hashes(relpath, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+                [(rel, *row) for rel, row in self._dirty.items()])
+        self._dirty.clear()
+
+
+def synced_objects(conn: sqlite3.Connection, dest: str) -> dict[str, SyncedObject]:
+    return {r["relpath"]: SyncedObject(r["sha256"], r["etag"])
+            for r in conn.execute("SELECT relpath, sha256, etag FROM sync_objects WHERE dest=?", (dest,))}
+
+
+def record_objects(conn: sqlite3.Connection, dest: str, rows: list[tuple[str, str, str]]) -> None:
+    """Remember (relpath, sha256, etag) as what the remote holds now."""
+    now = time.time()
+    with conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO sync_objects(dest, relpath, sha256, etag, synced_at) VALUES (?, ?, ?, ?, ?)",
+            [(dest, rel, sha, etag, now) for rel, sha, etag in rows])
+
+
+def forget_objects(conn: sqlite3.Connection, dest: str, relpaths: list[str]) -> None:
+    with conn:
+        conn.executemany("DELETE FROM sync_objects WHERE dest=? AND relpath=?", [(dest, r) for r in relpaths])
+
+
+def record_conflict(conn: sqlite3.Connection, dest: str, stem: str, relpath: str, reason: str) -> None:
+    with conn:
+        conn.execute("INSERT OR REPLACE INTO sync_conflicts(dest, stem, relpath, reason, detected_at) "
+                     "VALUES (?, ?, ?, ?, ?)", (dest, stem, relpath, reason, time.time()))
+    statedb.set_status(conn, [stem], statedb.TileStatus.CONFLICT)
+
+
+def clear_conflict(conn: sqlite3.Connection, dest: str, stem: str) -> None:
+    with conn:
+        conn.execute("DELETE FROM sync_conflicts WHERE dest=? AND stem=?", (dest, stem))
+
+
+def conflicts(conn: sqlite3.Connection, dest: str) -> list[Conflict]:
+    return [Conflict(r["stem"], r["relpath"], r["reason"], r["detected_at"]) for r in conn.execute(
+        "SELECT stem, relpath, reason, detected_at FROM sync_conflicts WHERE dest=? ORDER BY stem", (dest,))]
+
+
+def tile_statuses(conn: sqlite3.Connection) -> dict[str, str]:
+    return {r["stem"]: r["status"] for r in conn.execute("SELECT stem, status FROM tiles")}
+
+
+def mark_synced(conn: sqlite3.Connection, pairs: list[tuple[str, str, str]]) -> None:
+    """After a pair upload: tiles row if missing (status synced), accepted -> synced."""
+    if not pairs:
+        return
+    with conn:
+        conn.executemany("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'synced')",
+                         pairs)
+    statedb.set_status(conn, [stem for stem, _, _ in pairs], statedb.TileStatus.SYNCED,
+                       only_if=[statedb.TileStatus.ACCEPTED])
