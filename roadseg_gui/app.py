@@ -1,0 +1,66 @@
+"""`roadseg-gui [WORKSPACE]`: the desktop app. Without a workspace it opens the demo workspace."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from platformdirs import user_log_dir
+
+
+def _setup_logging() -> Path | None:
+    """Details (tracebacks included) go to a log file; people see sentences in the log panel."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    try:
+        directory = Path(user_log_dir("roadseg", appauthor=False))
+        directory.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(directory / "roadseg-gui.log", encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    return directory / "roadseg-gui.log"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="roadseg-gui", description="Label roads on satellite tiles.")
+    parser.add_argument("workspace", nargs="?", help="workspace folder (default: the demo workspace)")
+    parser.add_argument("--model", help="model folder, model.tar.gz or .pth to predict with")
+    return parser.parse_args(argv)
+
+
+def demo_workspace() -> Path:
+    from roadseg_gui.core.demo import ensure_demo_workspace
+
+    return Path(ensure_demo_workspace())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    _setup_logging()
+    from PySide6.QtWidgets import QApplication
+
+    from roadseg_gui.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("roadseg")
+    app.setOrganizationName("roadseg")
+    window = MainWindow()
+    window.initial_model = args.model
+    window.show()
+    if args.workspace:
+        window.open_workspace(args.workspace)
+    else:
+        try:
+            window.open_workspace(demo_workspace())
+        except Exception as exc:  # noqa: BLE001 - the app still opens; File > Open works
+            window.log_panel.error(f"The demo workspace could not be created ({exc}). "
+                                   "Use File > Open workspace… to open a folder of tiles.")
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

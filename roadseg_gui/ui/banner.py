@@ -1,0 +1,29 @@
+"""A plain-language banner above the canvas (e.g. "No model is configured") with one action button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
+
+
+class Banner(QFrame):
+    clicked = Signal()
+
+    def __init__(self, button_text: str, parent=None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setStyleSheet("#banner { background: #5a4a1a; border-radius: 4px; } "
+                           "#banner QLabel { color: #ffe9a8; }")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.button = QPushButton(button_text)
+        self.button.clicked.connect(self.clicked)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()

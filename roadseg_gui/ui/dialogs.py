@@ -1,0 +1,165 @@
+"""File dialogs and questions: open workspace/model, import images/scene, shortcuts, quit."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+
+from roadseg_gui.core.settings import UserSettings
+
+from .workers import CancelToken, Succeeded, submit
+
+log = logging.getLogger(__name__)
+
+
+def remember_workspace(root: Path) -> None:
+    try:
+        settings = UserSettings.load()
+        settings.remember_workspace(root)
+        settings.save()
+    except OSError as exc:  # a read-only home must not stop the app
+        log.warning("Could not remember the workspace in the recent list: %s", exc)
+
+
+def recent_workspaces() -> list[str]:
+    try:
+        return [p for p in UserSettings.load().recent_workspaces if Path(p).is_dir()]
+    except OSError:
+        return []
+
+
+def open_workspace(window) -> None:
+    folder = QFileDialog.getExistingDirectory(window, "Open workspace folder")
+    if folder:
+        window.open_workspace(folder)
+
+
+def _progress(window, title: str, cancel: CancelToken) -> QProgressDialog:
+    dialog = QProgressDialog(title, "Cancel", 0, 0, window)
+    dialog.setWindowTitle(title)
+    dialog.setMinimumDuration(500)
+    dialog.canceled.connect(cancel.cancel)
+    return dialog
+
+
+def _report_import(window, what: str, report) -> None:
+    added = getattr(report, "added", [])
+    skipped = getattr(report, "skipped", [])
+    window.log_panel.info(f"{what}: {len(added)} added, {len(skipped)} skipped.")
+    for path, reason in skipped[:50]:
+        window.log_panel.warning(f"Skipped {path}: {reason}")
+
+
+def import_images(window) -> None:
+    if window.workspace is None:
+        window.log_panel.warning("Open a workspace before importing images.")
+        return
+    files, _ = QFileDialog.getOpenFileNames(window, "Import images", "",
+                                            "Images (*.jpg *.jpeg *.png *.tif *.tiff)")
+    if not files:
+        return
+    cancel = CancelToken()
+    dialog = _progress(window, "Importing images…", cancel)
+    relay_progress = _ProgressRelay(dialog)
+    workspace = window.workspace
+
+    def done(outcome) -> None:
+        dialog.close()
+        if isinstance(outcome, Succeeded):
+            _report_import(window, "Import images", outcome.value)
+            window.browser.refresh()
+        else:
+            window.log_panel.error(f"Import failed: {outcome.sentence()}")
+    submit(workspace.add_images, files, progress=relay_progress, on_done=done)
+
+
+def import_scene(window) -> None:
+    if window.workspace is None:
+        window.log_panel.warning("Open a workspace before importing a scene.")
+        return
+    try:
+        from roadseg_gui.core import scene_import
+    except ImportError:
+        window.log_panel.warning("Scene import is not available in this build; use `roadseg import-scene`.")
+        return
+    path, _ = QFileDialog.getOpenFileName(window, "Import scene (GeoTIFF)", "", "Rasters (*.tif *.tiff *.vrt *.img)")
+    if not path:
+        return
+    cancel = CancelToken()
+    dialog = _progress(window, f"Cutting {Path(path).name} into 512-pixel chips…", cancel)
+    relay_progress = _ProgressRelay(dialog)
+    workspace = window.workspace
+
+    def work():
+        return scene_import.import_scene(path, workspace.root, chip=512, progress=relay_progress, cancel=cancel)
+
+    def done(outcome) -> None:
+        dialog.close()
+        if isinstance(outcome, Succeeded):
+            workspace.scan()
+            _report_import(window, f"Import scene {Path(path).name}", outcome.value)
+            window.browser.refresh()
+        else:
+            window.log_panel.error(f"Scene import failed: {outcome.sentence()}")
+    submit(work, on_done=done, cancel=cancel)
+
+
+class _ProgressRelay:
+    """A progress(done, total) callback for pool threads that updates the dialog on the UI thread."""
+
+    def __init__(self, dialog: QProgressDialog):
+        from PySide6.QtCore import QObject, Signal
+
+        class Relay(QObject):
+            step = Signal(int, int)
+
+        self._relay = Relay()
+        self._relay.step.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+
+    def __call__(self, done: int, total: int) -> None:
+        self._relay.step.emit(int(done), int(total))
+
+
+def open_model(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(
+        window, "Open model (model.tar.gz, model.pth or a file inside a model folder)", "",
+        "Models (*.tar.gz *.pth *.pt *.json);;All files (*)")
+    if not path:
+        return
+    if Path(path).name == "model.json":
+        path = str(Path(path).parent)  # a model directory
+    if window.prediction is not None:
+        window.prediction.load_model(path, remember=True)
+
+
+SHORTCUTS_HTML = """<table cellpadding=3>
+<tr><td><b>B</b> / <b>E</b></td><td>brush / eraser (Shift: erase with any tool)</td></tr>
+<tr><td><b>L</b></td><td>road line: click points, double-click or Enter ends, Esc cancels</td></tr>
+<tr><td><b>P</b> / <b>F</b></td><td>polygon fill / flood fill</td></tr>
+<tr><td><b>[</b> / <b>]</b></td><td>smaller / bigger brush</td></tr>
+<tr><td><b>Space</b></td><td>show/hide overlays (hold and drag: pan)</td></tr>
+<tr><td><b>Wheel</b>, middle drag</td><td>zoom, pan; Ctrl+0 fits the tile</td></tr>
+<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b></td><td>undo / redo (per tile)</td></tr>
+<tr><td><b>←</b> <b>→</b> or <b>A</b> <b>D</b></td><td>previous / next tile</td></tr>
+<tr><td><b>Enter</b></td><td>accept the mask and go to the next tile</td></tr></table>"""
+
+
+def show_shortcuts(window) -> None:
+    box = QMessageBox(window)
+    box.setWindowTitle("Keyboard shortcuts")
+    box.setText(SHORTCUTS_HTML)
+    box.setModal(False)
+    box.show()
+
+
+def confirm_quit_unsaved(window) -> bool:
+    failures = window.editor.autosaver.failures()
+    names = ", ".join(sorted(failures)[:5]) or "the current tile"
+    reason = next(iter(failures.values())).sentence() if failures else ""
+    answer = QMessageBox.warning(
+        window, "Edits not saved",
+        f"Edits to {names} could not be saved.\n{reason}\n\nQuit anyway and lose them?",
+        QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel)
+    return answer == QMessageBox.Discard

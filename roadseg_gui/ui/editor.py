@@ -1,0 +1,156 @@
+"""The tile being edited: its MaskDocument, canvas, undo stack, autosave and accept.
+
+Binds the current tile's state together; the main window only wires it to menus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from roadseg_gui.core.mask_edit import MaskDocument, threshold
+
+from .autosave import Autosaver
+from .layers import probability_to_qimage
+from .tile_loader import TileLoader
+from .undo import TileUndoStacks
+from .workers import Failed, Succeeded
+
+
+class TileEditor(QObject):
+    tile_shown = Signal(str)             # stem, painted with its mask
+    tile_failed = Signal(str, object)    # stem, Failed
+    accepted = Signal(str, str)          # stem, split
+    accept_failed = Signal(str, object)  # stem, Failed
+
+    def __init__(self, canvas, panel, parent=None):
+        super().__init__(parent)
+        self.canvas = canvas
+        self.panel = panel
+        self.workspace = None
+        self.stem: str | None = None
+        self.document: MaskDocument | None = None
+        self.probability: np.ndarray | None = None
+        self._from_disk = False          # the mask came from an autosave/accepted file
+        self._quiet = False              # programmatic changes that are not edits
+        self.undo = TileUndoStacks(self)
+        self.autosaver = Autosaver(self)
+        self.loader = TileLoader(self)
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._failed)
+
+    # ---- context for the tools -----------------------------------------
+    def brush_size(self) -> int:
+        return self.panel.brush_size.value()
+
+    def road_width(self) -> int:
+        return self.panel.road_width.value()
+
+    def push(self, edit, text: str) -> None:
+        if edit is not None and self.document is not None:
+            self.undo.push(self.document, edit, text)
+
+    # ---- workspace and tiles -------------------------------------------
+    def set_workspace(self, workspace) -> None:
+        self.leave_tile()
+        self.autosaver.set_workspace(workspace)
+        self.loader.set_workspace(workspace)
+        self.workspace = workspace
+        self.stem = None
+        self.document = None
+        self.canvas.set_tile(None)
+
+    def show_tile(self, stem: str) -> None:
+        if stem == self.stem and self.document is not None:
+            return
+        self.leave_tile()
+        self.stem = stem
+        self.loader.request(stem)
+
+    def leave_tile(self) -> None:
+        """Autosave the tile being left (queued, off the UI thread) and keep its mask in the cache."""
+        if self.canvas.tool is not None:
+            self.canvas.tool.cancel()
+        if self.document is not None and self.stem is not None and self.document.revision:
+            self.loader.update_saved_mask(self.stem, self.document.mask.copy())
+        self.autosaver.flush()
+
+    def _loaded(self, data) -> None:
+        if data.stem != self.stem:
+            return
+        if self.document is not None:
+            self.document.remove_listener(self._changed)
+        self._from_disk = data.saved_mask is not None
+        self.probability = data.probability
+        if data.saved_mask is not None:
+            mask = data.saved_mask
+        elif data.probability is not None:
+            mask = threshold(data.probability, self.panel.threshold.threshold())
+        else:
+            mask = np.zeros(data.shape, bool)
+        self.document = MaskDocument(mask)
+        self.document.add_listener(self._changed)
+        self.undo.activate(data.stem, self.document)
+        self.canvas.set_tile(data.image, data.prediction_image, self.document.mask)
+        self.tile_shown.emit(data.stem)
+
+    def _failed(self, stem: str, failure: Failed) -> None:
+        if stem != self.stem:
+            return
+        self.document = None
+        self.canvas.placeholder = f"This tile cannot be shown.\n\n{failure.sentence()}"
+        self.canvas.set_tile(None)
+        self.tile_failed.emit(stem, failure)
+
+    def _changed(self, rect) -> None:
+        self.canvas.mask_changed(self.document.mask, rect)
+        if not self._quiet:
+            self.autosaver.mark_dirty(self.stem, lambda d=self.document: d.mask)
+
+    # ---- predictions -----------------------------------------------------
+    def set_prediction(self, stem: str, probability: np.ndarray) -> None:
+        """A new prediction arrived (from the worker process)."""
+        image = probability_to_qimage(probability)
+        self.loader.update_prediction(stem, probability, image)
+        if stem != self.stem or self.document is None or probability.shape != self.document.shape:
+            return
+        self.probability = probability
+        self.canvas.set_prediction(image)
+        if not self._from_disk and self.document.revision == 0:
+            # Nobody has touched this tile yet: its starting mask is the prediction.
+            self._quiet = True
+            try:
+                self.document.replace(threshold(probability, self.panel.threshold.threshold()))
+            finally:
+                self._quiet = False
+            self.document.revision = 0
+
+    def use_prediction(self) -> bool:
+        if self.document is None or self.probability is None:
+            return False
+        t = self.panel.threshold.threshold()
+        self.push(self.document.replace(threshold(self.probability, t)), f"Use prediction ≥ {t:.2f}")
+        return True
+
+    def clear(self) -> None:
+        if self.document is not None:
+            self.push(self.document.clear(), "Clear mask")
+
+    # ---- accept ----------------------------------------------------------
+    def accept(self) -> bool:
+        """Write the mask into {split}/masks (queued behind pending saves). False if no tile is open."""
+        if self.document is None or self.workspace is None:
+            return False
+        stem, mask = self.stem, self.document.mask.copy()
+        self.autosaver.forget(stem)
+        self.loader.update_saved_mask(stem, mask)
+        self.autosaver.run_in_order(self.workspace.accept, stem, mask,
+                                    on_done=lambda outcome: self._accept_done(stem, mask, outcome))
+        return True
+
+    def _accept_done(self, stem: str, mask: np.ndarray, outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            self.accepted.emit(stem, outcome.value)
+        elif isinstance(outcome, Failed):
+            self.autosaver.mark_dirty(stem, lambda: mask)  # keep it as a draft: nothing lost
+            self.accept_failed.emit(stem, outcome)

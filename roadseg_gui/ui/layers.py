@@ -1,0 +1,62 @@
+"""numpy <-> QImage conversions for the canvas layers (safe to call off the UI thread).
+
+Overlays are premultiplied ARGB32 so QPainter draws them on its fast path; the
+QImage wraps the numpy buffer (no copy), and keeps a reference to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+MASK_RGBA = (0, 230, 255, 170)   # cyan: the editable mask
+
+
+def _premultiplied(r: int, g: int, b: int, a: int) -> int:
+    return (a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255)
+
+
+MASK_PIXEL = np.uint32(_premultiplied(*MASK_RGBA))
+
+
+def _heat_lut() -> np.ndarray:
+    """Probability -> premultiplied ARGB: transparent below ~0.2, then orange to magenta."""
+    p = np.arange(256) / 255.0
+    alpha = np.clip((p - 0.2) / 0.6, 0, 1) * 200
+    red = np.full(256, 255.0)
+    green = 140 * (1 - p)
+    blue = 200 * p
+    lut = [_premultiplied(int(r), int(g), int(b), int(a)) for r, g, b, a in zip(red, green, blue, alpha)]
+    return np.array(lut, dtype=np.uint32)
+
+
+HEAT_LUT = _heat_lut()
+
+
+def wrap_argb(buffer: np.ndarray) -> QImage:
+    height, width = buffer.shape
+    image = QImage(buffer.data, width, height, 4 * width, QImage.Format_ARGB32_Premultiplied)
+    image._buffer = buffer  # noqa: SLF001 - the QImage does not own the memory
+    return image
+
+
+def mask_to_argb(mask: np.ndarray) -> np.ndarray:
+    return np.multiply(mask, MASK_PIXEL, dtype=np.uint32)
+
+
+def paint_mask_region(buffer: np.ndarray, mask: np.ndarray, y0: int, x0: int, y1: int, x1: int) -> None:
+    np.multiply(mask[y0:y1, x0:x1], MASK_PIXEL, out=buffer[y0:y1, x0:x1], dtype=np.uint32)
+
+
+def probability_to_qimage(probability: np.ndarray) -> QImage:
+    return wrap_argb(HEAT_LUT[probability])
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """uint8 H x W x 3 -> QImage (RGB888 wraps the array; rows padded to 4 bytes if needed)."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format_RGB888)
+    image._buffer = rgb  # noqa: SLF001
+    # RGB32 draws several times faster than RGB888 under a transform.
+    return image.convertToFormat(QImage.Format_RGB32)

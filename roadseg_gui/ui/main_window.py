@@ -1,0 +1,253 @@
+"""The main window: assembles the browser, canvas, panels and menus, and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+
+from roadseg_gui.core.settings import LabelingSettings
+
+from . import dialogs, menus
+from .actions import Actions
+from .banner import Banner
+from .canvas import TileCanvas
+from .editor import TileEditor
+from .log_panel import LogPanel, PanelLogHandler
+from .panels import LayerPanel
+from .prediction_bridge import PredictionBridge
+from .thumbnails import thumbnailer_for
+from .tile_browser import TileBrowser
+from .tools import TOOL_CLASSES
+from .workers import Failed, Succeeded, submit
+
+log = logging.getLogger(__name__)
+PREDICT_AHEAD = 3
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, predict: bool = True):
+        super().__init__()
+        self.setWindowTitle("roadseg — road labeling")
+        self.resize(1400, 900)
+        self.workspace = None
+        self.ask_on_quit = True
+        self.initial_model: str | None = None   # --model on the command line
+        self.log_panel = LogPanel()
+        self._log_handler = PanelLogHandler(self.log_panel)
+        logging.getLogger("roadseg_gui").addHandler(self._log_handler)
+        self.canvas = TileCanvas()
+        self.panel = LayerPanel(LabelingSettings())
+        self.browser = TileBrowser(thumbnailer_for(lambda: self.workspace))
+        self.editor = TileEditor(self.canvas, self.panel, self)
+        self.tools = {cls.name: cls(self.editor, self.canvas) for cls in TOOL_CLASSES}
+        self.canvas.tool = self.tools["brush"]
+        self.banner = Banner("Open model…")
+        self.prediction = PredictionBridge(self) if predict else None
+        self.actions = Actions(self)
+        self._build_layout()
+        menus.build(self)
+        self._wire()
+        self._restore_geometry()
+
+    # ---- layout ----------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.tool_hint = QLabel(self.tools["brush"].hint)
+        self.tool_hint.setStyleSheet("color: #aaa; padding: 2px 6px;")
+        center = QWidget()
+        layout = QVBoxLayout(center)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.tool_hint)
+        self.setCentralWidget(center)
+        self.browser_dock = self._dock("Tiles", self.browser, Qt.LeftDockWidgetArea)
+        self.layers_dock = self._dock("Mask and prediction", self.panel, Qt.RightDockWidgetArea)
+        self.log_dock = self._dock("Log", self.log_panel, Qt.BottomDockWidgetArea)
+        self.sync_dock = self.retrain_dock = None
+        toolbar = QToolBar("Tools")
+        toolbar.setObjectName("tools_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for action in self.actions.tools.values():
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.editor.undo.group.createUndoAction(self, "Undo"))
+        toolbar.addAction(self.editor.undo.group.createRedoAction(self, "Redo"))
+        toolbar.addSeparator()
+        for action in (self.actions.previous_tile, self.actions.accept, self.actions.next_tile):
+            toolbar.addAction(action)
+        self.addToolBar(Qt.TopToolBarArea, toolbar)
+        self.status_tile = QLabel()
+        self.status_save = QLabel()
+        self.status_model = QLabel("No model")
+        self.statusBar().addWidget(self.status_tile, 1)
+        self.statusBar().addPermanentWidget(self.status_save)
+        self.statusBar().addPermanentWidget(self.status_model)
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_"))
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ---- wiring ----------------------------------------------------------
+    def _wire(self) -> None:
+        a, editor, canvas = self.actions, self.editor, self.canvas
+        a.open_workspace.triggered.connect(lambda: dialogs.open_workspace(self))
+        a.import_images.triggered.connect(lambda: dialogs.import_images(self))
+        a.import_scene.triggered.connect(lambda: dialogs.import_scene(self))
+        a.open_model.triggered.connect(lambda: dialogs.open_model(self))
+        a.quit.triggered.connect(self.close)
+        a.use_prediction.triggered.connect(self._use_prediction)
+        a.clear_mask.triggered.connect(editor.clear)
+        a.tool_group.triggered.connect(lambda action: self.set_tool(action.data()))
+        a.bigger_brush.triggered.connect(lambda: self.panel.brush_size.step(+1))
+        a.smaller_brush.triggered.connect(lambda: self.panel.brush_size.step(-1))
+        a.toggle_overlays.toggled.connect(canvas.set_overlays_visible)
+        canvas.space_tapped.connect(a.toggle_overlays.toggle)
+        a.show_prediction.toggled.connect(canvas.set_prediction_visible)
+        a.show_prediction.toggled.connect(self.panel.show_prediction.setChecked)
+        self.panel.show_prediction.toggled.connect(a.show_prediction.setChecked)
+        a.fit.triggered.connect(canvas.fit_to_window)
+        a.zoom_in.triggered.connect(lambda: canvas.zoom_by(1.25))
+        a.zoom_out.triggered.connect(lambda: canvas.zoom_by(0.8))
+        a.previous_tile.triggered.connect(lambda: self.browser.step(-1))
+        a.next_tile.triggered.connect(lambda: self.browser.step(+1))
+        a.accept.triggered.connect(self.accept_tile)
+        a.shortcuts_help.triggered.connect(lambda: dialogs.show_shortcuts(self))
+        self.panel.opacity.opacity_changed.connect(canvas.set_opacity)
+        self.panel.threshold.threshold_changed.connect(lambda _t: editor.use_prediction())
+        self.panel.use_prediction.clicked.connect(self._use_prediction)
+        self.panel.brush_size.valueChanged.connect(lambda _v: canvas.update())
+        self.browser.tile_selected.connect(self.show_tile)
+        self.banner.clicked.connect(lambda: dialogs.open_model(self))
+        editor.tile_shown.connect(self._tile_shown)
+        editor.tile_failed.connect(self._tile_failed)
+        editor.accepted.connect(self._accepted)
+        editor.accept_failed.connect(lambda stem, f: self.log_panel.error(f"Could not accept {stem}: {f.sentence()}"
+                                                                          " The edit is kept as a draft."))
+        editor.autosaver.saved.connect(self._saved)
+        editor.autosaver.failed.connect(lambda stem, f: self.log_panel.error(
+            f"Could not autosave {stem}: {f.sentence()} The edit is still in memory; it is retried."))
+        editor.undo.group.cleanChanged.connect(lambda clean: self.status_save.setText("" if clean else "Edited"))
+        canvas.cursor_moved.connect(self._cursor_moved)
+        canvas.set_opacity(self.panel.opacity.value() / 100)
+        if self.prediction is not None:
+            self.prediction.wire(self)
+        else:
+            self.banner.show_message("Predictions are off in this session.")
+
+    # ---- workspace -------------------------------------------------------
+    def open_workspace(self, root: str | Path, select_first: bool = True) -> None:
+        """Open (scan) the workspace on a pool thread; the window stays responsive meanwhile."""
+        from roadseg_gui.core.workspace import Workspace
+
+        self.statusBar().showMessage(f"Opening {root}…")
+        submit(Workspace.open, root, on_done=lambda outcome: self._workspace_opened(root, outcome, select_first))
+
+    def _workspace_opened(self, root, outcome, select_first: bool) -> None:
+        if not isinstance(outcome, Succeeded):
+            self.log_panel.error(f"Could not open the workspace: {outcome.sentence()}")
+            return
+        self.set_workspace(outcome.value, select_first)
+
+    def set_workspace(self, workspace, select_first: bool = True) -> None:
+        self.editor.set_workspace(workspace)
+        self.workspace = workspace
+        self._apply_labeling_settings(workspace.settings.labeling)
+        self.browser.set_workspace(workspace)
+        self.setWindowTitle(f"roadseg — {workspace.root.name}")
+        self.statusBar().showMessage(f"Opened {workspace.root} ({self.browser.model.rowCount()} tiles)", 5000)
+        dialogs.remember_workspace(workspace.root)
+        menus.rebuild_recent(self)
+        menus.embed_side_panels(self, workspace.root)
+        if self.prediction is not None:
+            self.prediction.set_workspace(workspace)
+        if select_first and self.browser.model.rowCount():
+            self.browser.step(+1)
+
+    def _apply_labeling_settings(self, labeling) -> None:
+        self.panel.brush_size.setValue(labeling.brush_size)
+        self.panel.road_width.setValue(labeling.road_width_px)
+        self.panel.opacity.setValue(round(labeling.overlay_opacity * 100))
+
+    # ---- tiles -----------------------------------------------------------
+    def show_tile(self, stem: str) -> None:
+        self.editor.show_tile(stem)
+        self.editor.loader.prefetch(self.browser.neighbours(stem, 2))
+
+    def _tile_shown(self, stem: str) -> None:
+        height, width = self.editor.document.shape
+        record = self.workspace.tile(stem) if self.workspace else None
+        split = getattr(record, "split", None) or "unlabeled"
+        self.status_tile.setText(f"{stem}  ·  {width}×{height}  ·  {split}")
+        self.canvas.setFocus()
+        if self.prediction is not None:
+            self.prediction.request_for(stem, self.browser.neighbours(stem, PREDICT_AHEAD),
+                                        has_prediction=self.editor.probability is not None)
+
+    def _tile_failed(self, stem: str, failure: Failed) -> None:
+        self.log_panel.error(f"Cannot show {stem}: {failure.sentence()} Other tiles are not affected.")
+        self._refresh_record(stem)
+
+    def accept_tile(self) -> None:
+        stem = self.editor.stem
+        if stem is None or not self.editor.accept():
+            return
+        following = self.browser.neighbours(stem, 1)
+        if following:
+            self.browser.select(following[0])
+        else:
+            self.statusBar().showMessage("That was the last tile in this list.", 5000)
+
+    def _accepted(self, stem: str, split: str) -> None:
+        self.log_panel.info(f"Accepted {stem}: mask saved in {split}/masks.")
+        self._refresh_record(stem)
+
+    def _saved(self, stem: str) -> None:
+        self.status_save.setText("All edits saved")
+        self._refresh_record(stem)
+
+    def _refresh_record(self, stem: str) -> None:
+        record = self.workspace.tile(stem) if self.workspace else None
+        if record is not None:
+            self.browser.update_record(record)
+            self.browser.update_counts()
+
+    def _use_prediction(self) -> None:
+        if not self.editor.use_prediction():
+            self.statusBar().showMessage("This tile has no prediction yet.", 4000)
+
+    def set_tool(self, name: str) -> None:
+        if self.canvas.tool is not None:
+            self.canvas.tool.cancel()
+        self.canvas.tool = self.tools[name]
+        self.actions.tools[name].setChecked(True)
+        self.tool_hint.setText(self.tools[name].hint)
+        self.canvas.update()
+
+    def _cursor_moved(self, x: int, y: int) -> None:
+        self.statusBar().showMessage(f"x {x}  y {y}  ·  zoom {self.canvas.scale * 100:.0f}%")
+
+    # ---- quit ------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.editor.leave_tile()
+        if not self.editor.autosaver.flush_now() and self.ask_on_quit and not dialogs.confirm_quit_unsaved(self):
+            event.ignore()
+            return
+        QSettings("roadseg", "roadseg").setValue("geometry", self.saveGeometry())
+        QSettings("roadseg", "roadseg").setValue("state", self.saveState())
+        if self.prediction is not None:
+            self.prediction.shutdown()
+        logging.getLogger("roadseg_gui").removeHandler(self._log_handler)
+        event.accept()
+
+    def _restore_geometry(self) -> None:
+        settings = QSettings("roadseg", "roadseg")
+        if settings.value("geometry") is not None:
+            self.restoreGeometry(settings.value("geometry"))
+        QTimer.singleShot(0, self.canvas.fit_to_window)

@@ -1,0 +1,114 @@
+"""Menus (each action shows its shortcut), the recent-workspaces list, and the side panels
+other features provide (sync, retrain), embedded when their modules are present."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel
+
+from . import dialogs
+
+log = logging.getLogger(__name__)
+
+
+def build(window) -> None:
+    a = window.actions
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(a.open_workspace)
+    window.recent_menu = file_menu.addMenu("Open &recent")
+    file_menu.addSeparator()
+    file_menu.addActions([a.import_images, a.import_scene])
+    file_menu.addSeparator()
+    file_menu.addAction(a.open_model)
+    file_menu.addSeparator()
+    file_menu.addAction(a.quit)
+    rebuild_recent(window)
+
+    edit = bar.addMenu("&Edit")
+    group = window.editor.undo.group
+    undo, redo = group.createUndoAction(window, "&Undo"), group.createRedoAction(window, "&Redo")
+    undo.setShortcut(QKeySequence.Undo)
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+    window.undo_action, window.redo_action = undo, redo
+    edit.addActions([undo, redo])
+    edit.addSeparator()
+    edit.addActions([a.use_prediction, a.clear_mask])
+
+    tools = bar.addMenu("&Tools")
+    tools.addActions(list(a.tools.values()))
+    tools.addSeparator()
+    tools.addActions([a.smaller_brush, a.bigger_brush])
+
+    view = bar.addMenu("&View")
+    view.addActions([a.toggle_overlays, a.show_prediction])
+    view.addSeparator()
+    view.addActions([a.fit, a.zoom_in, a.zoom_out])
+    view.addSeparator()
+    for dock in (window.browser_dock, window.layers_dock, window.log_dock):
+        view.addAction(dock.toggleViewAction())
+    window.view_menu = view
+
+    tile = bar.addMenu("T&ile")
+    tile.addActions([a.previous_tile, a.next_tile])
+    tile.addSeparator()
+    tile.addAction(a.accept)
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(a.shortcuts_help)
+
+
+def rebuild_recent(window) -> None:
+    menu = window.recent_menu
+    menu.clear()
+    recent = dialogs.recent_workspaces()
+    for path in recent:
+        menu.addAction(path, lambda p=path: window.open_workspace(p))
+    menu.setEnabled(bool(recent))
+
+
+def _panel_class(module_name: str, class_name: str):
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - another feature's bug must not stop labeling
+        log.warning("The %s panel could not be loaded: %s", module_name.rsplit(".", 1)[-1], exc)
+        return None
+    return getattr(module, class_name, None)
+
+
+def embed_side_panels(window, root: Path) -> None:
+    """(Re)create the S3 sync and retrain docks for this workspace, if those features are installed."""
+    from PySide6.QtCore import Qt
+
+    for attr, title, module, cls in (("sync_dock", "S3 sync", "roadseg_gui.ui.sync_panel", "SyncPanel"),
+                                     ("retrain_dock", "Retrain", "roadseg_gui.ui.retrain_panel", "RetrainPanel")):
+        old = getattr(window, attr)
+        panel_class = _panel_class(module, cls)
+        if panel_class is None and old is None:
+            continue
+        try:
+            widget = panel_class(root) if panel_class is not None else QLabel(f"{title} is not available.")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("The %s panel could not start: %s", title, exc)
+            widget = QLabel(f"{title} could not start: {exc}")
+            widget.setWordWrap(True)
+        if old is None:
+            dock = QDockWidget(title, window)
+            dock.setObjectName(attr)
+            window.addDockWidget(Qt.RightDockWidgetArea, dock)
+            window.tabifyDockWidget(window.layers_dock, dock)
+            window.view_menu.addAction(dock.toggleViewAction())
+            setattr(window, attr, dock)
+            window.layers_dock.raise_()
+        else:
+            dock = old
+            previous = dock.widget()
+            if previous is not None:
+                previous.deleteLater()
+        dock.setWidget(widget)

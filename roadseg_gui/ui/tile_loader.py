@@ -1,0 +1,122 @@
+"""Load tiles (image, prediction, working mask) on a pool thread, with a small cache and prefetch.
+
+Decoding a 4096² JPEG takes longer than a frame, so the next tiles in the queue
+are decoded ahead; switching to a prefetched tile only wraps ready QImages.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from .layers import probability_to_qimage, rgb_to_qimage
+from .workers import Failed, Succeeded, submit
+
+CACHE_PIXELS = 80_000_000   # ~ five 4096² tiles, or hundreds of 512² ones
+
+
+@dataclass
+class TileData:
+    stem: str
+    image: QImage
+    probability: np.ndarray | None
+    prediction_image: QImage | None
+    saved_mask: np.ndarray | None     # the autosaved edit or accepted mask, if any
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.height(), self.image.width()
+
+
+def load_tile(workspace, stem: str) -> TileData:
+    """Runs on a pool thread. Raises BadInputError for an unreadable image (the tile is marked error)."""
+    rgb = workspace.read_image(stem)
+    image = rgb_to_qimage(rgb)
+    probability = workspace.prediction(stem)
+    if probability is not None and probability.shape != rgb.shape[:2]:
+        probability = None  # a stale prediction of a replaced image: predict again
+    prediction_image = probability_to_qimage(probability) if probability is not None else None
+    saved = workspace.working_mask(stem)
+    if saved is not None and saved.shape != rgb.shape[:2]:
+        saved = None
+    return TileData(stem, image, probability, prediction_image, saved)
+
+
+class TileLoader(QObject):
+    loaded = Signal(object)         # TileData
+    failed = Signal(str, object)    # stem, Failed
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.workspace = None
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._cache: OrderedDict[str, TileData] = OrderedDict()
+        self._inflight: set[str] = set()
+        self._wanted: str | None = None
+
+    def set_workspace(self, workspace) -> None:
+        self.workspace = workspace
+        self._cache.clear()
+        self._wanted = None
+
+    def request(self, stem: str) -> bool:
+        """Ask for a tile; ``loaded`` fires (now, if cached). Returns True if it was cached."""
+        self._wanted = stem
+        data = self._cache.get(stem)
+        if data is not None:
+            self._cache.move_to_end(stem)
+            self.loaded.emit(data)
+            return True
+        self._start(stem)
+        return False
+
+    def prefetch(self, stems: list[str]) -> None:
+        for stem in stems:
+            if stem not in self._cache:
+                self._start(stem)
+
+    def cached(self, stem: str) -> TileData | None:
+        return self._cache.get(stem)
+
+    def forget(self, stem: str) -> None:
+        self._cache.pop(stem, None)
+
+    def update_saved_mask(self, stem: str, mask: np.ndarray | None) -> None:
+        """Keep the cache in step with the newest mask of a tile (it may still be saving)."""
+        data = self._cache.get(stem)
+        if data is not None:
+            data.saved_mask = mask
+
+    def update_prediction(self, stem: str, probability: np.ndarray, image: QImage) -> None:
+        data = self._cache.get(stem)
+        if data is not None and data.shape == probability.shape:
+            data.probability, data.prediction_image = probability, image
+
+    def _start(self, stem: str) -> None:
+        if stem in self._inflight or self.workspace is None:
+            return
+        self._inflight.add(stem)
+        submit(load_tile, self.workspace, stem, pool=self.pool,
+               on_done=lambda outcome, s=stem, ws=self.workspace: self._done(s, ws, outcome))
+
+    def _done(self, stem: str, workspace, outcome) -> None:
+        self._inflight.discard(stem)
+        if workspace is not self.workspace:
+            return  # a tile of the previous workspace
+        if isinstance(outcome, Succeeded):
+            self._store(outcome.value)
+            if stem == self._wanted:
+                self.loaded.emit(outcome.value)
+        elif isinstance(outcome, Failed) and stem == self._wanted:
+            self.failed.emit(stem, outcome)
+
+    def _store(self, data: TileData) -> None:
+        self._cache[data.stem] = data
+        self._cache.move_to_end(data.stem)
+        while len(self._cache) > 1 and sum(d.shape[0] * d.shape[1] for d in self._cache.values()) > CACHE_PIXELS:
+            self._cache.popitem(last=False)
