@@ -39,6 +39,7 @@ class _PairOutcome:
     error: str = ""
     fatal: bool = False
     skipped: bool = False
+    adopted: int = 0          # files S3 already held byte for byte (a resumed or duplicate push)
 
 
 def resolve_destination(root: Path, destination: str | Destination | None,
@@ -135,7 +136,8 @@ def _run_uploads(client, conn, root, dest, plan, report, settings, progress, can
                 outcome.conflict = (f.relpath, result.conflict)
                 return outcome
             outcome.sent.append((f.relpath, result.sha256, result.etag))
-            outcome.bytes += f.size
+            outcome.adopted += result.adopted
+            outcome.bytes += 0 if result.adopted else f.size
         return outcome
 
     fatal_messages: set[str] = set()
@@ -169,7 +171,7 @@ def _record(conn, dest: Destination, outcomes: list[_PairOutcome]) -> None:
 
 
 def _count(outcome: _PairOutcome, report: SyncReport, fatal_messages: set[str], aborted: bool) -> None:
-    report.files += len(outcome.sent)
+    report.files += len(outcome.sent) - outcome.adopted
     report.bytes += outcome.bytes
     if outcome.conflict:
         report.conflicts += 1
@@ -186,6 +188,8 @@ def _count(outcome: _PairOutcome, report: SyncReport, fatal_messages: set[str], 
             fatal_messages.add(outcome.error)
         else:
             report.errors.append(outcome.error)
+    elif outcome.adopted == len(outcome.pair.files):
+        report.unchanged += 1     # S3 already held this pair exactly; now recorded
     else:
         report.uploaded += 1
 

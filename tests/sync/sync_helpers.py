@@ -1,0 +1,106 @@
+"""Sync test helpers: synthetic workspaces, a bucket on the moto server, a request counter,
+and a moto server that can be stopped and started again on the same port."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+from moto.server import ThreadedMotoServer
+
+from roadseg_gui.core.settings import WorkspaceSettings
+from trainer.imageio import write_mask_png
+from trainer.synthetic import write_dataset
+
+BUCKET = "roadseg-test"
+PREFIX = "sagemaker/seg-data"
+URI = f"s3://{BUCKET}/{PREFIX}"
+
+
+def make_workspace(root: Path, endpoint: str, train: int = 6, test: int = 2, seed: int = 0) -> Path:
+    write_dataset(root, train=train, test=test, size=32, seed=seed)
+    settings = WorkspaceSettings.load(root)
+    settings.s3.endpoint_url = endpoint
+    settings.save(root)
+    return root
+
+
+def edit_mask(root: Path, stem: str, value: int = 1) -> Path:
+    """Change a mask's content the way accepting a corrected tile does (atomic rewrite)."""
+    path = next(root.glob(f"*/masks/{stem}.png"))
+    mask = np.zeros((32, 32), bool)
+    mask[value % 32, :] = True
+    mask[:, (value * 7) % 32] = True
+    write_mask_png(path, mask)
+    return path
+
+
+def remote_objects(client, bucket: str = BUCKET, prefix: str = PREFIX) -> dict[str, str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+    return {o["Key"][len(prefix) + 1:]: o["ETag"] for page in pages for o in page.get("Contents", [])}
+
+
+def local_files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for split in ("train", "test") for p in (root / split).rglob("*")
+            if p.is_file()}
+
+
+class RequestCounter:
+    """Counts S3 operations a client sends, from botocore's own event hooks (no mocking)."""
+
+    def __init__(self, client):
+        self.calls: Counter[str] = Counter()
+        self.headers: list[tuple[str, dict]] = []
+        client.meta.events.register("before-call.s3", self._on_call)
+        client.meta.events.register("before-send.s3", self._on_send)
+
+    def _on_call(self, model, **_):
+        self.calls[model.name] += 1
+
+    def _on_send(self, request, **_):
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        self.headers.append((request.url, headers))
+
+
+def reset_moto(endpoint: str) -> None:
+    """ThreadedMotoServer keeps state in process-wide backends: start every test from empty."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+
+
+def make_bucket(endpoint: str, bucket: str = BUCKET):
+    reset_moto(endpoint)
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    return client
+
+
+class RestartableServer:
+    """A moto server on a fixed port that can vanish and come back.
+
+    ThreadedMotoServer keeps its S3 state in this process's moto backends, so a
+    server started again on the same port serves the same objects: that models
+    a network outage or a server restart with durable storage.
+    """
+
+    def __init__(self, port: int):
+        self.port = port
+        self.server: ThreadedMotoServer | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server._server.server_close()   # refuse connections at once, as a dead host does
+            self.server = None
