@@ -185,8 +185,10 @@ class Predictor:
         if len(items) > 1:  # same-size single-window images: one engine call
             try:
                 probs = self._predict_same_size([x for _, x in items])
-            except RoadsegError as exc:
-                probs = [exc] * len(items)
+            except Cancelled:
+                raise
+            except Exception as exc:  # the batch failed; each file is reported, the caller goes on
+                probs = [_as_error(exc, None)] * len(items)
             results = dict(zip([p for p, _ in items], probs))
         for path, value in group:
             if not isinstance(value, np.ndarray):
@@ -196,9 +198,12 @@ class Predictor:
                 yield path, got if isinstance(got, RoadsegError) else self._finish(got)
             else:
                 try:
-                    yield path, self.predict(value, cancel)
-                except RoadsegError as exc:
-                    yield path, _with_path(exc, path)
+                    prediction = self.predict(value, cancel)
+                except Cancelled:
+                    raise
+                except Exception as exc:
+                    prediction = _as_error(exc, path)
+                yield path, prediction
 
     def _predict_same_size(self, images: list[np.ndarray]) -> list[np.ndarray]:
         from .tiling import pad_to
@@ -228,7 +233,10 @@ def _same_shape(value, image: np.ndarray) -> bool:
     return isinstance(value, np.ndarray) and value.shape == image.shape
 
 
-def _with_path(exc: RoadsegError, path: Path) -> RoadsegError:
-    if exc.path is None:
+def _as_error(exc: Exception, path: Path | None) -> RoadsegError:
+    if not isinstance(exc, RoadsegError):
+        log.debug("prediction failed", exc_info=True)
+        exc = RoadsegError(f"prediction failed ({exc.__class__.__name__}: {exc})")
+    if exc.path is None and path is not None:
         exc.path = os.fspath(path)
     return exc
