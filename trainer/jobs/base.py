@@ -47,6 +47,7 @@ class Hyperparameters:
     image_size: int = 512
     workers: int | None = None
     seed: int | None = None
+    pretrained: bool | None = None   # start from ImageNet backbone weights (trainer default: when available)
 
     def validate(self) -> "Hyperparameters":
         problems = []
@@ -72,6 +73,8 @@ class Hyperparameters:
             values["workers"] = int(self.workers)
         if self.seed is not None:
             values["seed"] = int(self.seed)
+        if self.pretrained is not None:
+            values["pretrained"] = "true" if self.pretrained else "false"
         return values
 
     def as_flags(self) -> list[str]:

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +102,8 @@ def run(job_dir: Path) -> int:
     child = subprocess.Popen(command, env=child_environment(job_dir, spec), stdin=subprocess.DEVNULL)
     if stopping["flag"]:  # the stop arrived while the child was being started
         child.send_signal(signal.SIGTERM)
+    # import torch (for packing) while the script trains, not after: it takes seconds
+    threading.Thread(target=_preload_packer, daemon=True).start()
     while True:
         try:
             returncode = child.wait()
@@ -117,6 +120,13 @@ def run(job_dir: Path) -> int:
                      failure_reason=failure_reason(job_dir, returncode))
         return returncode
     return pack(job_dir, spec)
+
+
+def _preload_packer() -> None:
+    try:
+        from .. import artifact  # noqa: F401
+    except Exception:  # noqa: BLE001 - pack() reports the problem if it persists
+        pass
 
 
 def pack(job_dir: Path, spec: dict) -> int:

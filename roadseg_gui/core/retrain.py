@@ -1,0 +1,281 @@
+"""Retraining, start to finish: what will be trained on, launch (local or SageMaker), bring the model back.
+
+Used by ``roadseg retrain`` and the retrain panel alike; nothing here blocks on a running job
+(follow it with the runner's ``refresh``/``poll``). Bringing a model back unpacks it safely
+into the registry and evaluates it and the current model on the same workspace test pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainer.errors import DataError, RoadsegError
+from trainer.jobs.base import Hyperparameters, JobRunner, JobState, TrainingJob
+from trainer.jobs.local import LocalJob
+
+from . import statedb
+from .jobs_store import JobsStore
+from .layout import images_dir, masks_dir
+from .models import ModelRecord, ModelRegistry
+from .settings import WorkspaceSettings
+
+COMPARED = ("iou", "f1", "precision", "recall")
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
+
+
+@dataclass
+class DataSummary:
+    train_pairs: int
+    test_pairs: int
+    corrected_since_model: int      # accepted since the current model was registered (all, if none is)
+    unsynced: int | None            # accepted pairs not on S3 as they are now (None: no bucket set)
+    current_model: str              # path, "" when the app has no model
+    current_version: str
+
+    def describe(self) -> str:
+        text = (f"{self.train_pairs} train / {self.test_pairs} test pairs; "
+                f"{self.corrected_since_model} tiles corrected since the current model")
+        if self.unsynced is not None:
+            text += f"; {self.unsynced} not yet on S3"
+        return text
+
+
+def count_pairs(root: Path, split: str) -> int:
+    """Images in {split}/images that have a mask {split}/masks/STEM.png."""
+    folder = images_dir(root, split)
+    if not folder.is_dir():
+        return 0
+    masks = {p.stem for p in masks_dir(root, split).glob("*.png")}
+    return sum(1 for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES and p.stem in masks)
+
+
+def summarize(root: str | Path, *, check_sync: bool = True) -> DataSummary:
+    root = Path(root)
+    settings = WorkspaceSettings.load(root)
+    registry = ModelRegistry(root)
+    try:
+        active = registry.active()
+        since = active.registered if active else 0.0
+    finally:
+        registry.close()
+    conn = statedb.connect(root)
+    try:
+        corrected = conn.execute(
+            "SELECT COUNT(*) FROM tiles WHERE status IN ('accepted', 'synced') AND accepted_at > ?",
+            (since,)).fetchone()[0]
+    finally:
+        conn.close()
+    unsynced = None
+    if check_sync and settings.s3.bucket:
+        from .sync import pending_pairs
+
+        unsynced = len(pending_pairs(root))
+    return DataSummary(count_pairs(root, "train"), count_pairs(root, "test"), corrected, unsynced,
+                       settings.active_model, active.version if active else "")
+
+
+def default_backend(settings: WorkspaceSettings) -> str:
+    return "sagemaker" if settings.sagemaker.role_arn else "local"
+
+
+def sagemaker_config(settings: WorkspaceSettings, *, instance_type: str | None = None,
+                     instance_count: int | None = None, use_spot: bool | None = None, endpoint_url: str = ""):
+    from trainer.jobs.sagemaker_backend import SageMakerConfig
+
+    sm, s3 = settings.sagemaker, settings.s3
+    return SageMakerConfig(
+        role_arn=sm.role_arn, bucket=s3.bucket, prefix=s3.prefix, region=s3.region, profile=s3.profile,
+        instance_type=instance_type or sm.instance_type, instance_count=int(instance_count or sm.instance_count),
+        framework_version=sm.framework_version, python_version=sm.python_version,
+        use_spot=sm.use_spot if use_spot is None else use_spot, max_run_seconds=int(sm.max_run_seconds),
+        max_wait_seconds=int(sm.max_wait_seconds), s3_endpoint_url=s3.endpoint_url,
+        endpoint_url=endpoint_url,  # "" = boto3's own (AWS, or AWS_ENDPOINT_URL_<SERVICE> from the environment)
+        kms_key_id=s3.kms_key_id if s3.sse == "aws:kms" else "")
+
+
+def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, sync: bool = True,
+          instance_type: str | None = None, instance_count: int | None = None, use_spot: bool | None = None,
+          env: dict | None = None, progress=None) -> JobRunner:
+    """Launch a retrain of this workspace; the job is remembered in the workspace."""
+    root = Path(root).resolve()
+    hyperparameters.validate()
+    summary = summarize(root, check_sync=False)
+    if not summary.train_pairs or not summary.test_pairs:
+        raise DataError(f"cannot train on {summary.train_pairs} train and {summary.test_pairs} test pairs",
+                        "Accept tiles in both splits first (the test split is chosen by the tile's name).", root)
+    data = {"train_pairs": summary.train_pairs, "test_pairs": summary.test_pairs,
+            "corrected_since_model": summary.corrected_since_model}
+    store = JobsStore(root)
+    try:
+        if backend == "local":
+            runner = LocalJob.launch(root / "train", root / "test", store.dir, hyperparameters, data=data, env=env)
+        elif backend == "sagemaker":
+            runner = _start_sagemaker(root, hyperparameters, data, sync=sync, instance_type=instance_type,
+                                      instance_count=instance_count, use_spot=use_spot, progress=progress)
+        else:
+            raise RoadsegError(f"unknown backend {backend!r}", "Use local or sagemaker.")
+        runner.job.details["parent"] = summary.current_version
+        runner.job.details["parent_path"] = summary.current_model
+        store.save(runner.job)
+    finally:
+        store.close()
+    return runner
+
+
+def _start_sagemaker(root: Path, hyperparameters: Hyperparameters, data: dict, *, sync: bool, instance_type,
+                     instance_count, use_spot, progress) -> JobRunner:
+    from trainer.jobs import sagemaker_backend
+
+    from .sync import pending_pairs, push
+
+    settings = WorkspaceSettings.load(root)
+    config = sagemaker_config(settings, instance_type=instance_type, instance_count=instance_count,
+                              use_spot=use_spot)
+    session = sagemaker_backend.validate(config)  # settings and credentials first: nothing created yet
+    pending = pending_pairs(root)
+    if pending and not sync:
+        raise RoadsegError(f"{len(pending)} accepted tiles are not on S3 yet, and SageMaker trains on S3",
+                           "Sync first (roadseg sync), or let retrain sync them.")
+    if pending:
+        report = push(root, progress=progress, settings=settings)
+        if not report.ok:
+            reasons = "; ".join(report.errors[:3]) or report.summary()
+            if report.conflicts:
+                reasons = f"{report.conflicts} tiles conflict with changes on S3 ({reasons})"
+            raise RoadsegError(f"the sync before training did not finish: {reasons}",
+                               "Resolve it in the sync panel (or roadseg sync), then retrain.")
+        data["synced_before_launch"] = report.uploaded
+    return sagemaker_backend.launch(config, hyperparameters, data=data, session=session)
+
+
+def reattach(root: str | Path, job: TrainingJob) -> JobRunner:
+    """A live handle on a remembered job (e.g. after the app restarted)."""
+    if job.backend == "local":
+        return LocalJob.attach(job)
+    from trainer.jobs import sagemaker_backend
+
+    settings = WorkspaceSettings.load(root)
+    config = sagemaker_config(settings)
+    config.region = job.details.get("region", config.region)
+    return sagemaker_backend.attach(job, config)
+
+
+def remember(root: str | Path, job: TrainingJob) -> None:
+    store = JobsStore(root)
+    try:
+        store.save(job)
+    finally:
+        store.close()
+
+
+def unfinished_jobs(root: str | Path) -> list[TrainingJob]:
+    store = JobsStore(root)
+    try:
+        return store.unfinished()
+    finally:
+        store.close()
+
+
+def all_jobs(root: str | Path) -> list[TrainingJob]:
+    store = JobsStore(root)
+    try:
+        return store.jobs()
+    finally:
+        store.close()
+
+
+@dataclass
+class Comparison:
+    job_name: str
+    new: ModelRecord
+    new_metrics: dict
+    current_version: str = ""
+    current_metrics: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, float | None, float | None]]:
+        current = self.current_metrics or {}
+        return [(key, self.new_metrics.get(key), current.get(key)) for key in COMPARED]
+
+    @property
+    def better(self) -> bool | None:
+        if not self.current_metrics:
+            return None
+        return self.new_metrics.get("iou", 0.0) >= self.current_metrics.get("iou", 0.0)
+
+    def describe(self) -> str:
+        tiles = self.new_metrics.get("tiles", "?")
+        head = f"{'metric':<10} {'new ' + self.new.version:>20} {'current ' + (self.current_version or '-'):>20}"
+        lines = [f"evaluated on this workspace's {tiles} test pairs", head]
+        for key, new, cur in self.rows():
+            new_text = "-" if new is None else f"{new:.4f}"
+            cur_text = "-" if cur is None else f"{cur:.4f}"
+            delta = f"  ({new - cur:+.4f})" if new is not None and cur is not None else ""
+            lines.append(f"{key:<10} {new_text:>20} {cur_text:>20}{delta}")
+        return "\n".join(lines + self.notes)
+
+
+def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> Comparison:
+    """Take the finished job's model.tar.gz, unpack it into the registry, evaluate new vs current."""
+    from trainer.evaluate import evaluate
+
+    root = Path(root).resolve()
+    job = runner.job
+    status = runner.refresh()
+    if status.state != JobState.COMPLETED:
+        raise RoadsegError(f"job {job.name} did not complete ({status.describe()})", "Nothing to bring back.")
+    store = JobsStore(root)
+    registry = ModelRegistry(root)
+    try:
+        if job.backend == "local":
+            tar_path = Path(status.artifact)
+        else:
+            tar_path = runner.fetch_artifact(store.job_dir(job.name) / "model.tar.gz")
+        record = registry.add_archive(tar_path, job_name=job.name, backend=job.backend, data=job.data,
+                                      hyperparameters=job.hyperparameters, parent=job.details.get("parent", ""))
+        new_metrics = evaluate(record.path, root / "test", device=device)
+        registry.set_metrics(record.version, new_metrics)
+        comparison = Comparison(job.name, registry.get(record.version), new_metrics)
+        current_path = job.details.get("parent_path") or WorkspaceSettings.load(root).active_model
+        if current_path and Path(current_path).exists():
+            current = _current_record(registry, current_path)
+            comparison.current_version = current.version if current else Path(current_path).name
+            comparison.current_metrics = evaluate(current_path, root / "test", device=device)
+            if current:
+                registry.set_metrics(current.version, comparison.current_metrics)
+        elif current_path:
+            comparison.notes.append(f"the previous model {current_path} is gone; nothing to compare with")
+        job.model_version = record.version
+        store.save(job)
+        return comparison
+    finally:
+        registry.close()
+        store.close()
+
+
+def _current_record(registry: ModelRegistry, path: str) -> ModelRecord | None:
+    """The registry record of the model at ``path``; a model from outside is registered as 'external'."""
+    for record in registry.records():
+        if Path(record.path).resolve() == Path(path).resolve():
+            return record
+    from trainer.artifact import load_model
+
+    loaded = load_model(path)
+    return registry.add_external(path, loaded.version or Path(path).stem, created=loaded.meta.created)
+
+
+def activate(root: str | Path, version: str) -> ModelRecord:
+    registry = ModelRegistry(root)
+    try:
+        return registry.activate(version)
+    finally:
+        registry.close()
+
+
+def rollback(root: str | Path) -> ModelRecord:
+    registry = ModelRegistry(root)
+    try:
+        return registry.rollback()
+    finally:
+        registry.close()
