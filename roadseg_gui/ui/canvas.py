@@ -101,6 +101,13 @@ class TileCanvas(QWidget):
         self.zoom_changed.emit(self._scale)
         self.update()
 
+    def set_view(self, scale: float, offset: QPointF) -> None:
+        """Widget position = offset + scale * image position."""
+        self._scale = max(ZOOM_MIN, min(scale, ZOOM_MAX))
+        self._offset = QPointF(offset)
+        self.zoom_changed.emit(self._scale)
+        self.update()
+
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
         before = self.widget_to_image(anchor)

@@ -68,16 +68,21 @@ class MainWindow(QMainWindow):
         self.layers_dock = self._dock("Mask and prediction", self.panel, Qt.RightDockWidgetArea)
         self.log_dock = self._dock("Log", self.log_panel, Qt.BottomDockWidgetArea)
         self.sync_dock = self.retrain_dock = None
+        self.resizeDocks([self.browser_dock, self.layers_dock], [300, 300], Qt.Horizontal)
+        self.resizeDocks([self.log_dock], [110], Qt.Vertical)
         toolbar = QToolBar("Tools")
         toolbar.setObjectName("tools_toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonTextOnly)
         for action in self.actions.tools.values():
+            action.setIconText(f"{action.text()} ({action.shortcut().toString()})")
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.editor.undo.group.createUndoAction(self, "Undo"))
         toolbar.addAction(self.editor.undo.group.createRedoAction(self, "Redo"))
         toolbar.addSeparator()
-        for action in (self.actions.previous_tile, self.actions.accept, self.actions.next_tile):
+        for action, text in ((self.actions.previous_tile, "◀ Previous (A)"), (self.actions.accept, "Accept ✓ (Enter)"),
+                             (self.actions.next_tile, "Next (D) ▶")):
+            action.setIconText(text)
             toolbar.addAction(action)
         self.addToolBar(Qt.TopToolBarArea, toolbar)
         self.status_tile = QLabel()
@@ -168,7 +173,7 @@ class MainWindow(QMainWindow):
         if self.prediction is not None:
             self.prediction.set_workspace(workspace)
         if select_first and self.browser.model.rowCount():
-            self.browser.step(+1)
+            self.browser.select_first_workable()
 
     def _apply_labeling_settings(self, labeling) -> None:
         self.panel.brush_size.setValue(labeling.brush_size)

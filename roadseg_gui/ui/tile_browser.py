@@ -177,6 +177,15 @@ class TileBrowser(QWidget):
         self._set_row(row, True)
         return self.model.record(row).stem
 
+    def select_first_workable(self) -> str | None:
+        """Select the first tile that is not an error, in the current order (the start of a session)."""
+        for row in range(self.model.rowCount()):
+            record = self.model.record(row)
+            if status_of(record) != "error":
+                self._set_row(row, True)
+                return record.stem
+        return self.step(+1)
+
     def neighbours(self, stem: str, count: int) -> list[str]:
         """The next ``count`` tiles after ``stem`` in the current order (for predicting ahead)."""
         row = self.model.row_of(stem)
