@@ -9,6 +9,12 @@ import pytest
 from sync_helpers import RestartableServer, make_bucket
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def s3_client(s3_server):
     return make_bucket(s3_server)
@@ -16,10 +22,7 @@ def s3_client(s3_server):
 
 @pytest.fixture
 def restartable_server(aws_env):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = RestartableServer(port)
+    server = RestartableServer(_free_port(), _free_port())
     server.start()
     try:
         yield server

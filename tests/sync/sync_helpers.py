@@ -4,6 +4,7 @@ and a moto server that can be stopped and started again on the same port."""
 from __future__ import annotations
 
 import socket
+import threading
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -79,28 +80,92 @@ def make_bucket(endpoint: str, bucket: str = BUCKET):
     return client
 
 
-class RestartableServer:
-    """A moto server on a fixed port that can vanish and come back.
+class CuttableProxy:
+    """A TCP relay whose stop() drops every open connection at once, mid-request if need be.
 
-    ThreadedMotoServer keeps its S3 state in this process's moto backends, so a
-    server started again on the same port serves the same objects: that models
-    a network outage or a server restart with durable storage.
+    moto's server keeps serving keep-alive connections after shutdown(); cutting them
+    here is what makes "the server went away" real for a client with a connection pool.
     """
 
-    def __init__(self, port: int):
-        self.port = port
+    def __init__(self, port: int, target_port: int):
+        self.port, self.target_port = port, target_port
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(0.1)
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class RestartableServer:
+    """A moto server that can go away (connections cut, server stopped) and come back on the
+    same endpoint. ThreadedMotoServer keeps S3 state in this process's moto backends, so the
+    restarted server serves the same objects: a restart with durable storage, as S3 has."""
+
+    def __init__(self, port: int, moto_port: int):
+        self.port, self.moto_port = port, moto_port
         self.server: ThreadedMotoServer | None = None
+        self.proxy = CuttableProxy(port, moto_port)
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self.server.start()
+        self.proxy.start()
 
     def stop(self) -> None:
+        self.proxy.stop()
         if self.server is not None:
             self.server.stop()
-            self.server._server.server_close()   # refuse connections at once, as a dead host does
+            self.server._server.server_close()
             self.server = None

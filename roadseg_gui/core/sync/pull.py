@@ -236,7 +236,8 @@ def _record(conn, root: Path, dest, outcome: PullOutcome, report: SyncReport, ab
         report.conflicts += 1
         report.conflict_stems.append(task.stem)
         report.errors.append(f"conflict: {task.stem}: {outcome.conflict}")
-        state.record_conflict(conn, dest.state_key, task.stem, task.target[-1], outcome.conflict)
+        state.record_conflict(conn, dest.state_key, task.stem, task.target[-1], outcome.conflict,
+                              image=task.target[0])
         return
     if outcome.error:
         report.failed += 1

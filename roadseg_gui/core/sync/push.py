@@ -167,7 +167,7 @@ def _record(conn, dest: Destination, outcomes: list[_PairOutcome]) -> None:
         if len(o.sent) == len(o.pair.files):
             state.clear_conflict(conn, dest.state_key, o.pair.stem)
         if o.conflict:
-            state.record_conflict(conn, dest.state_key, o.pair.stem, *o.conflict)
+            state.record_conflict(conn, dest.state_key, o.pair.stem, *o.conflict, image=o.pair.image)
 
 
 def _count(outcome: _PairOutcome, report: SyncReport, fatal_messages: set[str], aborted: bool) -> None:

@@ -119,10 +119,15 @@ def forget_objects(conn: sqlite3.Connection, dest: str, relpaths: list[str]) -> 
         conn.executemany("DELETE FROM sync_objects WHERE dest=? AND relpath=?", [(dest, r) for r in relpaths])
 
 
-def record_conflict(conn: sqlite3.Connection, dest: str, stem: str, relpath: str, reason: str) -> None:
+def record_conflict(conn: sqlite3.Connection, dest: str, stem: str, relpath: str, reason: str,
+                    image: str) -> None:
+    """Remember the conflict and mark the tile (registering it if the tiles table lacks it)."""
+    split = image.split("/")[0] if image.split("/")[0] in ("train", "test") else None
     with conn:
         conn.execute("INSERT OR REPLACE INTO sync_conflicts(dest, stem, relpath, reason, detected_at) "
                      "VALUES (?, ?, ?, ?, ?)", (dest, stem, relpath, reason, time.time()))
+        conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'conflict')",
+                     (stem, image, split))
     statedb.set_status(conn, [stem], statedb.TileStatus.CONFLICT)
 
 
