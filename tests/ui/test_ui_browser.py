@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 
@@ -87,7 +88,11 @@ def test_ten_thousand_tiles_open_without_reading_every_image(qtbot, tmp_path, mo
     write_tiles(root, 1)
     source = root / "unlabeled" / "tile_000.png"
     for i in range(1, 10_000):
-        shutil.copyfile(source, root / "unlabeled" / f"tile_{i:05d}.png")
+        target = root / "unlabeled" / f"tile_{i:05d}.png"
+        try:
+            os.link(source, target)  # hard links: 10,000 distinct files in a fraction of the time
+        except OSError:
+            shutil.copyfile(source, target)
     reads = []
     original = Workspace.read_image
     monkeypatch.setattr(Workspace, "read_image", lambda self, stem: reads.append(stem) or original(self, stem))
