@@ -1,0 +1,328 @@
+"""The retrain panel: what will be trained on, hyperparameters, backend, Start/Stop, live status/log/plot,
+and the new model beside the current one with Activate / Keep current / Roll back.
+
+All work that touches disk, AWS or a model runs on pool threads (``workers.submit``); results come
+back as values. Jobs outlive the panel and the app: on construction, unfinished jobs of the
+workspace are re-attached. ``modelActivated(path)`` (and the optional callback) fire after an
+activation or rollback, so the main window can reload its predictor.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from roadseg_gui.core import retrain
+from roadseg_gui.core.settings import WorkspaceSettings
+from trainer.jobs.base import BACKENDS, Hyperparameters, JobRunner, JobState
+from trainer.jobs.metrics import MetricsTracker
+from trainer.jobs.pricing import INSTANCE_TYPES
+
+from .metrics_plot import MetricsPlot
+from .workers import Failed, Succeeded, failure_from, submit
+
+BACKBONES = ("mobilenet_v3_large", "resnet50", "resnet101")
+
+
+class RetrainPanel(QWidget):
+    modelActivated = Signal(str)      # path of the model the app should now predict with
+    jobFinished = Signal(str)         # the job's final state
+    comparisonReady = Signal(object)  # retrain.Comparison
+
+    def __init__(self, root: str | Path, on_model_activated: Callable[[str], None] | None = None,
+                 parent: QWidget | None = None, hyperparameters: Hyperparameters | None = None,
+                 poll_seconds: float | None = None):
+        super().__init__(parent)
+        self.root = Path(root).resolve()
+        self.runner: JobRunner | None = None
+        self.comparison: retrain.Comparison | None = None
+        self.tracker = MetricsTracker()
+        self._base_hyper = hyperparameters or Hyperparameters()
+        self._poll_ms = int((poll_seconds or 0) * 1000)
+        self._busy = False
+        if on_model_activated is not None:
+            self.modelActivated.connect(on_model_activated)
+        self._build()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.refresh_summary()
+        submit(retrain.unfinished_jobs, self.root, on_done=self._on_unfinished)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        settings = WorkspaceSettings.load(self.root)
+        self.summary_label = QLabel("counting pairs ...")
+        self.summary_label.setWordWrap(True)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh_summary)
+        data_box = QGroupBox("Training data")
+        row = QHBoxLayout(data_box)
+        row.addWidget(self.summary_label, 1)
+        row.addWidget(refresh)
+
+        hp = self._base_hyper
+        self.backbone = QComboBox()
+        self.backbone.addItems(BACKBONES)
+        self.backbone.setCurrentText(hp.backbone)
+        self.epochs = _spin(1, 1000, hp.epochs)
+        self.batch_size = _spin(1, 512, hp.batch_size)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(6)
+        self.lr.setRange(1e-6, 1.0)
+        self.lr.setSingleStep(1e-4)
+        self.lr.setValue(hp.lr)
+        self.image_size = _spin(32, 2048, hp.image_size, step=32)
+        self.backend = QComboBox()
+        self.backend.addItems(BACKENDS)
+        self.backend.setCurrentText(retrain.default_backend(settings))
+        self.instance_type = QComboBox()
+        self.instance_type.addItems(sorted(INSTANCE_TYPES))
+        self.instance_type.setCurrentText(settings.sagemaker.instance_type)
+        self.instance_count = _spin(1, 64, settings.sagemaker.instance_count)
+        self.spot = QCheckBox("managed spot")
+        self.spot.setChecked(settings.sagemaker.use_spot)
+        form_box = QGroupBox("Hyperparameters and backend")
+        form = QFormLayout(form_box)
+        for label, widget in (("Backbone", self.backbone), ("Epochs", self.epochs), ("Batch size", self.batch_size),
+                              ("Learning rate", self.lr), ("Image size", self.image_size),
+                              ("Backend", self.backend), ("Instance type", self.instance_type),
+                              ("Instances", self.instance_count), ("", self.spot)):
+            form.addRow(label, widget)
+        self.backend.currentTextChanged.connect(self._backend_changed)
+        self._backend_changed(self.backend.currentText())
+
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.status_label = QLabel("no job running")
+        self.status_label.setWordWrap(True)
+        self.elapsed_label = QLabel("")
+        self.cost_label = QLabel("")
+        self.cost_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.plot = MetricsPlot()
+
+        self.compare_box = QGroupBox("New model vs current (this workspace's test pairs)")
+        self.compare_grid = QGridLayout(self.compare_box)
+        self.activate_button = QPushButton("Activate new model")
+        self.keep_button = QPushButton("Keep current")
+        self.rollback_button = QPushButton("Roll back")
+        self.activate_button.clicked.connect(self.activate_new)
+        self.keep_button.clicked.connect(self.keep_current)
+        self.rollback_button.clicked.connect(self.roll_back)
+        self.activate_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+        choice = QHBoxLayout()
+        for button in (self.activate_button, self.keep_button, self.rollback_button):
+            choice.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        for item in (data_box, form_box):
+            layout.addWidget(item)
+        layout.addLayout(buttons)
+        for item in (self.status_label, self.elapsed_label, self.cost_label):
+            layout.addWidget(item)
+        layout.addWidget(self.plot, 2)
+        layout.addWidget(self.log_view, 2)
+        layout.addWidget(self.compare_box)
+        layout.addLayout(choice)
+
+    def _backend_changed(self, backend: str) -> None:
+        for widget in (self.instance_type, self.instance_count, self.spot):
+            widget.setEnabled(backend == "sagemaker")
+
+    def hyperparameters(self) -> Hyperparameters:
+        base = self._base_hyper
+        return Hyperparameters(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
+                               backbone=self.backbone.currentText(), image_size=self.image_size.value(),
+                               workers=base.workers, seed=base.seed, pretrained=base.pretrained)
+
+    # -- data summary ----------------------------------------------------------------------
+    def refresh_summary(self) -> None:
+        check = self.backend.currentText() == "sagemaker"
+        submit(retrain.summarize, self.root, check_sync=check, on_done=self._on_summary)
+
+    def _on_summary(self, outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            s = outcome.value
+            self.summary_label.setText(f"{s.describe()}. Current model: {s.current_version or s.current_model or 'none'}")
+        elif isinstance(outcome, Failed):
+            self.summary_label.setText(f"cannot count the training data: {outcome.sentence()}")
+
+    # -- start / stop / follow -------------------------------------------------------------
+    def start(self) -> None:
+        if self.runner is not None and not self.runner.job.status.terminal:
+            return
+        self.start_button.setEnabled(False)
+        self.status_label.setText("starting ... (a SageMaker launch first syncs unsynced tiles)")
+        backend = self.backend.currentText()
+        kwargs = {}
+        if backend == "sagemaker":
+            kwargs = dict(instance_type=self.instance_type.currentText(), instance_count=self.instance_count.value(),
+                          use_spot=self.spot.isChecked())
+        submit(retrain.start, self.root, backend, self.hyperparameters(), on_done=self._on_started, **kwargs)
+
+    def _on_started(self, outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            self.follow(outcome.value)
+        else:
+            self.start_button.setEnabled(True)
+            text = outcome.sentence() if isinstance(outcome, Failed) else "cancelled"
+            self.status_label.setText(f"could not start: {text}")
+
+    def follow(self, runner: JobRunner) -> None:
+        """Show this job (new, or re-attached after a restart) and poll it."""
+        self.runner = runner
+        self.tracker = MetricsTracker()
+        self.plot.clear()
+        self.log_view.clear()
+        self._clear_comparison()
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status_label.setText(f"{runner.job.name}: {runner.job.status.describe()}")
+        interval = self._poll_ms or (1000 if runner.job.backend == "local" else 5000)
+        self.timer.start(interval)
+        self._tick()
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.stop_button.setEnabled(False)
+            submit(self.runner.stop, on_done=lambda outcome: self._tick())
+
+    def _tick(self) -> None:
+        if self.runner is None or self._busy:
+            return  # never two polls of one job at once
+        self._busy = True
+        submit(_poll_once, self.root, self.runner, on_done=self._on_polled)
+
+    def _on_polled(self, outcome) -> None:
+        self._busy = False
+        if self.runner is None:
+            return
+        if isinstance(outcome, Failed):
+            self.status_label.setText(f"{self.runner.job.name}: cannot read the job: {outcome.sentence()}")
+            return
+        status, lines, cost = outcome.value
+        for line in lines:
+            self.log_view.appendPlainText(line)
+            for epoch in self.tracker.feed(line):
+                self.plot.add_epoch(epoch)
+        self.status_label.setText(f"{self.runner.job.name} [{self.runner.job.backend}]: {status.describe()}")
+        self.elapsed_label.setText(f"elapsed {_clock(status.elapsed(time.time()))}")
+        self.cost_label.setText(f"cost: {cost.describe()}" if cost else "")
+        if status.terminal:
+            self.timer.stop()
+            self.stop_button.setEnabled(False)
+            self.start_button.setEnabled(True)
+            self.jobFinished.emit(status.state.value)
+            if status.state == JobState.COMPLETED and not self.runner.job.model_version:
+                self.status_label.setText(self.status_label.text() + " - bringing the model back and evaluating ...")
+                submit(retrain.bring_back, self.root, self.runner, on_done=self._on_brought_back)
+
+    def _on_unfinished(self, outcome) -> None:
+        if isinstance(outcome, Succeeded) and outcome.value and self.runner is None:
+            submit(retrain.reattach, self.root, outcome.value[0], on_done=self._on_reattached)
+
+    def _on_reattached(self, outcome) -> None:
+        if isinstance(outcome, Succeeded) and self.runner is None:
+            self.follow(outcome.value)
+
+    # -- comparison and model choice -------------------------------------------------------
+    def _on_brought_back(self, outcome) -> None:
+        if not isinstance(outcome, Succeeded):
+            text = outcome.sentence() if isinstance(outcome, Failed) else "cancelled"
+            self.status_label.setText(f"the model could not be brought back: {text}")
+            return
+        self.comparison = comparison = outcome.value
+        self._clear_comparison()
+        grid = self.compare_grid
+        for col, text in enumerate(("", f"new {comparison.new.version}",
+                                    f"current {comparison.current_version or '(none)'}", "change")):
+            grid.addWidget(QLabel(f"<b>{text}</b>"), 0, col)
+        for row, (key, new, current) in enumerate(comparison.rows(), start=1):
+            delta = "" if new is None or current is None else f"{new - current:+.4f}"
+            for col, text in enumerate((key, _fmt(new), _fmt(current), delta)):
+                grid.addWidget(QLabel(text), row, col)
+        self.activate_button.setEnabled(True)
+        self.keep_button.setEnabled(True)
+        self.status_label.setText(f"{comparison.job_name}: model {comparison.new.version} is back")
+        self.comparisonReady.emit(comparison)
+
+    def _clear_comparison(self) -> None:
+        while self.compare_grid.count():
+            item = self.compare_grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self.activate_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+
+    def activate_new(self) -> None:
+        if self.comparison is not None:
+            self._guarded("activate", retrain.activate, self.root, self.comparison.new.version)
+
+    def keep_current(self) -> None:
+        self.activate_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+        self.status_label.setText("kept the current model; the new one stays in the model list")
+
+    def roll_back(self) -> None:
+        self._guarded("roll back", retrain.rollback, self.root)
+
+    def _guarded(self, verb: str, fn, *args) -> None:
+        try:
+            record = fn(*args)
+        except Exception as exc:  # noqa: BLE001 - shown, never raised into Qt
+            self.status_label.setText(f"cannot {verb}: {failure_from(exc).sentence()}")
+            return
+        self._switch(record)
+
+    def _switch(self, record) -> None:
+        """Activation is a settings write: done here at once, then the app reloads its predictor."""
+        self.activate_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+        self.status_label.setText(f"active model: {record.version}")
+        self.refresh_summary()
+        self.modelActivated.emit(str(record.path))
+
+    def shutdown(self) -> None:
+        """Stop following (the job itself keeps running and is re-attached next time)."""
+        self.timer.stop()
+        self.runner = None
+
+
+def _poll_once(root: Path, runner: JobRunner):
+    status = runner.refresh()
+    lines = runner.poll()
+    retrain.remember(root, runner.job)
+    return status, lines, runner.cost_estimate()
+
+
+def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(int(value))
+    return box
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
