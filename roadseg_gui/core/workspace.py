@@ -29,6 +29,7 @@ from . import statedb
 from .layout import SPLITS, UNLABELED, ensure_layout, images_dir, masks_dir, state_dir
 from .settings import WorkspaceSettings
 from .statedb import TileStatus
+from .thumbnails import ThumbnailCache
 from .workspace_scan import scan_workspace
 
 ORDERS = ("name", "uncertainty")
@@ -82,6 +83,7 @@ class Workspace:
         self.root = root
         self.settings = settings
         self._local = threading.local()
+        self._thumbnails = ThumbnailCache(root)
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -185,6 +187,20 @@ class Workspace:
         path = self.image_path(stem)
         try:
             return imageio.read_image(path)
+        except BadInputError as exc:
+            self.mark_error(stem, exc.what)
+            raise
+
+    @property
+    def thumbnails(self) -> ThumbnailCache:
+        return self._thumbnails
+
+    def thumbnail(self, stem: str) -> Path:
+        """The tile's cached thumbnail (JPEG), made now if needed: call it from a worker thread.
+
+        An unreadable image marks the tile as error and raises BadInputError."""
+        try:
+            return self._thumbnails.get(self.image_path(stem))
         except BadInputError as exc:
             self.mark_error(stem, exc.what)
             raise
