@@ -3,7 +3,9 @@ and a moto server that can be stopped and started again on the same port."""
 
 from __future__ import annotations
 
+import argparse
 import socket
+import sys
 import threading
 import urllib.request
 from collections import Counter
@@ -49,6 +51,27 @@ def remote_objects(client, bucket: str = BUCKET, prefix: str = PREFIX) -> dict[s
 def local_files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for split in ("train", "test") for p in (root / split).rglob("*")
             if p.is_file()}
+
+
+def run_cli(argv: list[str]) -> int:
+    """``roadseg`` with only the sync commands registered, handling errors as cli.main does.
+
+    cli.main imports every command module; some import heavy SDKs at module level, which
+    would make each call here take seconds without testing anything of sync's.
+    """
+    from roadseg_gui.cli import cmd_pull, cmd_sync
+    from trainer.errors import RoadsegError
+
+    parser = argparse.ArgumentParser(prog="roadseg")
+    subparsers = parser.add_subparsers()
+    cmd_sync.register(subparsers)
+    cmd_pull.register(subparsers)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RoadsegError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 class RequestCounter:

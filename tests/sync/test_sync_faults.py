@@ -72,8 +72,8 @@ def test_server_vanishing_mid_push_then_rerun_converges(tmp_path, restartable_se
 
 def test_sync_killed_mid_push_then_rerun_converges_without_false_conflicts(tmp_path, s3_server, s3_client):
     root = make_workspace(tmp_path / "ws", s3_server, train=64, test=16)
-    command = [sys.executable, "-m", "roadseg_gui.cli.main", "sync", str(root), "--to", URI,
-               "--workers", "2", "--no-progress"]
+    command = [sys.executable, "-c", "import sys; from roadseg_gui.core.sync import push; "
+               "push(sys.argv[1], sys.argv[2], workers=2)", str(root), URI]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 60
