@@ -79,6 +79,17 @@ class ThumbnailCache:
         return removed
 
 
+def thumbnail(workspace, stem: str, size: int = THUMB_SIZE) -> np.ndarray:
+    """A tile's cached thumbnail as uint8 RGB (made if needed; call from a worker thread).
+
+    An unreadable image marks the tile as error in the workspace and raises BadInputError."""
+    try:
+        return ThumbnailCache(workspace.root, size).load(workspace.image_path(stem))
+    except BadInputError as exc:
+        workspace.mark_error(stem, exc.what)
+        raise
+
+
 def make_thumbnail(image: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarray:
     """Decode ``image`` at reduced size: uint8 RGB, at most ``size`` on the longer side."""
     path = Path(image)

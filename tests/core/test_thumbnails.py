@@ -11,7 +11,7 @@ from PIL import Image
 from rasterio.transform import from_origin
 
 from roadseg_gui.core.statedb import TileStatus
-from roadseg_gui.core.thumbnails import ThumbnailCache, make_thumbnail
+from roadseg_gui.core.thumbnails import ThumbnailCache, make_thumbnail, thumbnail
 from roadseg_gui.core.workspace import Workspace
 from trainer.errors import BadInputError
 
@@ -28,6 +28,8 @@ def test_jpeg_thumbnail_is_small_cached_and_refreshed_on_change(tmp_path):
         assert im.size == (128, 64)
         assert abs(int(np.asarray(im)[30, 60, 0]) - 200) < 10
     assert ws.thumbnails.cached(image) == path
+    small = thumbnail(ws, "big", 96)  # another size: its own cache entry, returned as pixels
+    assert small.shape == (48, 96, 3) and small.dtype == np.uint8
     mtime = path.stat().st_mtime_ns
     assert ws.thumbnail("big") == path and path.stat().st_mtime_ns == mtime  # not made twice
     Image.new("RGB", (1024, 512), (0, 0, 200)).save(image)
@@ -55,9 +57,9 @@ def test_corrupt_and_empty_files_mark_the_tile(tmp_path):
     (ws.root / "unlabeled" / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
     (ws.root / "unlabeled" / "bad.tif").write_bytes(b"II*\x00nonsense")
     ws.scan()
-    for stem in ("cut", "bad"):
+    for stem, make in (("cut", ws.thumbnail), ("bad", lambda s: thumbnail(ws, s, 96))):
         with pytest.raises(BadInputError):
-            ws.thumbnail(stem)
+            make(stem)
         assert ws.tile(stem).status == TileStatus.ERROR and ws.tile(stem).error
     with pytest.raises(BadInputError):
         ThumbnailCache(ws.root).get(ws.root / "unlabeled" / "missing.jpg")
