@@ -52,7 +52,7 @@ class Actions(QObject):
         self.toggle_overlays = a(window, "Show &overlays", ["Space"], "Show or hide the mask and prediction",
                                  checkable=True)
         self.toggle_overlays.setChecked(True)
-        self.show_prediction = a(window, "Show p&rediction heatmap", ["H"], checkable=True)
+        self.show_prediction = a(window, "Show p&rediction", ["H"], checkable=True)
         self.show_prediction.setChecked(True)
         self.fit = a(window, "&Fit to window", ["Ctrl+0"])
         self.zoom_in = a(window, "Zoom &in", [QKeySequence.ZoomIn, "="])

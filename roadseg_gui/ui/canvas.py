@@ -44,6 +44,7 @@ class TileCanvas(QWidget):
         self._space_used_for_pan = False
         self.overlays_visible = True
         self.prediction_visible = True
+        self.prediction_on_top = False
         self.opacity = 0.6
         self.placeholder = "Open a workspace to start labeling."
 
@@ -60,8 +61,10 @@ class TileCanvas(QWidget):
             self.fit_to_window()
         self.update()
 
-    def set_prediction(self, prediction: QImage | None) -> None:
+    def set_prediction(self, prediction: QImage | None, on_top: bool = False) -> None:
+        """``on_top``: drawn over the mask (an outline); otherwise under it (a heatmap)."""
         self._prediction = prediction
+        self.prediction_on_top = on_top
         self.update()
 
     def set_mask(self, mask: np.ndarray, repaint: bool = True) -> None:
@@ -162,12 +165,16 @@ class TileCanvas(QWidget):
         painter.drawImage(QRectF(source), self._image, QRectF(source))
         if self.overlays_visible:
             painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
-            if self.prediction_visible and self._prediction is not None:
+            prediction = self._prediction if self.prediction_visible else None
+            if prediction is not None and not self.prediction_on_top:
                 painter.setOpacity(self.opacity * 0.8)
-                painter.drawImage(QRectF(source), self._prediction, QRectF(source))
+                painter.drawImage(QRectF(source), prediction, QRectF(source))
             if self._mask_image is not None:
                 painter.setOpacity(self.opacity)
                 painter.drawImage(QRectF(source), self._mask_image, QRectF(source))
+            if prediction is not None and self.prediction_on_top:
+                painter.setOpacity(min(1.0, self.opacity + 0.4))
+                painter.drawImage(QRectF(source), prediction, QRectF(source))
             painter.setOpacity(1.0)
         if self.tool is not None:
             self.tool.paint_preview(painter, self)

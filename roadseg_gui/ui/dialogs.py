@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from roadseg_gui.core.settings import UserSettings
 
-from .workers import CancelToken, Succeeded, submit
+from .workers import CancelToken, Failed, Succeeded, submit
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,11 @@ def import_images(window) -> None:
         if isinstance(outcome, Succeeded):
             _report_import(window, "Import images", outcome.value)
             window.browser.refresh()
-        else:
+        elif isinstance(outcome, Failed):
             window.log_panel.error(f"Import failed: {outcome.sentence()}")
+        else:
+            window.log_panel.info("Import cancelled; the images copied so far are in the workspace.")
+            window.browser.refresh()
     submit(workspace.add_images, files, progress=relay_progress, on_done=done)
 
 
@@ -93,16 +96,23 @@ def import_scene(window) -> None:
     workspace = window.workspace
 
     def work():
-        return scene_import.import_scene(path, workspace.root, chip=512, progress=relay_progress, cancel=cancel)
+        report = scene_import.import_scene(path, workspace.root, chip=512, progress=relay_progress, cancel=cancel)
+        workspace.scan()
+        return report
 
     def done(outcome) -> None:
         dialog.close()
         if isinstance(outcome, Succeeded):
-            workspace.scan()
-            _report_import(window, f"Import scene {Path(path).name}", outcome.value)
+            report = outcome.value
+            window.log_panel.info(
+                f"Import scene {Path(path).name}: {len(report.written)} chips written, {report.existing} were "
+                f"already there, {report.skipped_nodata} empty (all nodata) chips skipped.")
             window.browser.refresh()
-        else:
+        elif isinstance(outcome, Failed):
             window.log_panel.error(f"Scene import failed: {outcome.sentence()}")
+        else:
+            window.log_panel.info("Scene import cancelled; importing the scene again resumes where it stopped.")
+            window.browser.refresh()
     submit(work, on_done=done, cancel=cancel)
 
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
 from .autosave import Autosaver
-from .layers import probability_to_qimage
+from .layers import outline_to_qimage, probability_to_qimage
 from .tile_loader import TileLoader
 from .undo import TileUndoStacks
 from .workers import Failed, Succeeded
@@ -33,6 +33,7 @@ class TileEditor(QObject):
         self.probability: np.ndarray | None = None
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
+        self._heatmap = None
         self.undo = TileUndoStacks(self)
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
@@ -91,7 +92,9 @@ class TileEditor(QObject):
         self.document = MaskDocument(mask)
         self.document.add_listener(self._changed)
         self.undo.activate(data.stem, self.document)
-        self.canvas.set_tile(data.image, data.prediction_image, self.document.mask)
+        self._heatmap = data.prediction_image
+        self.canvas.set_tile(data.image, None, self.document.mask)
+        self.refresh_prediction_layer()
         self.tile_shown.emit(data.stem)
 
     def _failed(self, stem: str, failure: Failed) -> None:
@@ -115,7 +118,8 @@ class TileEditor(QObject):
         if stem != self.stem or self.document is None or probability.shape != self.document.shape:
             return
         self.probability = probability
-        self.canvas.set_prediction(image)
+        self._heatmap = image
+        self.refresh_prediction_layer()
         if not self._from_disk and self.document.revision == 0:
             # Nobody has touched this tile yet: its starting mask is the prediction.
             self._quiet = True
@@ -124,6 +128,18 @@ class TileEditor(QObject):
             finally:
                 self._quiet = False
             self.document.revision = 0
+
+    def prediction_layer(self):
+        """The prediction as the panel asks: heatmap, or outline at the current threshold."""
+        if self.probability is None:
+            return None
+        if self.panel.prediction_style.currentData() == "heatmap":
+            return self._heatmap
+        return outline_to_qimage(threshold(self.probability, self.panel.threshold.threshold()))
+
+    def refresh_prediction_layer(self) -> None:
+        self.canvas.set_prediction(self.prediction_layer(),
+                                   on_top=self.panel.prediction_style.currentData() == "outline")
 
     def use_prediction(self) -> bool:
         if self.document is None or self.probability is None:

@@ -17,6 +17,7 @@ def _premultiplied(r: int, g: int, b: int, a: int) -> int:
 
 
 MASK_PIXEL = np.uint32(_premultiplied(*MASK_RGBA))
+OUTLINE_PIXEL = np.uint32(_premultiplied(255, 60, 200, 255))   # magenta: the model's prediction
 
 
 def _heat_lut() -> np.ndarray:
@@ -50,6 +51,19 @@ def paint_mask_region(buffer: np.ndarray, mask: np.ndarray, y0: int, x0: int, y1
 
 def probability_to_qimage(probability: np.ndarray) -> QImage:
     return wrap_argb(HEAT_LUT[probability])
+
+
+def outline_to_qimage(mask: np.ndarray, thickness: int = 2) -> QImage:
+    """The boundary pixels of ``mask`` (inside edge, ``thickness`` px) as an opaque magenta line."""
+    inner = mask.copy()
+    for _ in range(thickness):
+        eroded = inner.copy()
+        eroded[1:] &= inner[:-1]
+        eroded[:-1] &= inner[1:]
+        eroded[:, 1:] &= inner[:, :-1]
+        eroded[:, :-1] &= inner[:, 1:]
+        inner = eroded
+    return wrap_argb(np.multiply(mask & ~inner, OUTLINE_PIXEL, dtype=np.uint32))
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:

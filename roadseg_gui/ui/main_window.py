@@ -88,7 +88,9 @@ class MainWindow(QMainWindow):
         self.status_tile = QLabel()
         self.status_save = QLabel()
         self.status_model = QLabel("No model")
+        self.status_cursor = QLabel()
         self.statusBar().addWidget(self.status_tile, 1)
+        self.statusBar().addPermanentWidget(self.status_cursor)
         self.statusBar().addPermanentWidget(self.status_save)
         self.statusBar().addPermanentWidget(self.status_model)
 
@@ -126,6 +128,8 @@ class MainWindow(QMainWindow):
         a.shortcuts_help.triggered.connect(lambda: dialogs.show_shortcuts(self))
         self.panel.opacity.opacity_changed.connect(canvas.set_opacity)
         self.panel.threshold.threshold_changed.connect(lambda _t: editor.use_prediction())
+        self.panel.threshold.threshold_changed.connect(lambda _t: editor.refresh_prediction_layer())
+        self.panel.prediction_style.currentIndexChanged.connect(lambda _i: editor.refresh_prediction_layer())
         self.panel.use_prediction.clicked.connect(self._use_prediction)
         self.panel.brush_size.valueChanged.connect(lambda _v: canvas.update())
         self.browser.tile_selected.connect(self.show_tile)
@@ -166,7 +170,8 @@ class MainWindow(QMainWindow):
         self._apply_labeling_settings(workspace.settings.labeling)
         self.browser.set_workspace(workspace)
         self.setWindowTitle(f"roadseg — {workspace.root.name}")
-        self.statusBar().showMessage(f"Opened {workspace.root} ({self.browser.model.rowCount()} tiles)", 5000)
+        self.statusBar().clearMessage()
+        self.log_panel.info(f"Opened {workspace.root} ({self.browser.model.rowCount()} tiles).")
         dialogs.remember_workspace(workspace.root)
         menus.rebuild_recent(self)
         menus.embed_side_panels(self, workspace.root)
@@ -236,7 +241,7 @@ class MainWindow(QMainWindow):
         self.canvas.update()
 
     def _cursor_moved(self, x: int, y: int) -> None:
-        self.statusBar().showMessage(f"x {x}  y {y}  ·  zoom {self.canvas.scale * 100:.0f}%")
+        self.status_cursor.setText(f"x {x}  y {y}  ·  zoom {self.canvas.scale * 100:.0f}%")
 
     # ---- quit ------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from superqt import QLabeledSlider
 
 BRUSH_MIN, BRUSH_MAX = 1, 200
@@ -71,16 +71,20 @@ class LayerPanel(QWidget):
 
     def __init__(self, labeling, parent=None):
         super().__init__(parent)
-        self.show_prediction = QCheckBox("Show prediction heatmap")
+        self.show_prediction = QCheckBox("Show prediction")
         self.show_prediction.setChecked(True)
+        self.prediction_style = QComboBox()
+        self.prediction_style.addItem("as outline at the threshold", "outline")
+        self.prediction_style.addItem("as probability heatmap", "heatmap")
+        self.prediction_style.setToolTip("How the model's prediction is drawn under your mask")
         self.opacity = OpacitySlider(labeling.overlay_opacity)
         self.threshold = ThresholdSlider(0.5)
         self.brush_size = BrushSizeSlider(labeling.brush_size)
         self.road_width = RoadWidthSlider(labeling.road_width_px)
         self.use_prediction = QPushButton("Use prediction as mask")
         self.use_prediction.setToolTip("Replace the mask with the prediction at the threshold (undoable)")
-        self.legend = QLabel("<span style='color:#00e6ff'>&#9632;</span> mask (editable) &nbsp; "
-                             "<span style='color:#ff5ac8'>&#9632;</span> model prediction")
+        self.legend = QLabel("<span style='color:#00e6ff'>&#9632;</span> your mask (editable)<br>"
+                             "<span style='color:#ff3cc8'>&#9632;</span> model prediction")
         form = QFormLayout()
         form.addRow("Opacity", self.opacity)
         form.addRow("Threshold", self.threshold)
@@ -89,6 +93,7 @@ class LayerPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.legend)
         layout.addWidget(self.show_prediction)
+        layout.addWidget(self.prediction_style)
         layout.addLayout(form)
         layout.addWidget(self.use_prediction)
         layout.addStretch(1)

@@ -45,7 +45,7 @@ def test_filter_sort_counts_and_keyboard_navigation(qtbot, tmp_path):
         choose(browser.split_filter, None)
 
         browser.select(stems[0])
-        qtbot.waitUntil(lambda: window.editor.stem == stems[0] and window.editor.document is not None)
+        qtbot.waitUntil(lambda: window.editor.stem == stems[0] and window.editor.document is not None, timeout=15000)
         window.canvas.setFocus()
         for key, expected in ((Qt.Key_Right, 1), (Qt.Key_D, 2), (Qt.Key_Left, 1), (Qt.Key_A, 0)):
             qtbot.keyClick(window.canvas, key)
@@ -70,7 +70,7 @@ def test_a_corrupt_tile_gets_an_error_badge_and_the_app_goes_on(qtbot, tmp_path)
 
         def reason():
             return model.error_reason(model.record(model.row_of("aaa_broken"))) or ""
-        qtbot.waitUntil(lambda: "not a readable image" in reason(), timeout=5000)
+        qtbot.waitUntil(lambda: "not a readable image" in reason(), timeout=15000)
         assert window.workspace.tile("aaa_broken").status == "error"
         assert window.editor.document is None
         empty = model.record(model.row_of("aab_empty"))
@@ -78,7 +78,7 @@ def test_a_corrupt_tile_gets_an_error_badge_and_the_app_goes_on(qtbot, tmp_path)
         messages = "\n".join(window.log_panel.entries())
         assert "aaa_broken" in messages and "Traceback" not in messages
         window.browser.select(stems[0])
-        qtbot.waitUntil(lambda: window.editor.stem == stems[0] and window.editor.document is not None)
+        qtbot.waitUntil(lambda: window.editor.stem == stems[0] and window.editor.document is not None, timeout=15000)
     finally:
         window.close()
 

@@ -62,7 +62,7 @@ def test_an_edit_older_than_the_debounce_survives_kill_9(qtbot, workspace_root, 
     window = open_window(qtbot, workspace_root)
     try:
         window.browser.select(stem)
-        qtbot.waitUntil(lambda: window.editor.stem == stem and window.editor.document is not None)
+        qtbot.waitUntil(lambda: window.editor.stem == stem and window.editor.document is not None, timeout=15000)
         assert window.editor.document.mask[expected].all()
     finally:
         window.close()

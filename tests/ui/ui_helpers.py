@@ -73,5 +73,5 @@ def open_window(qtbot, root: Path, wait_for_tile: bool = True):
     qtbot.waitExposed(window)
     window.set_workspace(Workspace.open(root))
     if wait_for_tile:
-        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=5000)
+        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
     return window
