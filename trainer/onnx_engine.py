@@ -53,6 +53,9 @@ def model_fingerprint(model: nn.Module, mean: Sequence[float], std: Sequence[flo
 
 
 def _user_cache_dir() -> Path:
+    """For models with no folder of their own (in memory, or in a read-only place)."""
+    if os.environ.get("ROADSEG_ONNX_CACHE"):
+        return Path(os.environ["ROADSEG_ONNX_CACHE"])
     try:
         from platformdirs import user_cache_dir
         return Path(user_cache_dir("roadseg")) / "onnx"

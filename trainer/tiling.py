@@ -1,7 +1,7 @@
 """Sliding-window prediction of images of any size, with overlap and weighted blending.
 
 The model sees fixed-size windows (``tile``); neighbouring windows overlap by
-``overlap`` pixels and are blended with weights that ramp down towards each
+``overlap`` pixels and are blended with weights that fall quadratically towards each
 window's edges, so there are no seams. Images smaller than a window are reflect
 padded (bottom/right) to a multiple of 32, so tiny and odd sizes (1x1, 513x1000) work.
 
@@ -40,14 +40,16 @@ def window_positions(length: int, window: int, stride: int) -> list[int]:
 
 
 def ramp(length: int, overlap: int) -> np.ndarray:
-    """1-D blending weights: 1 in the middle, falling linearly over ``overlap`` pixels to each edge.
+    """1-D blending weights: 1 in the middle, falling towards each edge over ``overlap`` pixels.
 
-    Never 0, so pixels that only one window covers (image borders) still get a value.
+    The fall is quadratic: a CNN's predictions are worst right at a window's edge (zero
+    padding), so those pixels should count far less than a neighbour's interior, while
+    pixels only one window covers (image borders) still get a value: weights are never 0.
     """
     if overlap <= 0:
         return np.ones(length, np.float32)
     distance = np.minimum(np.arange(length), np.arange(length)[::-1]).astype(np.float32)
-    return np.clip((distance + 1.0) / (overlap + 1.0), 1.0 / (overlap + 1.0), 1.0)
+    return np.clip((distance + 0.5) / overlap, 1e-3, 1.0) ** 2
 
 
 @dataclass(frozen=True)
