@@ -1,0 +1,40 @@
+"""Fixtures for the retrain tests: a tiny synthetic workspace and an earlier model to compare against."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def tiny_workspace(tmp_path):
+    """A workspace with 4 train and 2 test synthetic pairs (64 px), registered in the state DB."""
+    from roadseg_gui.core.workspace import Workspace
+    from trainer.synthetic import write_dataset
+
+    root = tmp_path / "work space"  # a space in the path, on purpose
+    write_dataset(root, train=4, test=2, size=64, seed=3)
+    workspace = Workspace.open(root)
+    workspace.close()
+    return root
+
+
+@pytest.fixture
+def previous_model(tiny_workspace):
+    """An (untrained) model registered and active in the workspace: the 'current model' to beat."""
+    import torch
+
+    from roadseg_gui.core.models import ModelRegistry
+    from trainer.artifact import ModelMeta, pack_model, save_model_dir
+    from trainer.model import build_model
+
+    torch.manual_seed(0)
+    model_dir = save_model_dir(build_model("mobilenet_v3_large"), ModelMeta(image_size=64),
+                               tiny_workspace.parent / "previous-model")
+    tar = pack_model(model_dir, tiny_workspace.parent / "previous.tar.gz")
+    registry = ModelRegistry(tiny_workspace)
+    try:
+        record = registry.add_archive(tar, job_name="seed", backend="external")
+        registry.activate(record.version)
+    finally:
+        registry.close()
+    return record
