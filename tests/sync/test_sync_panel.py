@@ -8,6 +8,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
+from roadseg_gui.core.sync import pull, push  # noqa: E402
 from roadseg_gui.ui.sync_panel import SyncPanel  # noqa: E402
 
 from sync_helpers import URI, edit_mask, local_files, make_workspace, remote_objects  # noqa: E402
@@ -22,7 +25,7 @@ def test_panel_pushes_shows_summary_and_resolves_a_conflict(qtbot, tmp_path, s3_
     panel._relay.progress.connect(lambda p: progress_threads.append(threading.current_thread()))
 
     with qtbot.waitSignal(panel.sync_finished, timeout=30_000) as finished:
-        qtbot.mouseClick(panel.sync_button, qtbot_button())
+        qtbot.mouseClick(panel.sync_button, Qt.LeftButton)
         assert panel.is_busy() and not panel.sync_button.isEnabled()
     report = finished.args[0]
     assert report.summary() == "uploaded=8 unchanged=0 conflicts=0 failed=0"
@@ -32,14 +35,13 @@ def test_panel_pushes_shows_summary_and_resolves_a_conflict(qtbot, tmp_path, s3_
     assert progress_threads and all(t is threading.main_thread() for t in progress_threads)
 
     # someone else changes tile 3; this workspace changes it too -> a conflict in the list
-    other = make_workspace(tmp_path / "other", s3_server)
-    from roadseg_gui.core.sync import pull, push
-    pull(URI, other := tmp_path / "pulled", endpoint_url=s3_server)
+    other = tmp_path / "other"
+    pull(URI, other, endpoint_url=s3_server)
     edit_mask(other, "tile_00003", value=5)
     push(other)
     edit_mask(root, "tile_00003", value=8)
     with qtbot.waitSignal(panel.conflicts_changed, timeout=30_000, check_params_cb=lambda s: s == ["tile_00003"]):
-        qtbot.mouseClick(panel.sync_button, qtbot_button())
+        qtbot.mouseClick(panel.sync_button, Qt.LeftButton)
     assert "conflicts=1" in panel.summary.text()
     assert panel.conflict_list.count() == 1 and panel.selected_stem() == "tile_00003"
 
@@ -49,12 +51,8 @@ def test_panel_pushes_shows_summary_and_resolves_a_conflict(qtbot, tmp_path, s3_
     panel._compare.close()
 
     with qtbot.waitSignal(panel.conflicts_changed, timeout=30_000, check_params_cb=lambda s: s == []):
-        qtbot.mouseClick(panel.keep_button, qtbot_button())
+        qtbot.mouseClick(panel.keep_button, Qt.LeftButton)
     with qtbot.waitSignal(panel.sync_finished, timeout=30_000) as finished:
         panel.start_sync()
     assert finished.args[0].summary() == "uploaded=1 unchanged=7 conflicts=0 failed=0"
 
-
-def qtbot_button():
-    from PySide6.QtCore import Qt
-    return Qt.LeftButton
