@@ -103,7 +103,7 @@ class PredictionService:
         self._pending: deque[_Job] = deque()
         self._prefetch: deque[_Job] = deque()
         self._in_flight: _Job | None = None
-        self._loading = False
+        self._loading = 0         # loads sent to the worker and not answered yet
         self._load_crashed = False
         self._ids = itertools.count(1)
         self._ctx = mp.get_context("spawn")
@@ -125,7 +125,7 @@ class PredictionService:
                 self._cancel_id.value = self._in_flight.request_id
             if self._alive():
                 self._to_worker.put(("load", self.model_path, self.device, self.engine))
-                self._loading = True
+                self._loading += 1
             self._cond.notify_all()
 
     def request(self, stem: str, image_path: str) -> None:
@@ -215,7 +215,7 @@ class PredictionService:
                                        args=(self._to_worker, self._from_worker, self._cancel_id, self.threads))
         self._proc.start()
         self._to_worker.put(("load", self.model_path, self.device, self.engine))
-        self._loading = True
+        self._loading = 1
 
     def _stop_worker(self, timeout: float = 5.0) -> None:
         proc = self._proc
@@ -253,7 +253,7 @@ class PredictionService:
                 with self._cond:
                     self._load_crashed = True
                     self._in_flight = None
-                    self._loading = False
+                    self._loading = 0
                 self._stop_worker(1.0)
                 self._emit(Failed(None, f"the prediction process could not run ({exc})",
                                   "Open the model again; if this repeats, restart the app.", "crash"))
@@ -290,13 +290,17 @@ class PredictionService:
         if kind == "loaded":
             _, version, device, thresh, source = message
             with self._cond:
-                self._loading = False
+                self._loading = max(0, self._loading - 1)
+                if self._loading:
+                    return  # a newer model is on its way: only its answer counts
                 self.model_version, self.device_description, self.threshold = version, device, thresh
             self._emit(ModelLoaded(version, device, thresh, source))
             return
         if kind == "load_failed":
             with self._cond:
-                self._loading = False
+                self._loading = max(0, self._loading - 1)
+                if self._loading:
+                    return
                 self._load_crashed = True  # no point restarting until another model is chosen
             self._emit(Failed(None, message[1], message[2], "load"))
             self._fail_queue("the model could not be loaded")
@@ -330,7 +334,7 @@ class PredictionService:
         with self._cond:
             code = self._proc.exitcode
             job, self._in_flight = self._in_flight, None
-            was_loading, self._loading = self._loading, False
+            was_loading, self._loading = bool(self._loading), 0
             self._proc = None
             self.restarts += 1
             if was_loading:

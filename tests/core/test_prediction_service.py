@@ -131,12 +131,19 @@ def test_workspace_gets_predictions_prefetch_and_cache(service, tiny_model, file
     assert len(seen) == 5
 
 
-def test_reload_of_a_bad_model_is_a_failed_result(service, tmp_path, files):
+def test_reload_of_a_bad_model_is_a_failed_result_and_a_good_one_recovers(service, tmp_path, files,
+                                                                         tiny_model):
     service.reload(tmp_path / "no-such-model")
-    failed = next_result(service, (Failed,))
-    assert failed.stem is None and failed.stage == "load"
+    failed = next_result(service, (Failed, ModelLoaded))
+    assert isinstance(failed, Failed) and failed.stem is None and failed.stage == "load"
     service.request("small", files / "small.png")
     assert isinstance(next_result(service), Failed)
+    service.reload(tmp_path / "another-missing-model")
+    service.reload(tiny_model)  # only the newest choice is reported
+    loaded = next_result(service, (Failed, ModelLoaded))
+    assert isinstance(loaded, ModelLoaded) and loaded.version == service.model_version
+    service.request("small", files / "small.png")
+    assert isinstance(next_result(service), Succeeded)
 
 
 def test_without_a_model_requests_fail_plainly(tmp_path):
