@@ -20,20 +20,21 @@ def tiny_workspace(tmp_path):
 
 @pytest.fixture
 def previous_model(tiny_workspace):
-    """An (untrained) model registered and active in the workspace: the 'current model' to beat."""
+    """An untrained model, active in the workspace and known to the registry: the 'current model' to beat.
+
+    It stays outside the workspace (registered as external), as a model the app was started with would."""
     import torch
 
     from roadseg_gui.core.models import ModelRegistry
-    from trainer.artifact import ModelMeta, pack_model, save_model_dir
+    from trainer.artifact import ModelMeta, save_model_dir
     from trainer.model import build_model
 
     torch.manual_seed(0)
-    model_dir = save_model_dir(build_model("mobilenet_v3_large"), ModelMeta(image_size=64),
-                               tiny_workspace.parent / "previous-model")
-    tar = pack_model(model_dir, tiny_workspace.parent / "previous.tar.gz")
+    meta = ModelMeta(image_size=64)
+    model_dir = save_model_dir(build_model("mobilenet_v3_large"), meta, tiny_workspace.parent / "previous-model")
     registry = ModelRegistry(tiny_workspace)
     try:
-        record = registry.add_archive(tar, job_name="seed", backend="external")
+        record = registry.add_external(model_dir, meta.version, created=meta.created)
         registry.activate(record.version)
     finally:
         registry.close()
