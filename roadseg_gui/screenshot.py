@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         _pump(app, 0.05)
     window.banner.hide()
     window.status_model.setText(note)
+    deadline = time.monotonic() + 60  # the sync/retrain docks import boto3/torch on a pool thread
+    while (window.sync_dock is None or window.retrain_dock is None) and time.monotonic() < deadline:
+        _pump(app, 0.2)
+    window.layers_dock.raise_()
     _pump(app, 0.8)  # thumbnails
     window.canvas.fit_to_window()
     _edit(window)

@@ -50,10 +50,13 @@ class TileCanvas(QWidget):
 
     # ---- content -------------------------------------------------------
     def set_tile(self, image: QImage | None, prediction: QImage | None = None,
-                 mask: np.ndarray | None = None, fit: bool = True) -> None:
+                 mask: np.ndarray | None = None, fit: bool = True, overlay: np.ndarray | None = None) -> None:
+        """``overlay``: the mask's ARGB buffer if already made (on a pool thread); it is used, not copied."""
         self._image = image
         self._prediction = prediction
-        if mask is not None:
+        if overlay is not None:
+            self._mask_buffer, self._mask_image = overlay, layers.wrap_argb(overlay)
+        elif mask is not None:
             self.set_mask(mask, repaint=False)
         else:
             self._mask_buffer, self._mask_image = None, None
@@ -81,6 +84,10 @@ class TileCanvas(QWidget):
         x0, y0, w, h = rect
         layers.paint_mask_region(self._mask_buffer, mask, y0, x0, y0 + h, x0 + w)
         self.update(self._widget_rect(x0, y0, x0 + w, y0 + h))
+
+    @property
+    def mask_buffer(self) -> np.ndarray | None:
+        return self._mask_buffer
 
     @property
     def image_size(self) -> tuple[int, int]:

@@ -34,9 +34,11 @@ class TileEditor(QObject):
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
         self._heatmap = None
+        self._touched = False            # the mask changed since the tile was shown
         self.undo = TileUndoStacks(self)
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
+        self.loader.threshold = lambda: self.panel.threshold.threshold()
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
 
@@ -72,8 +74,10 @@ class TileEditor(QObject):
         """Autosave the tile being left (queued, off the UI thread) and keep its mask in the cache."""
         if self.canvas.tool is not None:
             self.canvas.tool.cancel()
-        if self.document is not None and self.stem is not None and self.document.revision:
-            self.loader.update_saved_mask(self.stem, self.document.mask.copy())
+        if self.document is not None and self.stem is not None and self._touched:
+            # The canvas's overlay matches the mask exactly; the next tile gets a buffer of its own.
+            self.loader.update_mask(self.stem, self.document.mask.copy(), self.canvas.mask_buffer,
+                                    self._from_disk or self.document.revision > 0)
         self.autosaver.flush()
 
     def _loaded(self, data) -> None:
@@ -81,20 +85,16 @@ class TileEditor(QObject):
             return
         if self.document is not None:
             self.document.remove_listener(self._changed)
-        self._from_disk = data.saved_mask is not None
+        self._from_disk = data.mask_from_disk
+        self._touched = False
         self.probability = data.probability
-        if data.saved_mask is not None:
-            mask = data.saved_mask
-        elif data.probability is not None:
-            mask = threshold(data.probability, self.panel.threshold.threshold())
-        else:
-            mask = np.zeros(data.shape, bool)
-        self.document = MaskDocument(mask)
+        self._heatmap = data.prediction_image
+        self.document = MaskDocument(data.mask)
         self.document.add_listener(self._changed)
         self.undo.activate(data.stem, self.document)
-        self._heatmap = data.prediction_image
-        self.canvas.set_tile(data.image, None, self.document.mask)
-        self.refresh_prediction_layer()
+        self.canvas.set_tile(data.image, None, self.document.mask, overlay=data.overlay)
+        outline_ready = data.outline_image is not None and data.threshold == self.panel.threshold.threshold()
+        self.refresh_prediction_layer(data.outline_image if outline_ready else None)
         self.tile_shown.emit(data.stem)
 
     def _failed(self, stem: str, failure: Failed) -> None:
@@ -106,6 +106,7 @@ class TileEditor(QObject):
         self.tile_failed.emit(stem, failure)
 
     def _changed(self, rect) -> None:
+        self._touched = True
         self.canvas.mask_changed(self.document.mask, rect)
         if not self._quiet:
             self.autosaver.mark_dirty(self.stem, lambda d=self.document: d.mask)
@@ -137,9 +138,11 @@ class TileEditor(QObject):
             return self._heatmap
         return outline_to_qimage(threshold(self.probability, self.panel.threshold.threshold()))
 
-    def refresh_prediction_layer(self) -> None:
-        self.canvas.set_prediction(self.prediction_layer(),
-                                   on_top=self.panel.prediction_style.currentData() == "outline")
+    def refresh_prediction_layer(self, outline=None) -> None:
+        """``outline``: a ready outline image for the current threshold (made on a pool thread)."""
+        outline_style = self.panel.prediction_style.currentData() == "outline"
+        layer = outline if (outline is not None and outline_style) else self.prediction_layer()
+        self.canvas.set_prediction(layer, on_top=outline_style)
 
     def use_prediction(self) -> bool:
         if self.document is None or self.probability is None:
@@ -159,7 +162,7 @@ class TileEditor(QObject):
             return False
         stem, mask = self.stem, self.document.mask.copy()
         self.autosaver.forget(stem)
-        self.loader.update_saved_mask(stem, mask)
+        self.loader.update_mask(stem, mask, self.canvas.mask_buffer, True)
         self.autosaver.run_in_order(self.workspace.accept, stem, mask,
                                     on_done=lambda outcome: self._accept_done(stem, mask, outcome))
         return True

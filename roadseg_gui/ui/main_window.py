@@ -28,13 +28,14 @@ PREDICT_AHEAD = 3
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, predict: bool = True):
+    def __init__(self, predict: bool = True, side_panels: bool = True):
         super().__init__()
         self.setWindowTitle("roadseg — road labeling")
         self.resize(1400, 900)
         self.workspace = None
         self.ask_on_quit = True
         self.initial_model: str | None = None   # --model on the command line
+        self.side_panels = side_panels          # S3 sync and retrain docks (their imports are heavy)
         self.log_panel = LogPanel()
         self._log_handler = PanelLogHandler(self.log_panel)
         logging.getLogger("roadseg_gui").addHandler(self._log_handler)
@@ -174,7 +175,8 @@ class MainWindow(QMainWindow):
         self.log_panel.info(f"Opened {workspace.root} ({self.browser.model.rowCount()} tiles).")
         dialogs.remember_workspace(workspace.root)
         menus.rebuild_recent(self)
-        menus.embed_side_panels(self, workspace.root)
+        if self.side_panels:
+            menus.embed_side_panels(self, workspace.root)
         if self.prediction is not None:
             self.prediction.set_workspace(workspace)
         if select_first and self.browser.model.rowCount():

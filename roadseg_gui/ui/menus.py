@@ -82,14 +82,33 @@ def _panel_class(module_name: str, class_name: str):
     return getattr(module, class_name, None)
 
 
+SIDE_PANELS = (("sync_dock", "S3 sync", "roadseg_gui.ui.sync_panel", "SyncPanel"),
+               ("retrain_dock", "Retrain", "roadseg_gui.ui.retrain_panel", "RetrainPanel"))
+
+
 def embed_side_panels(window, root: Path) -> None:
-    """(Re)create the S3 sync and retrain docks for this workspace, if those features are installed."""
+    """(Re)create the S3 sync and retrain docks for this workspace, if those features are installed.
+
+    Their modules may import heavy libraries (torch, boto3: seconds), so they are imported on a
+    pool thread and the docks appear when that is done; the window stays responsive meanwhile."""
+    from .workers import submit
+
+    def import_all():
+        return {module: _panel_class(module, cls) for _a, _t, module, cls in SIDE_PANELS}
+
+    def done(outcome) -> None:
+        classes = getattr(outcome, "value", None) or {}
+        if window.workspace is not None and window.workspace.root == root:
+            _create_side_panels(window, root, classes)
+    submit(import_all, on_done=done)
+
+
+def _create_side_panels(window, root: Path, classes: dict) -> None:
     from PySide6.QtCore import Qt
 
-    for attr, title, module, cls in (("sync_dock", "S3 sync", "roadseg_gui.ui.sync_panel", "SyncPanel"),
-                                     ("retrain_dock", "Retrain", "roadseg_gui.ui.retrain_panel", "RetrainPanel")):
+    for attr, title, module, cls in SIDE_PANELS:
         old = getattr(window, attr)
-        panel_class = _panel_class(module, cls)
+        panel_class = classes.get(module)
         if panel_class is None and old is None:
             continue
         try:

@@ -13,7 +13,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from .layers import probability_to_qimage, rgb_to_qimage
+from roadseg_gui.core.mask_edit import threshold
+
+from .layers import mask_to_argb, outline_to_qimage, probability_to_qimage, rgb_to_qimage
 from .workers import Failed, Succeeded, submit
 
 CACHE_PIXELS = 80_000_000   # ~ five 4096² tiles, or hundreds of 512² ones
@@ -21,29 +23,40 @@ CACHE_PIXELS = 80_000_000   # ~ five 4096² tiles, or hundreds of 512² ones
 
 @dataclass
 class TileData:
+    """Everything the canvas needs for a tile, prepared off the UI thread."""
     stem: str
     image: QImage
     probability: np.ndarray | None
-    prediction_image: QImage | None
-    saved_mask: np.ndarray | None     # the autosaved edit or accepted mask, if any
+    prediction_image: QImage | None   # heatmap
+    outline_image: QImage | None      # prediction outline at ``threshold``
+    threshold: float
+    mask: np.ndarray                  # the mask to start editing from
+    overlay: np.ndarray               # its premultiplied ARGB overlay buffer
+    mask_from_disk: bool              # an autosaved edit or accepted mask (never replaced by a prediction)
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.image.height(), self.image.width()
 
 
-def load_tile(workspace, stem: str) -> TileData:
+def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
     """Runs on a pool thread. Raises BadInputError for an unreadable image (the tile is marked error)."""
     rgb = workspace.read_image(stem)
     image = rgb_to_qimage(rgb)
+    shape = rgb.shape[:2]
+    del rgb
     probability = workspace.prediction(stem)
-    if probability is not None and probability.shape != rgb.shape[:2]:
+    if probability is not None and probability.shape != shape:
         probability = None  # a stale prediction of a replaced image: predict again
-    prediction_image = probability_to_qimage(probability) if probability is not None else None
     saved = workspace.working_mask(stem)
-    if saved is not None and saved.shape != rgb.shape[:2]:
+    if saved is not None and saved.shape != shape:
         saved = None
-    return TileData(stem, image, probability, prediction_image, saved)
+    predicted = threshold(probability, threshold_value) if probability is not None else None
+    mask = saved if saved is not None else predicted if predicted is not None else np.zeros(shape, bool)
+    return TileData(stem, image, probability,
+                    probability_to_qimage(probability) if probability is not None else None,
+                    outline_to_qimage(predicted) if predicted is not None else None,
+                    threshold_value, mask, mask_to_argb(mask), saved is not None)
 
 
 class TileLoader(QObject):
@@ -58,6 +71,7 @@ class TileLoader(QObject):
         self._cache: OrderedDict[str, TileData] = OrderedDict()
         self._inflight: set[str] = set()
         self._wanted: str | None = None
+        self.threshold = lambda: 0.5   # the editor supplies the panel's threshold
 
     def set_workspace(self, workspace) -> None:
         self.workspace = workspace
@@ -86,22 +100,23 @@ class TileLoader(QObject):
     def forget(self, stem: str) -> None:
         self._cache.pop(stem, None)
 
-    def update_saved_mask(self, stem: str, mask: np.ndarray | None) -> None:
+    def update_mask(self, stem: str, mask: np.ndarray, overlay: np.ndarray | None, from_disk: bool) -> None:
         """Keep the cache in step with the newest mask of a tile (it may still be saving)."""
         data = self._cache.get(stem)
-        if data is not None:
-            data.saved_mask = mask
+        if data is not None and data.shape == mask.shape:
+            data.mask, data.mask_from_disk = mask, from_disk
+            data.overlay = overlay if overlay is not None else mask_to_argb(mask)
 
     def update_prediction(self, stem: str, probability: np.ndarray, image: QImage) -> None:
         data = self._cache.get(stem)
         if data is not None and data.shape == probability.shape:
-            data.probability, data.prediction_image = probability, image
+            data.probability, data.prediction_image, data.outline_image = probability, image, None
 
     def _start(self, stem: str) -> None:
         if stem in self._inflight or self.workspace is None:
             return
         self._inflight.add(stem)
-        submit(load_tile, self.workspace, stem, pool=self.pool,
+        submit(load_tile, self.workspace, stem, self.threshold(), pool=self.pool,
                on_done=lambda outcome, s=stem, ws=self.workspace: self._done(s, ws, outcome))
 
     def _done(self, stem: str, workspace, outcome) -> None:

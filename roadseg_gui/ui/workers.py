@@ -108,10 +108,11 @@ class Job(QRunnable):
 
     def run(self) -> None:
         fn, args, kwargs = self._call
-        if self.cancel():
-            self.relay.done.emit(Cancelled())
-            return
-        self.relay.done.emit(run_outcome(fn, *args, cancel=self.cancel, **kwargs))
+        outcome = Cancelled() if self.cancel() else run_outcome(fn, *args, cancel=self.cancel, **kwargs)
+        try:
+            self.relay.done.emit(outcome)
+        except RuntimeError:  # the app is quitting and the receiver is gone
+            pass
 
 
 def submit(fn: Callable[..., Any], *args, on_done: Callable[[Outcome], None] | None = None,

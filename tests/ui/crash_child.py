@@ -28,7 +28,7 @@ def pump(app, seconds):
 
 def main(root):
     app = QApplication([])
-    window = MainWindow()
+    window = MainWindow(side_panels=False)
     window.show()
     window.set_workspace(Workspace.open(root))
     deadline = time.monotonic() + 20

@@ -65,7 +65,7 @@ def open_window(qtbot, root: Path, wait_for_tile: bool = True):
     from roadseg_gui.core.workspace import Workspace
     from roadseg_gui.ui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(side_panels=False)
     window.ask_on_quit = False
     qtbot.addWidget(window)
     window.resize(1000, 700)
