@@ -1,0 +1,75 @@
+"""The retrain panel under pytest-qt, driving a real local job on tiny synthetic data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roadseg_gui.core.settings import WorkspaceSettings
+from trainer.jobs.base import JobState
+
+from retrain_helpers import ONE_THREAD, tiny_hyperparameters
+
+pytest.importorskip("pytestqt")
+
+
+def test_panel_runs_a_local_job_shows_it_live_and_activates_the_new_model(qtbot, tiny_workspace, previous_model,
+                                                                          monkeypatch):
+    from roadseg_gui.ui.retrain_panel import RetrainPanel
+
+    for key, value in ONE_THREAD.items():
+        monkeypatch.setenv(key, value)
+    activated: list[str] = []
+    panel = RetrainPanel(tiny_workspace, on_model_activated=activated.append,
+                         hyperparameters=tiny_hyperparameters(epochs=2), poll_seconds=0.3)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: "4 train / 2 test pairs" in panel.summary_label.text(), timeout=20_000)
+    assert panel.backend.currentText() == "local"  # no role configured
+    assert not panel.instance_type.isEnabled()
+    assert panel.epochs.value() == 2 and panel.image_size.value() == 64
+
+    with qtbot.waitSignal(panel.comparisonReady, timeout=150_000) as ready:
+        panel.start_button.click()
+        qtbot.waitUntil(lambda: panel.runner is not None, timeout=20_000)
+        assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
+    comparison = ready.args[0]
+
+    assert panel.runner.job.status.state == JobState.COMPLETED
+    assert [e["epoch"] for e in panel.plot.epochs()] == [1, 2]
+    assert len(panel.plot.series("test_iou")) == 2
+    log_text = panel.log_view.toPlainText()
+    assert "epoch=1 " in log_text and "model packed" in log_text
+    assert "elapsed" in panel.elapsed_label.text()
+    assert comparison.current_version == previous_model.version
+    assert comparison.current_metrics["tiles"] == 2 and comparison.new_metrics["tiles"] == 2
+    assert panel.compare_grid.count() >= 5 * 4  # header + four metrics, four columns
+    assert panel.activate_button.isEnabled()
+    panel.grab()  # paints the plot and the comparison without error
+
+    panel.activate_button.click()
+    assert activated == [str(comparison.new.path)]
+    assert Path(WorkspaceSettings.load(tiny_workspace).active_model) == comparison.new.path
+    panel.rollback_button.click()
+    assert activated[-1] == str(previous_model.path)
+    assert Path(WorkspaceSettings.load(tiny_workspace).active_model) == previous_model.path
+    panel.shutdown()
+
+
+def test_panel_reattaches_a_running_job_and_stops_it(qtbot, tiny_workspace, monkeypatch):
+    from roadseg_gui.core import retrain
+    from roadseg_gui.ui.retrain_panel import RetrainPanel
+
+    for key, value in ONE_THREAD.items():
+        monkeypatch.setenv(key, value)
+    # a job started before the app (re)started
+    runner = retrain.start(tiny_workspace, "local", tiny_hyperparameters(epochs=500))
+    panel = RetrainPanel(tiny_workspace, poll_seconds=0.2)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.runner is not None and panel.runner.job.name == runner.job.name, timeout=20_000)
+    assert panel.stop_button.isEnabled()
+    with qtbot.waitSignal(panel.jobFinished, timeout=60_000) as finished:
+        panel.stop_button.click()
+    assert finished.args == [JobState.STOPPED.value]
+    assert retrain.all_jobs(tiny_workspace)[0].status.state == JobState.STOPPED
+    assert panel.start_button.isEnabled()
