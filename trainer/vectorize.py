@@ -131,9 +131,9 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
                 # trace the core plus one pixel beyond it on the bottom/right, so lines join across blocks
                 extent = (slice(row0 - h0, min(row1 + 1, h1) - h0), slice(col0 - w0, min(col1 + 1, w1) - w0))
                 for path in trace_skeleton(skeleton[extent], core_rows=row1 - row0, core_cols=col1 - col0):
-                    coords = [src.transform * (col0 + c + 0.5, row0 + r + 0.5) for r, c in path]
-                    length = float(np.sum(np.hypot(*np.diff(np.asarray(coords), axis=0).T)))
-                    lines.add({"type": "LineString", "coordinates": coords}, {"class": "road", "length": round(length, 3)})
+                    coords = pixel_centres_to_map(src.transform, path[:, 0] + row0, path[:, 1] + col0)
+                    length = float(np.sum(np.hypot(*np.diff(coords, axis=0).T)))
+                    lines.add({"type": "LineString", "coordinates": coords.tolist()}, {"class": "road", "length": round(length, 3)})
         except BaseException as exc:
             polygons.close(exc)
             lines.close(exc)
@@ -141,6 +141,13 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
         polygons.close()
         lines.close()
     return VectorResult(polygons.path, lines.path, polygons.count, lines.count)
+
+
+def pixel_centres_to_map(transform, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """N x 2 map coordinates of pixel centres (the affine applied by hand, for whole arrays)."""
+    a, b, c, d, e, f = transform[:6]
+    x, y = cols + 0.5, rows + 0.5
+    return np.column_stack([a * x + b * y + c, d * x + e * y + f])
 
 
 def drop_small_components(road: np.ndarray, min_area_px: int) -> np.ndarray:
