@@ -111,8 +111,10 @@ def pack_model(model_dir: str | os.PathLike, tar_path: str | os.PathLike) -> Pat
         raise ModelLoadError(f"no {WEIGHTS_NAME} in this directory", "Pack a saved model directory.", model_dir)
     with atomic_writer(tar_path, "wb") as fh:
         with tarfile.open(fileobj=fh, mode="w:gz") as tar:
-            for item in sorted(model_dir.rglob("*")):
-                if item.is_file() and "__pycache__" not in item.parts:
+            # only the artifact itself: not checkpoints or anything else left in the folder
+            items = [model_dir / WEIGHTS_NAME, model_dir / META_NAME, *sorted((model_dir / "code").glob("*"))]
+            for item in items:
+                if item.is_file() and item.suffix != ".pyc":
                     tar.add(item, arcname=item.relative_to(model_dir).as_posix(), recursive=False)
     return tar_path
 

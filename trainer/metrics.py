@@ -28,11 +28,16 @@ class Confusion:
     tn: int = 0
     tiles: int = 0
 
-    def add(self, pred, target) -> "Confusion":
-        """Add boolean predictions and targets: H x W (one tile) or N x H x W; numpy or torch."""
+    def add(self, pred, target, valid=None) -> "Confusion":
+        """Add boolean predictions and targets: H x W (one tile) or N x H x W; numpy or torch.
+
+        ``valid`` (same shape, optional) excludes pixels such as padding from every count."""
         if pred.shape != target.shape:
             raise ValueError(f"prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
         tiles = 1 if pred.ndim == 2 else int(pred.shape[0])
+        if valid is not None:
+            keep = valid.astype(bool) if isinstance(valid, np.ndarray) else valid.bool()
+            pred, target = pred[keep], target[keep]
         if isinstance(pred, np.ndarray):
             pred, target = pred.astype(bool, copy=False), target.astype(bool, copy=False)
             tp = int(np.count_nonzero(pred & target))

@@ -57,3 +57,13 @@ def test_empty_cases_and_shape_mismatch():
     assert Confusion().add(~nothing, nothing).as_dict()["precision"] == 0.0
     with pytest.raises(ValueError):
         Confusion().add(np.zeros((2, 3), bool), nothing)
+
+
+def test_invalid_pixels_are_left_out():
+    target = np.array([[1, 0], [0, 0]], bool)
+    pred = np.array([[1, 1], [1, 0]], bool)
+    valid = np.array([[1, 0], [0, 1]], bool)  # padding where the false positives are
+    c = Confusion().add(pred, target, valid)
+    assert (c.tp, c.fp, c.fn, c.tn, c.tiles) == (1, 0, 0, 1, 1)
+    t = Confusion().add(torch.from_numpy(pred), torch.from_numpy(target), torch.from_numpy(valid))
+    assert t == c

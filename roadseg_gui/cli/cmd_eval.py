@@ -1,0 +1,38 @@
+"""``roadseg eval --model M --data DIR``: one JSON line of honest metrics on stdout, nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="evaluate a model on a labelled test split (one JSON line)",
+        description="Evaluate MODEL (folder, model.tar.gz, .pth or the seed checkpoint) on DIR/test, or on DIR "
+                    "when it directly holds images/ and masks/. Prints one JSON line with road iou, f1, "
+                    "precision, recall, and accuracy beside background_accuracy (what an all-background "
+                    "prediction scores). Pairs that cannot be used are reported on stderr and skipped; the "
+                    "exit status is then 1.")
+    parser.add_argument("--model", required=True, help="model folder, model.tar.gz or .pth")
+    parser.add_argument("--data", required=True, help="folder holding test/images + test/masks (or images + masks)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    parser.add_argument("--engine", default="torch", choices=("torch", "onnx", "auto"),
+                        help="inference engine (default torch)")
+    parser.add_argument("--tile", type=int, default=512, help="window size for large images (default 512)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from trainer.evaluate import evaluate
+    from trainer.metrics import rounded
+
+    skipped: list = []
+    metrics = evaluate(args.model, args.data, device=args.device, engine=args.engine, tile=args.tile,
+                       skipped=skipped)
+    print(json.dumps(rounded(metrics, 6)), flush=True)
+    if skipped:  # each was reported by name with its reason as it was found
+        print(f"error: {len(skipped)} pair(s) could not be used and were left out of the metrics",
+              file=sys.stderr)
+        return 1
+    return 0

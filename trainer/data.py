@@ -1,0 +1,189 @@
+"""Training data: image/mask pairs by file stem, joint augmentation, ImageNet normalisation.
+
+Layouts: ``ROOT/{train,test}/{images,masks}/`` (the S3 layout; SageMaker's single
+``training`` channel), or a split directory that directly holds ``images/`` and ``masks/``
+(separate ``train`` / ``test`` channels). The file list is built once per run; a pair that
+cannot be used is reported once, by name with the reason, and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from .errors import BadInputError, DataError
+from .imageio import image_size, is_image_file, read_image, read_mask
+from .model import IMAGENET_MEAN, IMAGENET_STD
+
+log = logging.getLogger(__name__)
+
+IGNORE = 255  # target value of padded pixels: no loss, no metric
+MASK_SUFFIXES = (".png", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Pair:
+    stem: str
+    image: Path
+    mask: Path
+
+
+@dataclass
+class SplitFiles:
+    """The usable pairs of one split and the ones skipped, as (name, reason)."""
+
+    name: str
+    directory: Path
+    pairs: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"directory": str(self.directory), "pairs": len(self.pairs),
+                "skipped": [f"{name}: {reason}" for name, reason in self.skipped]}
+
+
+def split_directory(path: str | os.PathLike, split: str) -> Path:
+    """The directory holding ``images/`` and ``masks/`` for ``split``: PATH/split, or PATH itself."""
+    path = Path(path)
+    for candidate in (path / split, path):
+        if (candidate / "images").is_dir():
+            return candidate
+    raise DataError(f"no {split}/images/ folder (and no images/ folder) here",
+                    f"Use the layout {split}/images/STEM.jpg + {split}/masks/STEM.png.", path)
+
+
+def list_pairs(directory: str | os.PathLike, name: str = "") -> SplitFiles:
+    """Pair ``images/STEM.*`` with ``masks/STEM.png``, checking sizes from the headers only."""
+    directory = Path(directory)
+    found = SplitFiles(name or directory.name, directory)
+    images: dict[str, Path] = {}
+    for entry in sorted(os.scandir(directory / "images"), key=lambda e: e.name):
+        if not (entry.is_file() and is_image_file(entry.name)):
+            continue
+        stem = Path(entry.name).stem
+        if stem in images:
+            found.skipped.append((entry.name, f"another image has the same stem ({images[stem].name})"))
+            continue
+        images[stem] = Path(entry.path)
+    masks: dict[str, Path] = {}
+    mask_dir = directory / "masks"
+    if mask_dir.is_dir():
+        for entry in sorted(os.scandir(mask_dir), key=lambda e: e.name):
+            suffix = Path(entry.name).suffix.lower()
+            if entry.is_file() and suffix in MASK_SUFFIXES and not entry.name.startswith("."):
+                # .png wins over a .tif of the same stem
+                if Path(entry.name).stem not in masks or suffix == ".png":
+                    masks[Path(entry.name).stem] = Path(entry.path)
+    for stem, image in images.items():
+        mask = masks.get(stem)
+        if mask is None:
+            found.skipped.append((image.name, f"no mask (expected masks/{stem}.png)"))
+            continue
+        try:
+            image_hw, mask_hw = image_size(image), image_size(mask)
+        except BadInputError as exc:
+            found.skipped.append((image.name, exc.what))
+            continue
+        if image_hw != mask_hw:
+            found.skipped.append((image.name, f"image is {image_hw[1]}x{image_hw[0]} but its mask is "
+                                              f"{mask_hw[1]}x{mask_hw[0]}"))
+            continue
+        found.pairs.append(Pair(stem, image, mask))
+    for name, reason in found.skipped:
+        log.warning("skipped %s/%s: %s", found.name, name, reason)
+    if not found.pairs:
+        raise DataError(f"no usable image/mask pair in the {found.name} split ({len(found.skipped)} skipped)",
+                        "Put images in images/ and 0/255 PNG masks with the same file stem in masks/.", directory)
+    return found
+
+
+def resolve_splits(data: str | os.PathLike | None = None, train: str | os.PathLike | None = None,
+                   test: str | os.PathLike | None = None) -> tuple[SplitFiles, SplitFiles]:
+    """Train and test pairs from one root (``data``) or two channel directories."""
+    if train is None or test is None:
+        if data is None:
+            raise DataError("no training data given", "Pass --data DIR (holding train/ and test/).")
+    train_dir = split_directory(train if train is not None else data, "train")
+    test_dir = split_directory(test if test is not None else data, "test")
+    if train_dir.resolve() == test_dir.resolve():
+        raise DataError("the train and test data are the same folder",
+                        "Keep held-out test tiles in test/ so the metrics mean something.", train_dir)
+    return list_pairs(train_dir, "train"), list_pairs(test_dir, "test")
+
+
+def _as_tv(image: np.ndarray, mask: np.ndarray) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
+    return (tv_tensors.Image(torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1)),
+            tv_tensors.Mask(torch.from_numpy(mask.astype(np.uint8))[None]))
+
+
+class RoadDataset(Dataset):
+    """Normalised image (3 x H x W float) and target (H x W uint8: 0, 1, or IGNORE for padding)."""
+
+    def __init__(self, pairs: list, image_size: int | None = None, augment: bool = False,
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.pairs = list(pairs)
+        self.image_size = image_size
+        self.augment = augment
+        self.normalize = v2.Normalize(list(mean), list(std))
+        steps = []
+        if image_size:
+            steps.append(v2.RandomCrop(image_size, pad_if_needed=True,
+                                       fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE}))
+        if augment:
+            steps += [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip(),
+                      v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.15, hue=0.02)]
+        self.transform = v2.Compose(steps) if steps else None
+        self._reported: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        pair = self.pairs[index]
+        image, mask = read_image(pair.image), read_mask(pair.mask)
+        if image.shape[:2] != mask.shape:
+            raise BadInputError(f"image is {image.shape[1]}x{image.shape[0]} but its mask is "
+                                f"{mask.shape[1]}x{mask.shape[0]}", "", pair.image)
+        return image, mask
+
+    def __getitem__(self, index: int):
+        for attempt in range(len(self.pairs)):
+            i = (index + attempt) % len(self.pairs)
+            try:
+                image, mask = self.load(i)
+                break
+            except BadInputError as exc:  # e.g. a truncated JPEG whose header looked fine
+                if exc.path not in self._reported:
+                    self._reported.add(exc.path)
+                    log.warning("skipped %s: %s", Path(exc.path or "?").name, exc.what)
+        else:
+            raise DataError("no tile of this split could be read", "", self.pairs[0].image.parent)
+        image_t, mask_t = _as_tv(image, mask)
+        if self.transform is not None:
+            image_t, mask_t = self.transform(image_t, mask_t)
+        if self.augment:
+            turns = int(torch.randint(0, 4, ()).item())  # 90-degree rotations: exact, no resampling
+            if turns:
+                image_t, mask_t = torch.rot90(image_t, turns, (-2, -1)), torch.rot90(mask_t, turns, (-2, -1))
+        image_f = self.normalize(image_t.as_subclass(torch.Tensor).float().div_(255.0))
+        return image_f.contiguous(), mask_t.as_subclass(torch.Tensor)[0].contiguous()
+
+
+def pad_collate(batch):
+    """Stack tiles of different sizes by padding to the largest (padding is IGNORE in the target)."""
+    height = max(image.shape[1] for image, _ in batch)
+    width = max(image.shape[2] for image, _ in batch)
+    images = torch.zeros(len(batch), 3, height, width)
+    targets = torch.full((len(batch), height, width), IGNORE, dtype=torch.uint8)
+    for i, (image, target) in enumerate(batch):
+        images[i, :, :image.shape[1], :image.shape[2]] = image
+        targets[i, :target.shape[0], :target.shape[1]] = target
+    return images, targets

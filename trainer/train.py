@@ -1,0 +1,303 @@
+"""Training entry point: ``python -m trainer.train`` locally, ``train.py`` as the SageMaker entry point.
+
+SageMaker passes hyperparameters as flags (``--epochs 10 --batch-size 8``), the data as
+channels (SM_CHANNEL_TRAINING holding train/ and test/, or SM_CHANNEL_TRAIN + SM_CHANNEL_TEST)
+and the output folder as SM_MODEL_DIR. Each epoch prints one ``key=value`` line on stdout for
+``metric_definitions``; the run checkpoints every epoch and resumes after a spot interruption.
+"""
+
+from __future__ import annotations
+
+if __name__ == "__main__" and not __package__:  # SageMaker runs `python train.py` inside source_dir
+    import importlib.util as _util
+    import os as _os
+    import sys as _sys
+
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    _spec = _util.spec_from_file_location("trainer", _os.path.join(_here, "__init__.py"),
+                                          submodule_search_locations=[_here])
+    _package = _util.module_from_spec(_spec)
+    _sys.modules["trainer"] = _package
+    _spec.loader.exec_module(_package)
+    from trainer.train import main as _main
+
+    _sys.exit(_main())
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, RandomSampler, Subset
+from torch.utils.data.distributed import DistributedSampler
+
+from .artifact import ModelMeta, load_model, save_model_dir
+from .data import RoadDataset, pad_collate, resolve_splits
+from .errors import DataError, RoadsegError
+from .metrics import rounded
+from .model import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
+from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
+from .train_dist import Runtime, barrier, is_model_writer, setup_runtime, shutdown
+from .train_loop import evaluate_epoch, make_scaler, recalibrate_batchnorm, train_epoch
+
+log = logging.getLogger("trainer.train")
+
+
+@dataclass
+class TrainConfig:
+    out: str
+    data: str | None = None
+    train: str | None = None
+    test: str | None = None
+    checkpoint_dir: str | None = None
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 5e-4
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    backbone: str = "mobilenet_v3_large"
+    image_size: int = 512
+    workers: int | None = None
+    seed: int = 0
+    pretrained: bool = True
+    precise_bn_batches: int = 16
+    init_model: str | None = None
+    device: str = "auto"
+
+
+def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m trainer.train", description="Train the road model.",
+                                add_help=add_help)
+    p.add_argument("--data", default=None, help="folder holding train/ and test/ (default: SageMaker channels)")
+    p.add_argument("--out", default=None, help="model output folder (default: SM_MODEL_DIR)")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="per-epoch checkpoint folder to resume from (default: /opt/ml/checkpoints on SageMaker, "
+                        "else OUT/checkpoints)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--schedule", choices=("cosine", "poly"), default="cosine")
+    p.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v3_large")
+    p.add_argument("--image-size", type=int, default=512, help="training crop size in pixels")
+    p.add_argument("--workers", type=int, default=None, help="data loader processes (default: by CPU count)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pretrained", type=_boolean, default=True,
+                   help="start from ImageNet backbone weights when available (true/false)")
+    p.add_argument("--precise-bn-batches", type=int, default=16,
+                   help="training batches used to re-estimate BatchNorm statistics before each test (0: off)")
+    p.add_argument("--init-model", default=None,
+                   help="fine-tune from this model (folder, model.tar.gz or .pth; default: SM_CHANNEL_MODEL)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    return p
+
+
+def _boolean(text: str) -> bool:
+    if str(text).strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(text).strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def config_from_args(argv: list[str] | None = None) -> TrainConfig:
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # SageMaker may pass hyperparameters this version does not know
+        log.warning("ignoring unknown arguments: %s", " ".join(unknown))
+    return config_from_namespace(args)
+
+
+def config_from_namespace(args: argparse.Namespace) -> TrainConfig:
+    """Flags first, then the SageMaker environment (SM_MODEL_DIR, SM_CHANNEL_*)."""
+    env = os.environ
+    out = args.out or env.get("SM_MODEL_DIR")
+    if not out:
+        raise DataError("no output folder", "Pass --out DIR (SageMaker sets SM_MODEL_DIR).")
+    train = test = None
+    data = args.data
+    if data is None:
+        train, test = env.get("SM_CHANNEL_TRAIN"), env.get("SM_CHANNEL_TEST")
+        data = env.get("SM_CHANNEL_TRAINING")
+    init_model = args.init_model
+    if init_model is None and env.get("SM_CHANNEL_MODEL"):
+        init_model = env["SM_CHANNEL_MODEL"]
+    return TrainConfig(out=out, data=data, train=train, test=test, checkpoint_dir=args.checkpoint_dir,
+                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       weight_decay=args.weight_decay, schedule=args.schedule, backbone=args.backbone,
+                       image_size=args.image_size, workers=args.workers, seed=args.seed,
+                       pretrained=args.pretrained, precise_bn_batches=args.precise_bn_batches,
+                       init_model=init_model, device=args.device)
+
+
+def _default_workers(runtime: Runtime) -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cpus // max(1, torch.cuda.device_count() if runtime.cuda else 1)
+    return max(0, min(8 if runtime.cuda else 2, per_process - 1))
+
+
+def _initial_model(config: TrainConfig):
+    """A fresh model, or the one to fine-tune; returns (model, mean, std, parent_version)."""
+    if config.init_model:
+        loaded = load_model(_model_in(config.init_model))
+        for note in loaded.notes:
+            log.info("init model: %s", note)
+        if loaded.meta.backbone != config.backbone:
+            log.info("fine-tuning a %s model (the --backbone flag is ignored)", loaded.meta.backbone)
+        config.backbone = loaded.meta.backbone
+        return loaded.model, loaded.meta.mean, loaded.meta.std, loaded.meta.version
+    model = build_model(config.backbone, pretrained_backbone=config.pretrained)
+    return model, list(IMAGENET_MEAN), list(IMAGENET_STD), None
+
+
+def _model_in(path: str) -> Path:
+    """A SageMaker model channel is a folder holding model.tar.gz (or an unpacked model)."""
+    path = Path(path)
+    if path.is_dir() and not (path / "model.pth").exists() and (path / "model.tar.gz").exists():
+        return path / "model.tar.gz"
+    return path
+
+
+def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mean, std):
+    workers = config.workers if config.workers is not None else _default_workers(runtime)
+    common = dict(num_workers=workers, pin_memory=runtime.cuda, persistent_workers=workers > 0)
+    train_set = RoadDataset(train_pairs, config.image_size, augment=True, mean=mean, std=std)
+    if runtime.distributed:
+        sampler = DistributedSampler(train_set, runtime.world_size, runtime.rank, shuffle=True, seed=config.seed)
+    else:
+        sampler = RandomSampler(train_set)
+    train_loader = DataLoader(train_set, batch_size=config.batch_size, sampler=sampler,
+                              drop_last=len(train_set) // runtime.world_size > config.batch_size, **common)
+    # every process evaluates its own share of the test tiles, without the padding a sampler would add
+    test_set = RoadDataset(test_pairs, None, augment=False, mean=mean, std=std)
+    shard = Subset(test_set, range(runtime.rank, len(test_set), runtime.world_size))
+    test_loader = DataLoader(shard, batch_size=config.batch_size, shuffle=False, collate_fn=pad_collate, **common)
+    return train_loader, test_loader
+
+
+def _epoch_line(record: dict) -> str:
+    keys = ("epoch", "train_loss", "test_loss", "test_iou", "test_f1", "test_precision", "test_recall",
+            "test_accuracy", "test_background_accuracy", "lr", "seconds")
+    return " ".join(f"{k}={_fmt(k, record[k])}" for k in keys)
+
+
+def _fmt(key: str, value) -> str:
+    if key == "lr":
+        return f"{value:.6g}"
+    if key == "seconds":
+        return f"{value:.1f}"
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
+
+
+def fit(config: TrainConfig, on_epoch=None) -> dict:
+    """Train, checkpointing every epoch; write the model folder. Returns the final test metrics."""
+    check_backbone(config.backbone)
+    if config.epochs < 1 or config.batch_size < 1 or config.image_size < 32:
+        raise DataError("--epochs and --batch-size must be at least 1 and --image-size at least 32")
+    runtime = setup_runtime(config.device)
+    try:
+        return _fit(config, runtime, on_epoch)
+    finally:
+        shutdown(runtime)
+
+
+def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    train_files, test_files = resolve_splits(config.data, config.train, config.test)
+    model, mean, std, parent = _initial_model(config)
+    out_dir = Path(config.out)
+    checkpoint_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else default_checkpoint_dir(out_dir)
+    checkpoint = load_checkpoint(checkpoint_dir, config.backbone)
+    if checkpoint is not None:
+        model.net.load_state_dict(checkpoint["model"])
+    if runtime.is_main:
+        log.info("train: %d tiles from %s; test: %d tiles from %s; device %s x%d", len(train_files.pairs),
+                 train_files.directory, len(test_files.pairs), test_files.directory, runtime.device,
+                 runtime.world_size)
+    model.to(runtime.device)
+    if runtime.cuda:
+        torch.backends.cudnn.benchmark = True
+        model = model.to(memory_format=torch.channels_last)
+        if runtime.distributed:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = model
+    if runtime.distributed:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[runtime.local_rank] if runtime.cuda else None)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scaler = make_scaler(runtime)
+    history, first_epoch, step = [], 1, 0
+    if checkpoint is not None:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if scaler is not None and checkpoint.get("scaler"):
+            scaler.load_state_dict(checkpoint["scaler"])
+        history, first_epoch, step = list(checkpoint["history"]), checkpoint["epoch"] + 1, checkpoint["step"]
+    train_loader, test_loader = _loaders(config, runtime, train_files.pairs, test_files.pairs, mean, std)
+    total_steps = config.epochs * len(train_loader)
+    warmup = min(200, total_steps // 20)
+    final = None
+    for epoch in range(first_epoch, config.epochs + 1):
+        epoch_started = time.perf_counter()
+        torch.manual_seed(config.seed * 1000 + epoch)  # a resumed epoch sees the same crops and flips
+        if isinstance(train_loader.sampler, DistributedSampler):
+            train_loader.sampler.set_epoch(epoch)
+        train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step,
+                                       total_steps=total_steps, base_lr=config.lr, schedule=config.schedule,
+                                       warmup=warmup, description=f"epoch {epoch}/{config.epochs}")
+        # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
+        recalibrate_batchnorm(model, train_loader, runtime, config.precise_bn_batches)
+        test_loss, confusion = evaluate_epoch(model, test_loader, runtime)
+        final = confusion.as_dict()
+        record = {"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss,
+                  **{f"test_{k}": v for k, v in final.items()},
+                  "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - epoch_started}
+        history.append(rounded(record, 6))
+        if runtime.is_main:
+            print(_epoch_line(record), flush=True)
+            save_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, scaler=scaler, epoch=epoch,
+                            step=step, config=dataclasses.asdict(config), history=history)
+        barrier(runtime)
+        if on_epoch is not None:
+            on_epoch(record)
+    if final is None:  # resumed after the last epoch had already finished
+        _, confusion = evaluate_epoch(model, test_loader, runtime)
+        final = confusion.as_dict()
+    result = rounded(final)
+    if is_model_writer(runtime):
+        meta = ModelMeta(backbone=config.backbone, mean=list(mean), std=list(std), threshold=0.5,
+                         image_size=config.image_size, metrics=result,
+                         data={"train": train_files.summary(), "test": test_files.summary()},
+                         hyperparameters=_hyperparameters(config), lineage={"parent": parent, "history": history})
+        save_model_dir(model.cpu(), meta, out_dir)
+        seconds = time.perf_counter() - started
+        print("final " + " ".join(f"test_{k}={_fmt(k, v)}" for k, v in final.items())
+              + f" epochs={config.epochs} seconds={seconds:.1f} version={meta.version}", flush=True)
+        result = {**result, "version": meta.version, "model_dir": str(out_dir)}
+    barrier(runtime)
+    return result
+
+
+def _hyperparameters(config: TrainConfig) -> dict:
+    keep = ("epochs", "batch_size", "lr", "weight_decay", "schedule", "backbone", "image_size", "seed",
+            "pretrained", "init_model")
+    return {k: getattr(config, k) for k in keep}
+
+
+def main(argv: list[str] | None = None) -> int:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        fit(config_from_args(argv))
+    except RoadsegError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""One training epoch and one evaluation pass; AMP and channels_last on CUDA, plain fp32 on the CPU."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+
+import torch
+
+from .data import IGNORE
+from .losses import bce_dice_loss
+from .metrics import Confusion
+from .train_dist import Runtime, all_reduce_sum
+
+
+def amp_dtype(runtime: Runtime):
+    if not runtime.cuda:
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(runtime: Runtime):
+    dtype = amp_dtype(runtime)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def make_scaler(runtime: Runtime):
+    """Loss scaling is only needed for fp16 (bf16 has fp32's range)."""
+    if amp_dtype(runtime) is torch.float16:
+        return torch.amp.GradScaler("cuda")
+    return None
+
+
+def lr_at(step: int, total_steps: int, base_lr: float, schedule: str = "cosine", warmup: int = 0) -> float:
+    """Learning rate for an optimizer step: linear warm-up, then cosine (to 1 % of base) or poly(0.9) decay."""
+    if warmup and step < warmup:
+        return base_lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    if schedule == "poly":
+        return base_lr * (1.0 - progress) ** 0.9
+    floor = base_lr * 0.01
+    return floor + (base_lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _to_device(images, targets, runtime: Runtime):
+    if runtime.cuda:
+        images = images.to(runtime.device, non_blocking=True, memory_format=torch.channels_last)
+        return images, targets.to(runtime.device, non_blocking=True)
+    return images, targets
+
+
+def _progress(loader, runtime: Runtime, description: str):
+    """A progress bar only for a person at a terminal (never in SageMaker's logs)."""
+    if not (runtime.is_main and sys.stderr.isatty()):
+        return loader
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return loader
+    return tqdm(loader, desc=description, leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
+def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int, total_steps: int,
+                base_lr: float, schedule: str, warmup: int, description: str = "train",
+                timings: dict | None = None) -> tuple[float, int]:
+    """Returns (mean train loss over all processes, global step after the epoch)."""
+    model.train()
+    loss_sum, samples = 0.0, 0
+    data_seconds, step_seconds = 0.0, 0.0
+    waited = time.perf_counter()
+    for images, targets in _progress(loader, runtime, description):
+        started = time.perf_counter()
+        data_seconds += started - waited
+        if images.shape[0] == 1:  # BatchNorm in the ASPP pooling branch needs two samples
+            images, targets = torch.cat([images, images.flip(-1)]), torch.cat([targets, targets.flip(-1)])
+        images, targets = _to_device(images, targets, runtime)
+        lr = lr_at(step, total_steps, base_lr, schedule, warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with autocast(runtime):
+            logits = model(images)
+        loss = bce_dice_loss(logits, targets)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        loss_sum += float(loss.detach()) * images.shape[0]
+        samples += images.shape[0]
+        step += 1
+        waited = time.perf_counter()
+        step_seconds += waited - started
+    if timings is not None:
+        timings["data_seconds"] = timings.get("data_seconds", 0.0) + data_seconds
+        timings["compute_seconds"] = timings.get("compute_seconds", 0.0) + step_seconds
+        timings["samples"] = timings.get("samples", 0) + samples
+    total, count = all_reduce_sum([loss_sum, float(samples)], runtime)
+    return total / max(count, 1.0), step
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model, loader, runtime: Runtime, max_batches: int) -> None:
+    """Re-estimate BatchNorm running statistics with the current weights ("precise BN").
+
+    Early in training the weights move faster than BN's running averages follow, so eval-mode
+    predictions lag far behind train-mode ones; a short forward pass over training crops fixes
+    that before each evaluation, at the cost of ``max_batches`` forward passes."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms or max_batches <= 0:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    model.train()
+    for index, (images, _) in enumerate(loader):
+        if index >= max_batches:
+            break
+        if images.shape[0] == 1:
+            images = torch.cat([images, images.flip(-1)])
+        images, _ = _to_device(images, images, runtime)
+        with autocast(runtime):
+            model(images)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
+@torch.no_grad()
+def evaluate_epoch(model, loader, runtime: Runtime) -> tuple[float, Confusion]:
+    """Mean test loss and the confusion counts of the whole test set (summed over processes)."""
+    model.eval()
+    confusion = Confusion()
+    loss_sum, samples = 0.0, 0
+    for images, targets in _progress(loader, runtime, "test"):
+        images, targets = _to_device(images, targets, runtime)
+        with autocast(runtime):
+            logits = model(images)
+        loss_sum += float(bce_dice_loss(logits, targets)) * images.shape[0]
+        samples += images.shape[0]
+        confusion.add(logits[:, 0] > 0, targets == 1, valid=targets != IGNORE)  # logit 0 = probability 0.5
+    summed = all_reduce_sum([loss_sum, float(samples), *confusion.as_list()], runtime)
+    return summed[0] / max(summed[1], 1.0), Confusion.from_list(summed[2:])
