@@ -34,7 +34,6 @@ class TileEditor(QObject):
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
         self._heatmap = None
-        self._touched = False            # the mask changed since the tile was shown
         self.undo = TileUndoStacks(self)
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
@@ -74,10 +73,9 @@ class TileEditor(QObject):
         """Autosave the tile being left (queued, off the UI thread) and keep its mask in the cache."""
         if self.canvas.tool is not None:
             self.canvas.tool.cancel()
-        if self.document is not None and self.stem is not None and self._touched:
+        if self.document is not None and self.stem is not None:
             # The canvas's overlay matches the mask exactly; the next tile gets a buffer of its own.
-            self.loader.update_mask(self.stem, self.document.mask.copy(), self.canvas.mask_buffer,
-                                    self._from_disk or self.document.revision > 0)
+            self.loader.update_mask(self.stem, self.canvas.mask_buffer, self._from_disk or self.document.revision > 0)
         self.autosaver.flush()
 
     def _loaded(self, data) -> None:
@@ -86,10 +84,9 @@ class TileEditor(QObject):
         if self.document is not None:
             self.document.remove_listener(self._changed)
         self._from_disk = data.mask_from_disk
-        self._touched = False
         self.probability = data.probability
         self._heatmap = data.prediction_image
-        self.document = MaskDocument(data.mask)
+        self.document = data.document   # made on the loader thread: no 4096² copy here
         self.document.add_listener(self._changed)
         self.undo.activate(data.stem, self.document)
         self.canvas.set_tile(data.image, None, self.document.mask, overlay=data.overlay)
@@ -106,7 +103,6 @@ class TileEditor(QObject):
         self.tile_failed.emit(stem, failure)
 
     def _changed(self, rect) -> None:
-        self._touched = True
         self.canvas.mask_changed(self.document.mask, rect)
         if not self._quiet:
             self.autosaver.mark_dirty(self.stem, lambda d=self.document: d.mask)
@@ -162,7 +158,7 @@ class TileEditor(QObject):
             return False
         stem, mask = self.stem, self.document.mask.copy()
         self.autosaver.forget(stem)
-        self.loader.update_mask(stem, mask, self.canvas.mask_buffer, True)
+        self._from_disk = True
         self.autosaver.run_in_order(self.workspace.accept, stem, mask,
                                     on_done=lambda outcome: self._accept_done(stem, mask, outcome))
         return True

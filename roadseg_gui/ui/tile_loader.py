@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from roadseg_gui.core.mask_edit import threshold
+from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
 from .layers import mask_to_argb, outline_to_qimage, probability_to_qimage, rgb_to_qimage
 from .workers import Failed, Succeeded, submit
@@ -30,7 +30,7 @@ class TileData:
     prediction_image: QImage | None   # heatmap
     outline_image: QImage | None      # prediction outline at ``threshold``
     threshold: float
-    mask: np.ndarray                  # the mask to start editing from
+    document: MaskDocument            # the editable mask; kept while cached, so undo survives a revisit
     overlay: np.ndarray               # its premultiplied ARGB overlay buffer
     mask_from_disk: bool              # an autosaved edit or accepted mask (never replaced by a prediction)
 
@@ -56,7 +56,7 @@ def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
     return TileData(stem, image, probability,
                     probability_to_qimage(probability) if probability is not None else None,
                     outline_to_qimage(predicted) if predicted is not None else None,
-                    threshold_value, mask, mask_to_argb(mask), saved is not None)
+                    threshold_value, MaskDocument(mask), mask_to_argb(mask), saved is not None)
 
 
 class TileLoader(QObject):
@@ -100,12 +100,12 @@ class TileLoader(QObject):
     def forget(self, stem: str) -> None:
         self._cache.pop(stem, None)
 
-    def update_mask(self, stem: str, mask: np.ndarray, overlay: np.ndarray | None, from_disk: bool) -> None:
-        """Keep the cache in step with the newest mask of a tile (it may still be saving)."""
+    def update_mask(self, stem: str, overlay: np.ndarray | None, from_disk: bool) -> None:
+        """The tile is being left: keep the overlay that matches its document's mask now."""
         data = self._cache.get(stem)
-        if data is not None and data.shape == mask.shape:
-            data.mask, data.mask_from_disk = mask, from_disk
-            data.overlay = overlay if overlay is not None else mask_to_argb(mask)
+        if data is not None:
+            data.mask_from_disk = from_disk
+            data.overlay = overlay if overlay is not None else mask_to_argb(data.document.mask)
 
     def update_prediction(self, stem: str, probability: np.ndarray, image: QImage) -> None:
         data = self._cache.get(stem)

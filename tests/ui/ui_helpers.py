@@ -17,6 +17,7 @@ SCALE, OFFSET = 4.0, QPointF(8, 8)
 
 def fixed_view(canvas) -> None:
     """An exact integer view: widget = 8 + 4 * image, so (x.5, y.5) maps to whole widget pixels."""
+    QApplication.processEvents()  # pending resizes would refit the view afterwards
     canvas.set_view(SCALE, OFFSET)
 
 
