@@ -2,45 +2,26 @@
 
 Coordinates are image pixels as Qt reports them: (x, y) floats where pixel
 (col, row) covers [col, col+1) x [row, row+1), so its centre is (col+.5, row+.5).
-Every operation works on the bounding-box crop it touches (never a copy of the
-whole mask), applies itself, and returns a ``MaskEdit`` holding the old and new
-values of the changed box only, or None when nothing changed. Listeners get the
-dirty rect (x, y, w, h) so a canvas repaints only that region.
+Every operation works on the bounding box it touches (never a copy of the whole
+mask), applies itself, and returns a ``MaskEdit`` (see mask_diff: the changed
+pixels of that box and their new values, compactly stored) or None when nothing
+changed. Listeners get the dirty rect (x, y, w, h) so a canvas repaints only that region.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
 from typing import Callable, Sequence
 
 import numpy as np
 
 from trainer.errors import BadInputError
 
+from .mask_diff import MaskEdit, Rect, merge_edits
+
+__all__ = ["MaskDocument", "MaskEdit", "threshold", "preload", "Point", "Rect"]
 Point = tuple[float, float]
-Rect = tuple[int, int, int, int]  # x, y, w, h
-
-
-@dataclass(frozen=True, eq=False)
-class MaskEdit:
-    """The changed box of one edit: top-left (y0, x0), values before and after."""
-    y0: int
-    x0: int
-    old: np.ndarray
-    new: np.ndarray
-
-    @property
-    def rect(self) -> Rect:
-        return self.x0, self.y0, self.old.shape[1], self.old.shape[0]
-
-    @property
-    def changed_pixels(self) -> int:
-        return int(np.count_nonzero(self.old != self.new))
-
-    @property
-    def nbytes(self) -> int:
-        return self.old.nbytes + self.new.nbytes
 
 
 def threshold(probability: np.ndarray, t: float) -> np.ndarray:
@@ -62,6 +43,7 @@ class MaskDocument:
         self._listeners: list[Callable[[Rect], None]] = []
         self._group: list[MaskEdit] | None = None
         self.revision = 0  # bumps on every change; the autosaver compares it
+        _preload_in_background()  # so the first flood fill does not stall the UI thread
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -88,13 +70,11 @@ class MaskDocument:
 
     # -- undo/redo ---------------------------------------------------------------------------
     def apply(self, edit: MaskEdit) -> None:
-        h, w = edit.new.shape
-        self._mask[edit.y0:edit.y0 + h, edit.x0:edit.x0 + w] = edit.new
+        edit.write(self._mask, forward=True)
         self._changed(edit.rect)
 
     def revert(self, edit: MaskEdit) -> None:
-        h, w = edit.old.shape
-        self._mask[edit.y0:edit.y0 + h, edit.x0:edit.x0 + w] = edit.old
+        edit.write(self._mask, forward=False)
         self._changed(edit.rect)
 
     def begin_group(self) -> None:
@@ -104,18 +84,7 @@ class MaskDocument:
     def end_group(self) -> MaskEdit | None:
         """The merged edit of everything since begin_group (already applied), or None."""
         edits, self._group = self._group or [], None
-        if not edits:
-            return None
-        y0 = min(e.y0 for e in edits)
-        x0 = min(e.x0 for e in edits)
-        y1 = max(e.y0 + e.old.shape[0] for e in edits)
-        x1 = max(e.x0 + e.old.shape[1] for e in edits)
-        new = self._mask[y0:y1, x0:x1].copy()
-        old = new.copy()
-        for e in reversed(edits):  # undo them in reverse on the crop to recover the start
-            h, w = e.old.shape
-            old[e.y0 - y0:e.y0 - y0 + h, e.x0 - x0:e.x0 - x0 + w] = e.old
-        return _tight(y0, x0, old, new)
+        return merge_edits(edits)
 
     # -- operations --------------------------------------------------------------------------
     def dab(self, center: Point, radius: float, value: bool = True) -> MaskEdit | None:
@@ -128,7 +97,7 @@ class MaskDocument:
         if edit is None:  # a radius below half a pixel still paints the pixel under the cursor
             x, y = int(math.floor(p1[0])), int(math.floor(p1[1]))
             if 0 <= y < self.shape[0] and 0 <= x < self.shape[1] and self._mask[y, x] != value:
-                return self._commit(y, x, np.array([[value]]))
+                return self._commit(y, x, np.ones((1, 1), bool), value)
         return edit
 
     def road_line(self, points: Sequence[Point], width_px: float, value: bool = True) -> MaskEdit | None:
@@ -146,9 +115,7 @@ class MaskDocument:
         return self._paint_capsules(segments, width / 2, value)
 
     def polygon(self, points: Sequence[Point], value: bool = True) -> MaskEdit | None:
-        """Fill the pixels whose centres lie inside the polygon."""
-        from skimage.draw import polygon as draw_polygon
-
+        """Fill the pixels whose centres lie inside the polygon (even-odd rule)."""
         if len(points) < 3:
             return None
         xs = np.array([p[0] for p in points], float)
@@ -157,25 +124,37 @@ class MaskDocument:
         if box is None:
             return None
         y0, x0, y1, x1 = box
-        rows, cols = draw_polygon(ys - 0.5 - y0, xs - 0.5 - x0, shape=(y1 - y0, x1 - x0))
-        crop = self._mask[y0:y1, x0:x1].copy()
-        crop[rows, cols] = value
-        return self._commit(y0, x0, crop)
+        inside = _polygon_inside(xs - x0, ys - y0, (y1 - y0, x1 - x0))
+        return self._commit(y0, x0, inside & (self._mask[y0:y1, x0:x1] != value), value)
 
     def flood_fill(self, seed: Point, value: bool = True) -> MaskEdit | None:
         """Set the 4-connected region of equal value around ``seed`` to ``value``."""
-        from skimage.segmentation import flood
-
         x, y = int(math.floor(seed[0])), int(math.floor(seed[1]))
         if not (0 <= y < self.shape[0] and 0 <= x < self.shape[1]) or self._mask[y, x] == value:
             return None
-        region = flood(self._mask.view(np.uint8), (y, x), connectivity=1)
-        rows = np.flatnonzero(region.any(axis=1))
-        cols = np.flatnonzero(region.any(axis=0))
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        crop = self._mask[y0:y1, x0:x1].copy()
-        crop[region[y0:y1, x0:x1]] = value
-        return self._commit(int(y0), int(x0), crop)
+        wy0, wx0, region = self._flood_region(y, x)
+        return self._commit(wy0, wx0, region, value)  # the region holds exactly the pixels != value
+
+    def _flood_region(self, y: int, x: int) -> tuple[int, int, np.ndarray]:
+        """The seed's region, searched in a window that doubles until the region fits inside it.
+
+        An enclosed area is usually small: it costs a small window, not the whole 4096^2 mask."""
+        from scipy import ndimage
+
+        h, w = self.shape
+        target = self._mask[y, x]
+        half = 128
+        while True:
+            y0, y1 = max(0, y - half), min(h, y + half)
+            x0, x1 = max(0, x - half), min(w, x + half)
+            window = self._mask[y0:y1, x0:x1]
+            labels, _ = ndimage.label(window if target else ~window)  # 4-connected by default
+            region = labels == labels[y - y0, x - x0]
+            leaks = ((y0 > 0 and region[0].any()) or (y1 < h and region[-1].any())
+                     or (x0 > 0 and region[:, 0].any()) or (x1 < w and region[:, -1].any()))
+            if not leaks:
+                return y0, x0, region
+            half *= 2
 
     def replace(self, new_mask: np.ndarray) -> MaskEdit | None:
         """Replace the whole mask (use the prediction, clear); the edit keeps only the changed box."""
@@ -183,13 +162,8 @@ class MaskDocument:
         if new_mask.shape != self.shape:
             raise BadInputError(f"the new mask is {new_mask.shape[1]}x{new_mask.shape[0]} but this tile is "
                                 f"{self.shape[1]}x{self.shape[0]}")
-        diff = new_mask != self._mask
-        rows = np.flatnonzero(diff.any(axis=1))
-        if rows.size == 0:
-            return None
-        cols = np.flatnonzero(diff.any(axis=0))
-        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        return self._commit(y0, x0, new_mask[y0:y1, x0:x1].copy())
+        changed = new_mask != self._mask
+        return self._commit(0, 0, changed, new_mask[changed])
 
     def clear(self) -> MaskEdit | None:
         return self.replace(np.zeros(self.shape, bool))
@@ -207,7 +181,7 @@ class MaskDocument:
         """Pixels whose centre is within ``radius`` of any segment (round caps and joins)."""
         r = max(0.0, float(radius))
         boxes = []
-        for (ax, ay), (bx, by) in segments:
+        for (ax, ay), (bx, by) in _subdivide(segments, max(32.0, 4 * r)):
             box = self._clip(min(ay, by) - r, min(ax, bx) - r, max(ay, by) + r, max(ax, bx) + r)
             if box:
                 boxes.append(((ax, ay), (bx, by), box))
@@ -215,7 +189,7 @@ class MaskDocument:
             return None
         y0, x0 = min(b[2][0] for b in boxes), min(b[2][1] for b in boxes)
         y1, x1 = max(b[2][2] for b in boxes), max(b[2][3] for b in boxes)
-        crop = self._mask[y0:y1, x0:x1].copy()
+        changed = np.zeros((y1 - y0, x1 - x0), bool)
         limit = r * r + 1e-9
         for (ax, ay), (bx, by), (sy0, sx0, sy1, sx1) in boxes:
             py = (np.arange(sy0, sy1) + 0.5)[:, None]
@@ -227,13 +201,12 @@ class MaskDocument:
             else:
                 t = np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0.0, 1.0)
                 dist2 = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2
-            crop[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0][dist2 <= limit] = value
-        return self._commit(y0, x0, crop)
+            changed[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] |= (dist2 <= limit) & (self._mask[sy0:sy1, sx0:sx1] != value)
+        return self._commit(y0, x0, changed, value)
 
-    def _commit(self, y0: int, x0: int, new_crop: np.ndarray) -> MaskEdit | None:
-        h, w = new_crop.shape
-        old_crop = self._mask[y0:y0 + h, x0:x0 + w]
-        edit = _tight(y0, x0, old_crop, new_crop)
+    def _commit(self, y0: int, x0: int, changed: np.ndarray, values: np.ndarray | bool) -> MaskEdit | None:
+        """Apply the change (``changed`` pixels of the box at y0, x0 get ``values``) and return its edit."""
+        edit = MaskEdit.from_change(y0, x0, changed, values)
         if edit is None:
             return None
         self.apply(edit)
@@ -242,12 +215,47 @@ class MaskDocument:
         return edit
 
 
-def _tight(y0: int, x0: int, old: np.ndarray, new: np.ndarray) -> MaskEdit | None:
-    """The edit shrunk to the box of pixels that really changed (copies, never views)."""
-    diff = old != new
-    rows = np.flatnonzero(diff.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(diff.any(axis=0))
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    return MaskEdit(y0 + r0, x0 + c0, old[r0:r1, c0:c1].copy(), new[r0:r1, c0:c1].copy())
+def _polygon_inside(xs: np.ndarray, ys: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bool mask of the pixel centres inside a polygon (crop coordinates), by scanline crossings."""
+    h, w = shape
+    cy = np.arange(h) + 0.5
+    ax, ay, bx, by = xs, ys, np.roll(xs, -1), np.roll(ys, -1)
+    crosses = ((ay[None, :] <= cy[:, None]) != (by[None, :] <= cy[:, None]))  # rows x edges
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cx = ax + (cy[:, None] - ay) * (bx - ax) / (by - ay)
+    cx = np.sort(np.where(crosses, cx, np.inf), axis=1)   # crossings of each row, left to right
+    starts = np.clip(np.ceil(cx[:, 0::2] - 0.5), 0, w)     # first centre at or right of the entry
+    ends = np.clip(np.ceil(cx[:, 1::2] - 0.5), 0, w)       # first centre at or right of the exit
+    pairs = min(starts.shape[1], ends.shape[1])
+    starts, ends = starts[:, :pairs], ends[:, :pairs]
+    ok = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
+    rows = np.broadcast_to(np.arange(h)[:, None], starts.shape)[ok]
+    diff = np.zeros((h, w + 1), np.int32)
+    np.add.at(diff, (rows, starts[ok].astype(int)), 1)
+    np.add.at(diff, (rows, ends[ok].astype(int)), -1)
+    return np.cumsum(diff[:, :w], axis=1) > 0
+
+
+def preload() -> None:
+    """Import what flood fill needs (about a second on a busy machine) ahead of the first click."""
+    from scipy import ndimage  # noqa: F401
+
+
+_preloader: threading.Thread | None = None
+
+
+def _preload_in_background() -> None:
+    global _preloader
+    if _preloader is None:
+        _preloader = threading.Thread(target=preload, name="mask-edit-preload", daemon=True)
+        _preloader.start()
+
+
+def _subdivide(segments: Sequence[tuple[Point, Point]], step: float) -> list[tuple[Point, Point]]:
+    """Long segments cut into collinear pieces: the same capsules, but small boxes to evaluate."""
+    pieces = []
+    for (ax, ay), (bx, by) in segments:
+        n = max(1, math.ceil(math.hypot(bx - ax, by - ay) / step))
+        points = [(ax + (bx - ax) * i / n, ay + (by - ay) * i / n) for i in range(n + 1)]
+        pieces += list(zip(points, points[1:]))
+    return pieces

@@ -89,6 +89,24 @@ def test_polygon_fills_pixels_inside():
     assert doc.polygon([(1, 1), (2, 2)]) is None
 
 
+def point_in_polygon(px, py, pts):
+    inside = False
+    for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[:1]):
+        if (ay <= py) != (by <= py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
+            inside = not inside
+    return inside
+
+
+def test_polygon_matches_a_point_in_polygon_reference():
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        pts = [(float(x), float(y)) for x, y in rng.uniform(-5, 35, (int(rng.integers(3, 9)), 2))]
+        doc = MaskDocument((30, 30))
+        doc.polygon(pts)
+        expected = np.array([[point_in_polygon(c + 0.5, r + 0.5, pts) for c in range(30)] for r in range(30)])
+        assert np.array_equal(doc.mask, expected), pts
+
+
 def test_flood_fill_fills_an_enclosed_area_only():
     doc = MaskDocument((50, 50))
     doc.polygon([(10, 10), (40, 10), (40, 40), (10, 40)])
@@ -109,7 +127,7 @@ def test_replace_and_clear_keep_only_the_changed_box():
     new = np.zeros((64, 64), bool)
     new[5:9, 40:50] = True
     edit = doc.replace(new)
-    assert edit.rect == (40, 5, 10, 4) and edit.old.shape == (4, 10)
+    assert edit.rect == (40, 5, 10, 4) and edit.changed_pixels == 40 and edit.changed.all()
     assert doc.replace(new) is None
     edit = doc.clear()
     assert not doc.mask.any() and edit.rect == (40, 5, 10, 4)
@@ -146,14 +164,46 @@ def test_grouped_drag_is_one_undo_step():
     assert np.array_equal(doc.mask, after)
     doc.begin_group()
     assert doc.end_group() is None
+    doc.begin_group()  # painted and erased again within one drag: nothing to undo
+    doc.dab((5, 5), 2)
+    doc.dab((5, 5), 2, value=False)
+    assert doc.end_group() is None
 
 
-def test_edits_on_a_4096_mask_store_only_the_box():
+def test_flood_fill_of_a_large_region_grows_its_search_window():
+    doc = MaskDocument((1000, 1200))
+    doc.road_line([(0, 500), (1200, 500)], 3)
+    edit = doc.flood_fill((10, 10))
+    assert edit.rect == (0, 0, 1200, 499)
+    assert doc.mask[:499].all() and not doc.mask[502:].any()
+
+
+def test_edits_on_a_4096_mask_stay_small():
     doc = MaskDocument((4096, 4096))
     edit = doc.dab((2000, 3000), 10)
-    assert edit.old.shape == (20, 20) and edit.nbytes == 800
+    assert edit.rect == (1990, 2990, 20, 20) and edit.nbytes < 2000
+    line = doc.road_line([(5, 5), (4090, 4090)], 12)  # its box is the whole tile
+    assert line.rect[2] > 4000 and line.nbytes < 400_000  # vs 32 MB for old + new box copies
+    before = doc.mask.copy()
+    doc.revert(line)
+    assert np.count_nonzero(before != doc.mask) == line.changed_pixels
+    doc.apply(line)
+    doc.apply(line)  # applying twice is harmless (QUndoStack's first redo)
+    assert np.array_equal(doc.mask, before)
+    everything = doc.replace(np.ones((4096, 4096), bool))
+    assert everything.nbytes < 2 * 4096 * 4096 // 8 + 100  # a packed bitmap, not bool copies
     with pytest.raises(ValueError):
         doc.mask[0, 0] = True  # the view is read-only; changes go through the operations
+
+
+def test_replace_with_mixed_values_round_trips():
+    rng = np.random.default_rng(0)
+    start, target = rng.random((64, 64)) > 0.5, rng.random((64, 64)) > 0.7
+    doc = MaskDocument(start)
+    edit = doc.replace(target)
+    assert np.array_equal(doc.mask, target)
+    doc.revert(edit)
+    assert np.array_equal(doc.mask, start)
 
 
 def test_threshold():
