@@ -5,9 +5,9 @@ thread: explicit requests first (the tile on screen), then prefetch of the next
 tiles. Results come back as plain values (``Succeeded``, ``Failed``,
 ``Cancelled``, ``ModelLoaded``) on ``results`` (a thread-safe queue to poll)
 and through ``on_result`` (called on the dispatcher thread, so a Qt caller
-re-emits it as a signal); exceptions never cross a thread or process. If the child dies (a CUDA or
-driver crash, kill -9) the tile it held is reported ``Failed(stage="crash")``
-and a new child is started for the rest of the queue.
+re-emits it as a signal); exceptions never cross a thread or process. If the
+child dies (a CUDA or driver crash, kill -9) the tile it held is reported
+``Failed(stage="crash")`` and a new child is started for the rest of the queue.
 """
 
 from __future__ import annotations
