@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     failed = 0
     for scene in args.scene:
-        with tqdm(desc=f"chips of {scene}", unit="chip") as bar:
+        with tqdm(desc=Path(scene).name, unit="chip") as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
