@@ -110,3 +110,22 @@ def test_large_files_go_multipart_and_keep_the_conditional_write(tmp_path, s3_se
     assert (report.unchanged, report.conflicts) == (1, 1)
     data = s3_client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/train/masks/tile_00001.png")["Body"].read()
     assert data == (mine / "train/masks/tile_00001.png").read_bytes()
+
+
+def test_deletions_only_with_delete_and_only_of_what_this_workspace_synced(tmp_path, s3_server, s3_client):
+    root = make_workspace(tmp_path / "ws", s3_server, train=3, test=0)
+    push(root, URI)
+    s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/train/images/someone_elses.jpg", Body=b"x")
+    for rel in ("train/images/tile_00001.jpg", "train/masks/tile_00001.png"):
+        (root / rel).unlink()
+
+    assert push(root).summary() == "uploaded=0 unchanged=2 conflicts=0 failed=0"
+    assert "train/masks/tile_00001.png" in remote_objects(s3_client)      # never deleted unasked
+
+    dry = push(root, dry_run=True, delete=True)
+    assert dry.plan[-2:] == ["  delete train/masks/tile_00001.png", "  delete train/images/tile_00001.jpg"]
+    report = push(root, delete=True)
+    assert report.deleted == 2 and report.exit_code == 0
+    remote = remote_objects(s3_client)
+    assert "train/masks/tile_00001.png" not in remote and "train/images/tile_00001.jpg" not in remote
+    assert "train/images/someone_elses.jpg" in remote and len(remote) == 5

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,6 +28,8 @@ from .report import ProgressCallback, ProgressMeter, SyncReport
 from .transfer import MULTIPART_THRESHOLD, FileChangedError, upload
 
 log = logging.getLogger(__name__)
+RECORD_BATCH = 200      # outcomes per state-DB write
+RECORD_SECONDS = 0.5    # ...or this often, so a killed run loses little (and re-adopts that little)
 
 
 @dataclass
@@ -141,15 +143,22 @@ def _run_uploads(client, conn, root, dest, plan, report, settings, progress, can
         return outcome
 
     fatal_messages: set[str] = set()
+    batch: list[_PairOutcome] = []
+    flushed = time.monotonic()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="roadseg-push") as pool:
-        pending = {pool.submit(send_pair, pair) for pair in plan.uploads}
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            outcomes = [future.result() for future in done]
-            _record(conn, dest, outcomes)
-            for outcome in outcomes:
-                _count(outcome, report, fatal_messages, abort.is_set())
-                meter.advance(len(outcome.sent), outcome.bytes, current=outcome.pair.stem)
+        futures = [pool.submit(send_pair, pair) for pair in plan.uploads]
+        # as_completed waits on all futures at once (wait() in a loop is O(n) per call);
+        # the DB is written in batches, each a few transactions, not one per file.
+        for future in as_completed(futures):
+            outcome = future.result()
+            batch.append(outcome)
+            _count(outcome, report, fatal_messages, abort.is_set())
+            done = outcome.pair.files[:len(outcome.sent)]   # adopted files count as done too
+            meter.advance(len(done), sum(f.size for f in done), current=outcome.pair.stem)
+            if len(batch) >= RECORD_BATCH or time.monotonic() - flushed > RECORD_SECONDS:
+                _record(conn, dest, batch)
+                batch, flushed = [], time.monotonic()
+        _record(conn, dest, batch)
     if cancel and cancel():
         report.cancelled = True
     report.errors += sorted(fatal_messages)
@@ -163,9 +172,8 @@ def _record(conn, dest: Destination, outcomes: list[_PairOutcome]) -> None:
     finished = [(o.pair.stem, o.pair.image, o.pair.split) for o in outcomes
                 if len(o.sent) == len(o.pair.files)]
     state.mark_synced(conn, finished)
+    state.clear_conflicts(conn, dest.state_key, [stem for stem, _, _ in finished])
     for o in outcomes:
-        if len(o.sent) == len(o.pair.files):
-            state.clear_conflict(conn, dest.state_key, o.pair.stem)
         if o.conflict:
             state.record_conflict(conn, dest.state_key, o.pair.stem, *o.conflict, image=o.pair.image)
 

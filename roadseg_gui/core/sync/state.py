@@ -132,8 +132,14 @@ def record_conflict(conn: sqlite3.Connection, dest: str, stem: str, relpath: str
 
 
 def clear_conflict(conn: sqlite3.Connection, dest: str, stem: str) -> None:
+    clear_conflicts(conn, dest, [stem])
+
+
+def clear_conflicts(conn: sqlite3.Connection, dest: str, stems: list[str]) -> None:
+    if not stems or conn.execute("SELECT 1 FROM sync_conflicts WHERE dest=? LIMIT 1", (dest,)).fetchone() is None:
+        return
     with conn:
-        conn.execute("DELETE FROM sync_conflicts WHERE dest=? AND stem=?", (dest, stem))
+        conn.executemany("DELETE FROM sync_conflicts WHERE dest=? AND stem=?", [(dest, s) for s in stems])
 
 
 def conflicts(conn: sqlite3.Connection, dest: str) -> list[Conflict]:
