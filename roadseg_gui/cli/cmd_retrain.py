@@ -35,6 +35,8 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--pretrained", choices=("true", "false"),
                         help="start from ImageNet backbone weights (default: when available)")
+    parser.add_argument("--fine-tune", action="store_true",
+                        help="start from the current model's weights (default: a fresh model)")
     parser.add_argument("--instance-type", help="SageMaker instance type (default: from the settings)")
     parser.add_argument("--instance-count", type=int, help="SageMaker instances (default: from the settings)")
     parser.add_argument("--spot", choices=("true", "false"), help="managed spot training (default: settings)")
@@ -80,7 +82,8 @@ def run(args) -> int:
         _out(f"backend: {backend}; hyperparameters: {hyper.to_dict()}")
         runner = retrain.start(root, backend, hyper, sync=not args.no_sync, instance_type=args.instance_type,
                                instance_count=args.instance_count,
-                               use_spot=None if args.spot is None else args.spot == "true")
+                               use_spot=None if args.spot is None else args.spot == "true",
+                               fine_tune=args.fine_tune)
         _out(f"job {runner.job.name} started ({runner.job.backend}: {_where(runner.job)})")
         if args.no_wait:
             _out(f"follow it with: roadseg retrain {root} --attach {runner.job.name}")

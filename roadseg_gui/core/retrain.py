@@ -96,8 +96,10 @@ def sagemaker_config(settings: WorkspaceSettings, *, instance_type: str | None =
 
 def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, sync: bool = True,
           instance_type: str | None = None, instance_count: int | None = None, use_spot: bool | None = None,
-          env: dict | None = None, progress=None) -> JobRunner:
-    """Launch a retrain of this workspace; the job is remembered in the workspace."""
+          env: dict | None = None, progress=None, fine_tune: bool = False) -> JobRunner:
+    """Launch a retrain of this workspace; the job is remembered in the workspace.
+
+    ``fine_tune``: start from the current model's weights instead of a fresh (ImageNet) backbone."""
     root = Path(root).resolve()
     hyperparameters.validate()
     summary = summarize(root, check_sync=False)
@@ -106,13 +108,20 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
                         "Accept tiles in both splits first (the test split is chosen by the tile's name).", root)
     data = {"train_pairs": summary.train_pairs, "test_pairs": summary.test_pairs,
             "corrected_since_model": summary.corrected_since_model}
+    init_model = None
+    if fine_tune:
+        if not summary.current_model or not Path(summary.current_model).exists():
+            raise RoadsegError("there is no current model to fine-tune from", "Train from scratch instead.")
+        init_model = summary.current_model
     store = JobsStore(root)
     try:
         if backend == "local":
-            runner = LocalJob.launch(root / "train", root / "test", store.dir, hyperparameters, data=data, env=env)
+            runner = LocalJob.launch(root / "train", root / "test", store.dir, hyperparameters, data=data, env=env,
+                                     init_model=init_model)
         elif backend == "sagemaker":
             runner = _start_sagemaker(root, hyperparameters, data, sync=sync, instance_type=instance_type,
-                                      instance_count=instance_count, use_spot=use_spot, progress=progress)
+                                      instance_count=instance_count, use_spot=use_spot, progress=progress,
+                                      init_model=init_model)
         else:
             raise RoadsegError(f"unknown backend {backend!r}", "Use local or sagemaker.")
         runner.job.details["parent"] = summary.current_version
@@ -124,7 +133,7 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
 
 
 def _start_sagemaker(root: Path, hyperparameters: Hyperparameters, data: dict, *, sync: bool, instance_type,
-                     instance_count, use_spot, progress) -> JobRunner:
+                     instance_count, use_spot, progress, init_model=None) -> JobRunner:
     from trainer.jobs import sagemaker_backend
 
     from .sync import pending_pairs, push
@@ -146,7 +155,7 @@ def _start_sagemaker(root: Path, hyperparameters: Hyperparameters, data: dict, *
             raise RoadsegError(f"the sync before training did not finish: {reasons}",
                                "Resolve it in the sync panel (or roadseg sync), then retrain.")
         data["synced_before_launch"] = report.uploaded
-    return sagemaker_backend.launch(config, hyperparameters, data=data, session=session)
+    return sagemaker_backend.launch(config, hyperparameters, data=data, session=session, init_model=init_model)
 
 
 def reattach(root: str | Path, job: TrainingJob) -> JobRunner:

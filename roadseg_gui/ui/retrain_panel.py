@@ -51,6 +51,7 @@ class RetrainPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self.refresh_summary()
+        self.refresh_jobs()
         submit(retrain.unfinished_jobs, self.root, on_done=self._on_unfinished)
 
     # -- layout ----------------------------------------------------------------------------
@@ -86,12 +87,13 @@ class RetrainPanel(QWidget):
         self.instance_count = _spin(1, 64, settings.sagemaker.instance_count)
         self.spot = QCheckBox("managed spot")
         self.spot.setChecked(settings.sagemaker.use_spot)
+        self.fine_tune = QCheckBox("fine-tune from the current model")
         form_box = QGroupBox("Hyperparameters and backend")
         form = QFormLayout(form_box)
         for label, widget in (("Backbone", self.backbone), ("Epochs", self.epochs), ("Batch size", self.batch_size),
                               ("Learning rate", self.lr), ("Image size", self.image_size),
                               ("Backend", self.backend), ("Instance type", self.instance_type),
-                              ("Instances", self.instance_count), ("", self.spot)):
+                              ("Instances", self.instance_count), ("", self.spot), ("", self.fine_tune)):
             form.addRow(label, widget)
         self.backend.currentTextChanged.connect(self._backend_changed)
         self._backend_changed(self.backend.currentText())
@@ -110,6 +112,14 @@ class RetrainPanel(QWidget):
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
+        self.jobs_combo = QComboBox()
+        self.jobs_combo.setToolTip("Jobs remembered in this workspace, newest first")
+        show = QPushButton("Show job")
+        show.clicked.connect(self.show_selected_job)
+        jobs_row = QHBoxLayout()
+        jobs_row.addWidget(QLabel("Jobs:"))
+        jobs_row.addWidget(self.jobs_combo, 1)
+        jobs_row.addWidget(show)
 
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -134,6 +144,7 @@ class RetrainPanel(QWidget):
         for item in (data_box, form_box):
             layout.addWidget(item)
         layout.addLayout(buttons)
+        layout.addLayout(jobs_row)
         for item in (self.status_label, self.elapsed_label, self.cost_label):
             layout.addWidget(item)
         layout.addWidget(self.plot, 2)
@@ -174,7 +185,8 @@ class RetrainPanel(QWidget):
         if backend == "sagemaker":
             kwargs = dict(instance_type=self.instance_type.currentText(), instance_count=self.instance_count.value(),
                           use_spot=self.spot.isChecked())
-        submit(retrain.start, self.root, backend, self.hyperparameters(), on_done=self._on_started, **kwargs)
+        submit(retrain.start, self.root, backend, self.hyperparameters(), on_done=self._on_started,
+               fine_tune=self.fine_tune.isChecked(), **kwargs)
 
     def _on_started(self, outcome) -> None:
         if isinstance(outcome, Succeeded):
@@ -229,9 +241,33 @@ class RetrainPanel(QWidget):
             self.stop_button.setEnabled(False)
             self.start_button.setEnabled(True)
             self.jobFinished.emit(status.state.value)
+            self.refresh_jobs()
             if status.state == JobState.COMPLETED and not self.runner.job.model_version:
                 self.status_label.setText(self.status_label.text() + " - bringing the model back and evaluating ...")
                 submit(retrain.bring_back, self.root, self.runner, on_done=self._on_brought_back)
+
+    def refresh_jobs(self) -> None:
+        submit(retrain.all_jobs, self.root, on_done=self._on_jobs)
+
+    def _on_jobs(self, outcome) -> None:
+        if not isinstance(outcome, Succeeded):
+            return
+        self.jobs_combo.clear()
+        for job in outcome.value:
+            model = f" -> model {job.model_version}" if job.model_version else ""
+            self.jobs_combo.addItem(f"{job.name} [{job.backend}] {job.status.state.value}{model}", job)
+
+    def show_selected_job(self) -> None:
+        """Follow the chosen job: its log and metrics replay; a completed job not yet brought back is."""
+        job = self.jobs_combo.currentData()
+        if job is not None and (self.runner is None or self.runner.job.status.terminal):
+            submit(retrain.reattach, self.root, job, on_done=self._on_shown)
+
+    def _on_shown(self, outcome) -> None:
+        if isinstance(outcome, Succeeded):
+            self.follow(outcome.value)
+        elif isinstance(outcome, Failed):
+            self.status_label.setText(f"cannot show the job: {outcome.sentence()}")
 
     def _on_unfinished(self, outcome) -> None:
         if isinstance(outcome, Succeeded) and outcome.value and self.runner is None:

@@ -76,7 +76,8 @@ def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, c
     for key, value in ONE_THREAD.items():
         monkeypatch.setenv(key, value)
     code = main(["retrain", str(tiny_workspace), "--backend", "local", "--epochs", "2", "--batch-size", "2",
-                 "--image-size", "64", "--workers", "0", "--pretrained", "false", "--activate", "--interval", "0.3"])
+                 "--image-size", "64", "--workers", "0", "--pretrained", "false", "--fine-tune", "--activate",
+                 "--interval", "0.3"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "training on: 4 train / 2 test pairs" in out
@@ -90,6 +91,7 @@ def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, c
     try:
         (job,) = jobs.jobs()
         assert job.status.state == JobState.COMPLETED and job.backend == "local"
+        assert job.details["init_model"] == str(previous_model.path)  # fine-tuned from the current model
         assert Path(job.status.artifact).name == "model.tar.gz" and Path(job.status.artifact).is_file()
         new = registry.get(job.model_version)
         assert new.parent == previous_model.version and new.job_name == job.name and new.backend == "local"

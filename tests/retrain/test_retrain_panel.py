@@ -73,3 +73,7 @@ def test_panel_reattaches_a_running_job_and_stops_it(qtbot, tiny_workspace, monk
     assert finished.args == [JobState.STOPPED.value]
     assert retrain.all_jobs(tiny_workspace)[0].status.state == JobState.STOPPED
     assert panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.jobs_combo.count() == 1 and "Stopped" in panel.jobs_combo.itemText(0),
+                    timeout=10_000)
+    panel.show_selected_job()  # a finished job can be shown again (its log replays)
+    qtbot.waitUntil(lambda: "Stopped" in panel.status_label.text(), timeout=10_000)

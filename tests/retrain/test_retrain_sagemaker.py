@@ -98,13 +98,22 @@ def test_launch_stages_the_trainer_package_and_creates_the_job_request(sm_config
         runner.fetch_artifact(tmp_path / "model.tar.gz")
 
 
-def test_more_than_one_gpu_uses_torchrun(sm_config, s3_server):
+def test_multi_gpu_uses_torchrun_and_fine_tuning_sends_the_model_channel(sm_config, s3_server, tmp_path):
     sm_config.instance_type, sm_config.instance_count, sm_config.use_spot = "ml.g5.12xlarge", 2, False
-    runner = launch(sm_config, Hyperparameters(epochs=1))
+    current = tmp_path / "current-model"
+    current.mkdir()
+    (current / "model.pth").write_bytes(b"stand-in weights")  # packed and uploaded, never loaded here
+    runner = launch(sm_config, Hyperparameters(epochs=1), init_model=current)
     s3, sagemaker = _clients(s3_server)
     desc = sagemaker.describe_training_job(TrainingJobName=runner.job.name)
     assert desc["ResourceConfig"]["InstanceCount"] == 2 and desc["EnableManagedSpotTraining"] is False
-    drivers = {c["ChannelName"]: c for c in desc["InputDataConfig"]}["sm_drivers"]
+    assert "MaxWaitTimeInSeconds" not in desc["StoppingCondition"]
+    channels = {c["ChannelName"]: c for c in desc["InputDataConfig"]}
+    model_uri = channels["model"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert model_uri.startswith(f"s3://{BUCKET}/{PREFIX}/jobs/init-models/")
+    model_key = model_uri.split(f"s3://{BUCKET}/", 1)[1] + "model.tar.gz"
+    assert s3.head_object(Bucket=BUCKET, Key=model_key)["ContentLength"] > 0
+    drivers = channels["sm_drivers"]
     key = drivers["DataSource"]["S3DataSource"]["S3Uri"].split(f"s3://{BUCKET}/", 1)[1].rstrip("/")
     script = s3.get_object(Bucket=BUCKET, Key=f"{key}/sm_train.sh")["Body"].read().decode()
     assert "torchrun_driver.py" in script

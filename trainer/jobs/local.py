@@ -55,7 +55,7 @@ class LocalJob(JobRunner):
     @classmethod
     def launch(cls, train_dir: str | os.PathLike, test_dir: str | os.PathLike, jobs_dir: str | os.PathLike,
                hyperparameters: Hyperparameters, *, name: str | None = None, data: dict | None = None,
-               env: dict | None = None, check_data: bool = True) -> "LocalJob":
+               env: dict | None = None, check_data: bool = True, init_model: str | None = None) -> "LocalJob":
         hyperparameters.validate()
         train_dir, test_dir = Path(train_dir).resolve(), Path(test_dir).resolve()
         if check_data:
@@ -69,8 +69,11 @@ class LocalJob(JobRunner):
             raise RoadsegError(f"a job named {name} already exists", "Choose another name.", job_dir)
         job_dir.mkdir(parents=True)
         num_gpus = local_gpu_count()
+        values = hyperparameters.as_hyperparameters()
+        if init_model:  # fine-tune from this model (trainer.train --init-model)
+            values["init-model"] = str(Path(init_model).resolve())
         spec = {"name": name, "train": str(train_dir), "test": str(test_dir),
-                "hyperparameters": hyperparameters.as_hyperparameters(), "num_gpus": num_gpus,
+                "hyperparameters": values, "num_gpus": num_gpus,
                 "env": env or {}}
         atomic_write_text(job_dir / SPEC, json.dumps(spec, indent=1))
         started = time.time()
@@ -82,6 +85,7 @@ class LocalJob(JobRunner):
                           created=started, data=dict(data or {}),
                           status=JobStatus(JobState.STARTING, "Starting", started=started),
                           details={"job_dir": str(job_dir), "pid": process.pid, "log": str(job_dir / LOG),
+                                   "init_model": values.get("init-model", ""),
                                    "device": f"{num_gpus} CUDA GPU(s)" if num_gpus else "CPU"})
         return cls(job, process)
 

@@ -215,22 +215,53 @@ def build_model_trainer(config: SageMakerConfig, hyperparameters: Hyperparameter
     )
 
 
+def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_path: str | Path, tmp: Path) -> str:
+    """Put the model to fine-tune from at PREFIX/jobs/init-models/<name>/model.tar.gz; returns the channel URI.
+
+    trainer.train reads it from the ``model`` channel (SM_CHANNEL_MODEL)."""
+    from ..artifact import file_version, pack_model
+
+    model_path = Path(model_path)
+    if model_path.is_file() and model_path.name.endswith((".tar.gz", ".tgz")):
+        tar = model_path
+    else:
+        folder = model_path
+        if model_path.is_file():  # a bare .pth: the archive needs it named model.pth
+            folder = tmp / "init-model"
+            folder.mkdir()
+            shutil.copyfile(model_path, folder / "model.pth")
+        tar = pack_model(folder, tmp / "init-model.tar.gz")
+    key = f"{config.jobs_prefix}/init-models/{file_version(tar)}/model.tar.gz"
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": config.kms_key_id} if config.kms_key_id else None
+    try:
+        session.client("s3").upload_file(str(tar), config.bucket, key, ExtraArgs=extra)
+    except (ClientError, BotoCoreError) as exc:
+        raise RoadsegError(f"cannot upload the model to fine-tune from to s3://{config.bucket}/{key}: {exc}",
+                           "Check that your user may s3:PutObject under the prefix.") from exc
+    return f"s3://{config.bucket}/{key.rsplit('/', 1)[0]}/"
+
+
 def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: dict | None = None,
-           session: boto3.Session | None = None, base_job_name: str = "roadseg") -> SageMakerJob:
-    """Validate, stage the code, create the training job (wait=False) and return its handle."""
+           session: boto3.Session | None = None, base_job_name: str = "roadseg",
+           init_model: str | Path | None = None) -> SageMakerJob:
+    """Validate, stage the code, create the training job (wait=False) and return its handle.
+
+    ``init_model``: fine-tune from this model (sent as the ``model`` channel)."""
     from sagemaker.core.helper.iam_role_resolver import RoleValidationError
     from sagemaker.core.training.configs import InputData
 
     hyperparameters.validate()
     session = validate(config, session)
     with tempfile.TemporaryDirectory(prefix="roadseg-source-") as tmp:
-        source_dir = stage_source(Path(tmp))
+        source_dir = stage_source(Path(tmp) / "source")
+        channels = [InputData(channel_name="train", data_source=f"{config.data_uri}/train/"),
+                    InputData(channel_name="test", data_source=f"{config.data_uri}/test/")]
+        if init_model:
+            channels.append(InputData(channel_name="model",
+                                      data_source=upload_init_model(config, session, init_model, Path(tmp))))
         try:
             trainer = build_model_trainer(config, hyperparameters, session, source_dir, base_job_name)
-            trainer.train(input_data_config=[
-                InputData(channel_name="train", data_source=f"{config.data_uri}/train/"),
-                InputData(channel_name="test", data_source=f"{config.data_uri}/test/"),
-            ], wait=False, logs=False)
+            trainer.train(input_data_config=channels, wait=False, logs=False)
         except RoleValidationError as exc:
             raise RoadsegError(f"the SageMaker execution role cannot be used: {exc}",
                                "See the README's AWS section for what the role needs.") from exc
@@ -246,7 +277,7 @@ def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: d
     job = TrainingJob(name=created.training_job_name, backend="sagemaker",
                       hyperparameters=hyperparameters.to_dict(), data=dict(data or {}),
                       status=JobStatus(JobState.STARTING, "Starting"),
-                      details=_details(config, session.region_name))
+                      details={**_details(config, session.region_name), "init_model": str(init_model or "")})
     runner = attach(job, config, session)
     runner.refresh()
     job.details["checkpoint_uri"] = (runner.last_description.get("CheckpointConfig") or {}).get("S3Uri", "")
