@@ -26,7 +26,7 @@ from trainer.errors import BadInputError, RoadsegError
 from trainer.fsutil import atomic_write_bytes
 
 from . import statedb
-from .layout import SPLITS, UNLABELED, ensure_layout, images_dir, masks_dir, state_dir
+from .layout import UNLABELED, ensure_layout, images_dir, masks_dir, state_dir
 from .settings import WorkspaceSettings
 from .statedb import TileStatus
 from .thumbnails import ThumbnailCache
@@ -303,8 +303,3 @@ class Workspace:
 
     def known_stems(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT stem FROM tiles")}
-
-
-def image_dirs(root: Path) -> list[tuple[Path, str | None]]:
-    """Folders that hold tile images, with the split each implies."""
-    return [(root / UNLABELED, None)] + [(images_dir(root, s), s) for s in SPLITS]
