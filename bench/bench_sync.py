@@ -71,9 +71,18 @@ def change_masks(root: Path, count: int, round_: int) -> None:
 
 
 def timed(fn) -> float:
-    start = time.perf_counter()
+    """Wall seconds of fn(); its client CPU seconds (this process + finished children) go in CPU."""
+    wall, cpu0 = time.perf_counter(), client_cpu()
     fn()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - wall
+    timed.cpu = client_cpu() - cpu0
+    return wall
+
+
+def client_cpu() -> float:
+    import resource
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def aws_sync(root: Path, bucket: str, endpoint: str, env: dict) -> None:
@@ -147,23 +156,31 @@ def main() -> None:
               f"-> moto_server {endpoint}; {os.cpu_count()} CPUs")
 
         t_aws = timed(lambda: aws_sync(root, "bench-aws", endpoint, env))
+        c_aws = timed.cpu
         forget_hashes(root)
         t_api = timed(lambda: api_sync(root, "bench-api"))
+        c_api = timed.cpu
         forget_hashes(root)
         t_cli = timed(lambda: cli_sync(root, "bench-cli", env))
+        c_cli = timed.cpu
         forget_hashes(root)
         t_lean = timed(lambda: lean_sync(root, "bench-lean", env))
+        c_lean = timed.cpu
         for bucket in ("bench-aws", "bench-api", "bench-cli", "bench-lean"):
             assert count_objects(client, bucket) == 2 * args.pairs, bucket
 
         rounds = {"aws": [], "api": [], "cli": [], "lean": []}
+        cpu = {"aws": [], "api": [], "cli": [], "lean": []}
         for r in range(args.rounds):
             change_masks(root, args.changed, r)
-            rounds["aws"].append(timed(lambda: aws_sync(root, "bench-aws", endpoint, env)))
-            rounds["api"].append(timed(lambda: api_sync(root, "bench-api")))
-            rounds["cli"].append(timed(lambda: cli_sync(root, "bench-cli", env)))
-            rounds["lean"].append(timed(lambda: lean_sync(root, "bench-lean", env)))
+            for name, run in (("aws", lambda: aws_sync(root, "bench-aws", endpoint, env)),
+                              ("api", lambda: api_sync(root, "bench-api")),
+                              ("cli", lambda: cli_sync(root, "bench-cli", env)),
+                              ("lean", lambda: lean_sync(root, "bench-lean", env))):
+                rounds[name].append(timed(run))
+                cpu[name].append(timed.cpu)
         inc = {k: statistics.median(v) for k, v in rounds.items()}
+        inc_cpu = {k: statistics.median(v) for k, v in cpu.items()}
         startup = timed(lambda: subprocess.run([str(BIN / "roadseg"), "--help"], env=env, check=True,
                                                stdout=subprocess.DEVNULL))
 
@@ -180,6 +197,13 @@ def main() -> None:
               f"   rounds {', '.join(f'{x:.3f}' for x in rounds['cli'])}")
         print(f"  sync-only process      {inc['lean']:7.3f} s   ratio {inc['lean'] / inc['aws']:5.2f}x"
               f"   rounds {', '.join(f'{x:.3f}' for x in rounds['lean'])}")
+        print("client CPU seconds (less sensitive to other load on the machine; server excluded)")
+        print(f"  initial      aws {c_aws:6.2f}  api {c_api:6.2f} ({c_api / c_aws:4.2f}x)  cli {c_cli:6.2f} "
+              f"({c_cli / c_aws:4.2f}x)  sync-only {c_lean:6.2f} ({c_lean / c_aws:4.2f}x)")
+        print(f"  incremental  aws {inc_cpu['aws']:6.2f}  api {inc_cpu['api']:6.2f} "
+              f"({inc_cpu['api'] / inc_cpu['aws']:4.2f}x)  cli {inc_cpu['cli']:6.2f} "
+              f"({inc_cpu['cli'] / inc_cpu['aws']:4.2f}x)  sync-only {inc_cpu['lean']:6.2f} "
+              f"({inc_cpu['lean'] / inc_cpu['aws']:4.2f}x)")
         print(f"  (`roadseg --help` alone takes {startup:.2f} s: Python start + importing every subcommand)")
     finally:
         moto.terminate()
