@@ -55,3 +55,17 @@ def test_two_workspaces_editing_one_tile_give_one_conflict_and_no_overwrite(tmp_
     assert (alice / MASK).read_bytes() == bobs_mask
     assert status(alice, "tile_00001") == "synced"
     assert push(alice).summary() == "uploaded=0 unchanged=8 conflicts=0 failed=0"
+
+
+def test_a_tile_deleted_remotely_is_a_conflict_not_a_silent_recreate(tmp_path, s3_server, s3_client):
+    root = make_workspace(tmp_path / "ws", s3_server, train=2, test=0)
+    push(root, URI)
+    s3_client.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{MASK}")   # If-Match on a missing key: 404
+    edit_mask(root, "tile_00001", value=4)
+    report = push(root)
+    assert (report.uploaded, report.conflicts) == (0, 1)
+    assert "was deleted remotely" in report.errors[0]
+    assert "Contents" not in s3_client.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/{MASK}")
+    keep_mine(root, "tile_00001")     # the person decides: put it back
+    assert push(root).uploaded == 1
+    assert remote_bytes(s3_client, MASK) == (root / MASK).read_bytes()
