@@ -80,7 +80,8 @@ def print_report(report: SyncReport, verb: str = "uploaded") -> None:
         print(line)
     for line in report.errors:
         print(line, file=sys.stderr)
-    print(report.summary(verb) + (" (dry run: nothing sent)" if report.dry_run else ""))
+    note = f" (dry run: nothing sent; {report.planned} pairs would be)" if report.dry_run else ""
+    print(report.summary(verb) + note)
 
 
 class TqdmProgress:
@@ -102,6 +103,6 @@ class TqdmProgress:
             self.bar = tqdm(total=progress.files_total, desc=self.desc, unit="file", file=sys.stderr,
                             dynamic_ncols=True, mininterval=0.2)
         self.bar.n = progress.files_done
-        mib = progress.bytes_done / 2**20
-        self.bar.set_postfix_str(f"{mib:.1f}/{progress.bytes_total / 2**20:.1f} MiB", refresh=False)
+        done, total = (tqdm.format_sizeof(n, "B", 1024) for n in (progress.bytes_done, progress.bytes_total))
+        self.bar.set_postfix_str(f"{done}/{total}", refresh=False)
         self.bar.refresh()

@@ -7,7 +7,7 @@ rename). A failed save keeps the mask in memory and says why in the log.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThreadPool, QTimer, Signal
 
 from .workers import Failed, Succeeded, failure_from, submit
 
@@ -76,6 +76,8 @@ class Autosaver(QObject):
         """Save synchronously (quit, workspace switch). Returns False if a save failed."""
         self._timer.stop()
         self.pool.waitForDone()
+        # Deliver the outcomes of saves that just finished: a failed one puts its mask back in _dirty.
+        QCoreApplication.sendPostedEvents(None, QEvent.MetaCall)
         ok = True
         if self.workspace is not None:
             dirty, self._dirty = self._dirty, {}

@@ -140,8 +140,7 @@ def open_model(window) -> None:
         return
     if Path(path).name == "model.json":
         path = str(Path(path).parent)  # a model directory
-    if window.prediction is not None:
-        window.prediction.load_model(path, remember=True)
+    window.activate_model(path)
 
 
 SHORTCUTS_HTML = """<table cellpadding=3>

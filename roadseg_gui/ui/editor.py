@@ -78,6 +78,12 @@ class TileEditor(QObject):
             self.loader.update_mask(self.stem, self.canvas.mask_buffer, self._from_disk or self.document.revision > 0)
         self.autosaver.flush()
 
+    def save_now(self) -> bool:
+        """Quit: finish the tool's pending stroke and save synchronously. False if a save failed."""
+        if self.canvas.tool is not None:
+            self.canvas.tool.cancel()
+        return self.autosaver.flush_now()
+
     def _loaded(self, data) -> None:
         if data.stem != self.stem:
             return

@@ -187,6 +187,11 @@ class MainWindow(QMainWindow):
         self.panel.road_width.setValue(labeling.road_width_px)
         self.panel.opacity.setValue(round(labeling.overlay_opacity * 100))
 
+    def activate_model(self, path: str) -> None:
+        """Predict with this model from now on (Open model…, or a retrained model)."""
+        if self.prediction is not None:
+            self.prediction.load_model(str(path), remember=True)
+
     # ---- tiles -----------------------------------------------------------
     def show_tile(self, stem: str) -> None:
         self.editor.show_tile(stem)
@@ -247,8 +252,7 @@ class MainWindow(QMainWindow):
 
     # ---- quit ------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        self.editor.leave_tile()
-        if not self.editor.autosaver.flush_now() and self.ask_on_quit and not dialogs.confirm_quit_unsaved(self):
+        if not self.editor.save_now() and self.ask_on_quit and not dialogs.confirm_quit_unsaved(self):
             event.ignore()
             return
         QSettings("roadseg", "roadseg").setValue("geometry", self.saveGeometry())

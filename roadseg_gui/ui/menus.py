@@ -112,7 +112,12 @@ def _create_side_panels(window, root: Path, classes: dict) -> None:
         if panel_class is None and old is None:
             continue
         try:
-            widget = panel_class(root) if panel_class is not None else QLabel(f"{title} is not available.")
+            if panel_class is None:
+                widget = QLabel(f"{title} is not available.")
+            elif attr == "retrain_dock":  # a retrained model becomes the one that predicts
+                widget = panel_class(root, on_model_activated=window.activate_model)
+            else:
+                widget = panel_class(root)
         except Exception as exc:  # noqa: BLE001
             log.warning("The %s panel could not start: %s", title, exc)
             widget = QLabel(f"{title} could not start: {exc}")

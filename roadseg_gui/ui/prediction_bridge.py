@@ -123,9 +123,10 @@ class PredictionBridge(QObject):
         self.window.status_model.setText(f"Model {version[:12]}  ·  {device}")
         self.window.log_panel.info(f"Model {version[:12]} loaded on {device}.")
         editor = self.window.editor
-        if editor.stem is not None and editor.document is not None:
+        if editor.stem is not None:
+            # A tile that could not be shown is not asked for, but the next ones are predicted ahead.
             self.request_for(editor.stem, self.window.browser.neighbours(editor.stem, 3),
-                             has_prediction=editor.probability is not None)
+                             has_prediction=editor.document is None or editor.probability is not None)
 
     def _show_model_failure(self, sentence: str) -> None:
         self.window.status_model.setText("No model")

@@ -44,7 +44,7 @@ def test_cli_sync_remembers_the_destination_and_exits_by_outcome(tmp_path, s3_se
     root = make_workspace(tmp_path / "ws", s3_server)
     assert run_cli(["sync", str(root), "--dry-run", "--to", URI, "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "put train/images/tile_00000.jpg" in out and out.rstrip().endswith("(dry run: nothing sent)")
+    assert "put train/images/tile_00000.jpg" in out and out.rstrip().endswith("(dry run: nothing sent; 8 pairs would be)")
     assert remote_objects(s3_client) == {}
 
     assert run_cli(["sync", str(root), "--to", URI, "--no-progress"]) == 0

@@ -79,6 +79,7 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
                             conflict_stems=list(plan.conflicts), destination=dest.uri, dry_run=dry_run)
         report.failed = len(plan.invalid)
         report.errors += [f"{path}: {reason}" for path, reason in plan.invalid]
+        report.planned = len(plan.uploads)
         if dry_run:
             report.plan = plan.describe()
         if dry_run or not (plan.uploads or plan.deletions):

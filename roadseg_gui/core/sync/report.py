@@ -24,6 +24,7 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)          # one sentence each
     conflict_stems: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)              # --dry-run: what would be sent
+    planned: int = 0                                            # pairs the plan would send
 
     @property
     def ok(self) -> bool:
