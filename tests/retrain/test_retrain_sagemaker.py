@@ -50,9 +50,15 @@ def _clients(endpoint):
             boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1"))
 
 
-def test_launch_stages_the_trainer_package_and_creates_the_job_request(sm_config, s3_server, tmp_path):
+def test_launch_stages_the_trainer_package_and_creates_the_job_request(sm_config, s3_server, tmp_path,
+                                                                      monkeypatch):
+    from sagemaker.core.telemetry import telemetry_logging
+
+    sent = []
+    monkeypatch.setattr(telemetry_logging, "_send_telemetry_request", lambda *a, **k: sent.append(a))
     hp = Hyperparameters(epochs=3, batch_size=4, lr=0.0005, backbone="resnet50", image_size=256)
     runner = launch(sm_config, hp, data={"train_pairs": 4, "test_pairs": 2})
+    assert sent == []  # the SDK's telemetry is off (TelemetryOptOut in the session's SDK config)
     s3, sagemaker = _clients(s3_server)
     name = runner.job.name
     desc = sagemaker.describe_training_job(TrainingJobName=name)
