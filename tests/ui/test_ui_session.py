@@ -1,0 +1,114 @@
+"""Session behaviour: autosave on tile switch, overlays toggle, the no-model banner, quitting with a
+failed save asks, predictions from a real model in the worker process, and the app entry point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
+from ui_helpers import click, fixed_view
+
+from roadseg_gui.core.workspace import Workspace
+
+
+def test_switching_tiles_autosaves_at_once_and_coming_back_restores_the_edit(qtbot, window):
+    first = window.editor.stem
+    window.set_tool("brush")
+    fixed_view(window.canvas)
+    click(window.canvas, 40.5, 40.5)
+    edited = window.editor.document.mask.copy()
+    window.actions.next_tile.trigger()   # well before the 1 s debounce
+    edit_file = window.workspace.edit_path(first)
+    qtbot.waitUntil(edit_file.exists, timeout=15000)
+    assert np.array_equal(Workspace.open(window.workspace.root).working_mask(first), edited)
+    qtbot.waitUntil(lambda: window.workspace.tile(first).status == "edited", timeout=15000)
+    window.actions.previous_tile.trigger()
+    qtbot.waitUntil(lambda: window.editor.stem == first and window.editor.document is not None, timeout=15000)
+    assert np.array_equal(window.editor.document.mask, edited)
+    window.undo_action.trigger()  # the tile's undo history survived the round trip
+    assert not window.editor.document.mask.any()
+
+
+def test_space_toggles_the_overlays_and_the_banner_says_there_is_no_model(qtbot, window):
+    assert window.banner.isVisible() and "No model is configured" in window.banner.label.text()
+    assert window.canvas.overlays_visible
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_Space)
+    assert not window.canvas.overlays_visible and not window.actions.toggle_overlays.isChecked()
+    qtbot.keyClick(window.canvas, Qt.Key_Space)
+    assert window.canvas.overlays_visible
+
+
+def test_quitting_when_a_save_failed_asks_and_can_be_cancelled(qtbot, window, monkeypatch):
+    stem = window.editor.stem
+    window.set_tool("brush")
+    fixed_view(window.canvas)
+    click(window.canvas, 20.5, 20.5)
+
+    def disk_full(*_args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(type(window.workspace), "save_working_mask", disk_full)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    window.ask_on_quit = True
+    assert not window.close(), "Cancel keeps the window open"
+    assert asked and stem in asked[0] and "No space left" in asked[0]
+    assert any("Free some disk space" in line for line in window.log_panel.entries())
+    monkeypatch.undo()
+    window.ask_on_quit = False
+    assert window.close()
+    assert Workspace.open(window.workspace.root).working_mask(stem)[20, 20]
+
+
+@pytest.mark.slow
+def test_a_real_model_predicts_the_tile_on_screen_in_the_worker_process(qtbot, workspace_root, tmp_path):
+    torch = pytest.importorskip("torch")
+    from ui_helpers import open_window
+
+    from trainer.artifact import ModelMeta, save_model_dir
+    from trainer.model import build_model
+
+    torch.manual_seed(0)
+    model_dir = save_model_dir(build_model("mobilenet_v3_large").eval(), ModelMeta(), tmp_path / "model")
+    window = open_window(qtbot, workspace_root)
+    try:
+        stem = window.editor.stem
+        with qtbot.waitSignal(window.prediction.prediction_ready, timeout=90000,
+                              check_params_cb=lambda s, _p: s == stem):
+            window.activate_model(str(model_dir))
+        assert window.editor.probability is not None
+        assert window.editor.probability.shape == window.editor.document.shape
+        assert "Model" in window.status_model.text() and "CPU" in window.status_model.text()
+        assert not window.banner.isVisible()
+        assert window.workspace.tile(stem).model_version
+        assert Workspace.open(workspace_root).settings.active_model == str(model_dir)
+    finally:
+        window.close()
+
+
+def test_roadseg_gui_main_opens_the_given_workspace(qtbot, workspace_root, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from roadseg_gui import app
+    from roadseg_gui.ui import menus
+
+    monkeypatch.setattr(app, "_setup_logging", lambda: None)          # no log file in the user's home
+    monkeypatch.setattr(menus, "embed_side_panels", lambda *a: None)  # their imports are slow (torch)
+
+    seen = {}
+
+    def check_and_quit():
+        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"]
+        window = windows[-1] if windows else None
+        if window is not None and window.editor.document is not None:
+            seen["stem"] = window.editor.stem
+            seen["root"] = window.workspace.root
+            window.ask_on_quit = False
+            window.close()
+            QApplication.quit()
+        else:
+            QTimer.singleShot(100, check_and_quit)
+    QTimer.singleShot(100, check_and_quit)
+    assert app.main([str(workspace_root)]) == 0
+    assert seen["root"] == workspace_root.resolve() and seen["stem"]
