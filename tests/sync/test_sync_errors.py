@@ -86,3 +86,10 @@ def test_error_sentences(exc, expected):
     # Wrong regions and expired tokens cannot be produced by moto; the mapping is checked directly.
     message = str(describe(exc, bucket="b", region="us-east-1"))
     assert expected in message and "\n" not in message
+
+
+def test_a_destination_that_does_not_answer_is_not_remembered(tmp_path, s3_server, s3_client):
+    root = make_workspace(tmp_path / "ws", s3_server, train=1, test=0)
+    with pytest.raises(SyncError):
+        push(root, "s3://typo-bucket/data")
+    assert WorkspaceSettings.load(root).s3.bucket == ""

@@ -32,6 +32,14 @@ def test_hostile_keys_are_refused(key):
         parse_key("p", key)
 
 
+def test_pairing_rule_matches_the_trainers():
+    from roadseg_gui.core.sync import plan
+    from trainer import imageio
+    assert plan.IMAGE_SUFFIXES == imageio.IMAGE_SUFFIXES and plan.MASK_SUFFIX == imageio.MASK_SUFFIX
+    for name in ("a.JPG", "b.tif", ".c.jpg", "d.txt", ".e.png.tmp", "f.jpeg"):
+        assert plan.is_image_file(name) == imageio.is_image_file(name)
+
+
 def test_local_path_never_leaves_the_workspace(tmp_path):
     assert local_path(tmp_path, "train/images/a.jpg") == (tmp_path / "train/images/a.jpg").resolve()
     (tmp_path / "train").mkdir()

@@ -14,14 +14,22 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.imageio import MASK_SUFFIX, is_image_file
-
 from ..layout import SPLITS, images_dir, masks_dir
 from ..settings import WorkspaceSettings
 from ..statedb import TileStatus
 from . import state
 from .client import Destination, destination_of
 from .keys import UnsafeKeyError, check_name
+
+
+# The same pairing rule as trainer.imageio (a test keeps them equal); not imported from
+# there because that module pulls in numpy and PIL, a third of a `roadseg sync` start-up.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff"})
+MASK_SUFFIX = ".png"
+
+
+def is_image_file(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,8 @@ def _file_action(root: Path, remote: RemoteFile, records, cache) -> str:
 def _run(client, conn, root, dest, tasks, report, progress, cancel, workers) -> None:
     todo = [t for t in tasks if t.conflict or any(f.action != "same" for f in t.files)]
     report.unchanged += len(tasks) - len(todo)
-    meter = ProgressMeter(sum(len(t.files) for t in todo), sum(f.size for t in todo for f in t.files), progress)
+    moving = [f for t in todo if not t.conflict for f in t.files if f.action != "same"]
+    meter = ProgressMeter(len(moving), sum(f.size for f in moving), progress)
     abort = threading.Event()
 
     def work(task: PullTask) -> PullOutcome:

@@ -71,7 +71,7 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
     root = Path(root)
     started = time.monotonic()
     settings = settings or WorkspaceSettings.load(root)
-    dest = resolve_destination(root, destination, settings, remember=not dry_run)
+    dest = resolve_destination(root, destination, settings, remember=False)
     conn = state.connect(root)
     try:
         plan = build_plan(root, conn, dest, delete=delete)
@@ -83,10 +83,13 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
         if dry_run:
             report.plan = plan.describe()
         if dry_run or not (plan.uploads or plan.deletions):
+            if not dry_run:
+                _remember(root, settings, dest)
             report.seconds = time.monotonic() - started
             return report
         client = client or make_s3_client(settings.s3, max_pool_connections=max(workers, 10))
         _check_bucket(client, dest, settings)
+        _remember(root, settings, dest)   # only a destination that answered is remembered
         _run_uploads(client, conn, root, dest, plan, report, settings, progress, cancel, workers,
                      multipart_threshold)
         if delete and plan.deletions and not report.cancelled and not report.failed:
@@ -95,6 +98,10 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
         return report
     finally:
         conn.close()
+
+
+def _remember(root: Path, settings: WorkspaceSettings, dest: Destination) -> None:
+    resolve_destination(root, dest, settings, remember=True)
 
 
 def _check_bucket(client, dest: Destination, settings: WorkspaceSettings) -> None:
