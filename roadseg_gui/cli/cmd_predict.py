@@ -199,7 +199,6 @@ def run(args) -> int:
 
 
 def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, write_prob: bool) -> None:
-    from trainer.scene import predict_scene
     from trainer.vectorize import vectorize_raster
 
     with tqdm(total=0, unit="tile", desc=path.name, leave=False, disable=args.no_progress,
@@ -208,10 +207,8 @@ def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, writ
             tiles.total = total
             tiles.update(done - tiles.n)
 
-        result = predict_scene(path, args.out, predictor.engine, tile=predictor.tile, overlap=predictor.overlap,
-                               batch_size=predictor.batch_size, threshold=predictor.threshold,
-                               write_mask=write_mask or args.vector, write_probability=write_prob, cog=args.cog,
-                               bands=bands, tags={"model_version": predictor.version}, progress=progress)
+        result = predictor.predict_scene(path, args.out, write_mask=write_mask or args.vector,
+                                         write_probability=write_prob, cog=args.cog, bands=bands, progress=progress)
     if args.vector:
         vectors = vectorize_raster(result.mask, args.out, min_area_px=args.min_area, wgs84=args.wgs84,
                                    stem=path.stem)

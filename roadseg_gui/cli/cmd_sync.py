@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and send nothing")
     parser.add_argument("--delete", action="store_true",
                         help="also delete remote objects this workspace synced and has since removed")
+    parser.add_argument("--verify", action="store_true",
+                        help="list the remote once and re-send whatever it lost (e.g. a recreated bucket)")
     parser.add_argument("--workers", type=int, default=16, help="concurrent uploads (default 16)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -69,7 +71,7 @@ def run(args) -> int:
     if remember_options(settings, args) and not args.dry_run:
         settings.save(root)
     with TqdmProgress(disable=args.no_progress or args.dry_run) as bar:
-        report = push(root, args.to, dry_run=args.dry_run, progress=bar, delete=args.delete,
+        report = push(root, args.to, dry_run=args.dry_run, progress=bar, delete=args.delete, verify=args.verify,
                       workers=max(1, args.workers), settings=settings)
     print_report(report)
     return report.exit_code

@@ -97,6 +97,7 @@ class RetrainPanel(QWidget):
             form.addRow(label, widget)
         self.backend.currentTextChanged.connect(self._backend_changed)
         self._backend_changed(self.backend.currentText())
+        self.backend.currentTextChanged.connect(lambda _: self.refresh_summary())  # unsynced count: SageMaker only
 
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)

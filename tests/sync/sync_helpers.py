@@ -13,7 +13,6 @@ from pathlib import Path
 
 import boto3
 import numpy as np
-import pytest
 from moto.server import ThreadedMotoServer
 
 from roadseg_gui.core.settings import WorkspaceSettings

@@ -55,7 +55,8 @@ def test_denied_access_is_reported_and_nothing_is_marked_synced(tmp_path, s3_ser
     iam.create_user(UserName="reader")
     iam.put_user_policy(UserName="reader", PolicyName="read-only", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:HeadBucket", "s3:GetObject"], "Resource": "*"}]}))
+        "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:HeadBucket", "s3:GetObject"],
+                       "Resource": "*"}]}))
     key = iam.create_access_key(UserName="reader")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])

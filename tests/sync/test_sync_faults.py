@@ -73,7 +73,7 @@ def test_server_vanishing_mid_push_then_rerun_converges(tmp_path, restartable_se
 def test_sync_killed_mid_push_then_rerun_converges_without_false_conflicts(tmp_path, s3_server, s3_client):
     root = make_workspace(tmp_path / "ws", s3_server, train=64, test=16)
     command = [sys.executable, "-c", "import sys; from roadseg_gui.core.sync import push; "
-               "push(sys.argv[1], sys.argv[2], workers=2)", str(root), URI]
+               "push(sys.argv[1], sys.argv[2], workers=1)", str(root), URI]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 60
@@ -96,3 +96,17 @@ def test_sync_killed_mid_push_then_rerun_converges_without_false_conflicts(tmp_p
     assert (report.failed, report.conflicts) == (0, 0), report.errors
     assert report.uploaded + report.unchanged == 80
     assert_converged(s3_client, root)
+
+
+def test_a_server_that_lost_its_data_is_refilled_by_verify(tmp_path, s3_server, s3_client):
+    """A restart *without* durable storage: the incremental push trusts its records and sends
+    nothing (it never lists); --verify lists once and converges the remote again."""
+    from sync_helpers import make_bucket
+
+    root = make_workspace(tmp_path / "ws", s3_server, train=3, test=1)
+    push(root, URI)
+    client = make_bucket(s3_server)   # moto reset: every object gone, the bucket recreated empty
+    assert push(root).uploaded == 0
+    report = push(root, verify=True)
+    assert report.summary() == "uploaded=4 unchanged=0 conflicts=0 failed=0"
+    assert_converged(client, root)

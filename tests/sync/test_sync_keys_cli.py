@@ -52,7 +52,8 @@ def test_cli_sync_remembers_the_destination_and_exits_by_outcome(tmp_path, s3_se
     root = make_workspace(tmp_path / "ws", s3_server)
     assert run_cli(["sync", str(root), "--dry-run", "--to", URI, "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "put train/images/tile_00000.jpg" in out and out.rstrip().endswith("(dry run: nothing sent; 8 pairs would be)")
+    assert "put train/images/tile_00000.jpg" in out
+    assert out.rstrip().endswith("(dry run: nothing sent; 8 pairs would be)")
     assert remote_objects(s3_client) == {}
 
     assert run_cli(["sync", str(root), "--to", URI, "--no-progress"]) == 0

@@ -130,11 +130,15 @@ def scan_pairs(root: Path) -> tuple[list[LocalPair], list[tuple[str, str]]]:
 
 
 def build_plan(root: Path, conn: sqlite3.Connection, destination: Destination | None, *,
-               delete: bool = False) -> SyncPlan:
+               delete: bool = False, remote: dict[str, str] | None = None) -> SyncPlan:
+    """``remote`` (relpath -> ETag from a listing, for --verify): a recorded object missing
+    there is sent again as new; without it the recorded state is trusted (no listing)."""
     root = Path(root)
     plan = SyncPlan(destination)
     pairs, plan.invalid = scan_pairs(root)
     records = state.synced_objects(conn, destination.state_key) if destination else {}
+    if remote is not None:
+        records = {rel: rec for rel, rec in records.items() if rel in remote}
     statuses = state.tile_statuses(conn)
     cache = state.HashCache(conn)
     for pair in pairs:

@@ -63,18 +63,24 @@ def resolve_destination(root: Path, destination: str | Destination | None,
 def push(root, destination: str | Destination | None = None, *, dry_run: bool = False,
          progress: ProgressCallback | None = None, cancel: Callable[[], bool] | None = None,
          delete: bool = False, workers: int = DEFAULT_WORKERS, client=None,
-         settings: WorkspaceSettings | None = None,
+         settings: WorkspaceSettings | None = None, verify: bool = False,
          multipart_threshold: int = MULTIPART_THRESHOLD) -> SyncReport:
     """Send pairs changed since their last successful sync. Raises SyncError when S3
     cannot be used at all (credentials, bucket, region, access); per-file problems
-    are counted in the report instead."""
+    are counted in the report instead. ``verify`` lists the prefix once and sends
+    again whatever the remote lost (a recreated bucket, a lifecycle rule...)."""
     root = Path(root)
     started = time.monotonic()
     settings = settings or WorkspaceSettings.load(root)
     dest = resolve_destination(root, destination, settings, remember=False)
     conn = state.connect(root)
     try:
-        plan = build_plan(root, conn, dest, delete=delete)
+        remote = None
+        if verify:
+            client = client or make_s3_client(settings.s3, max_pool_connections=max(workers, 10))
+            _check_bucket(client, dest, settings)
+            remote = list_remote(client, dest, settings)
+        plan = build_plan(root, conn, dest, delete=delete, remote=remote)
         report = SyncReport(unchanged=len(plan.unchanged), conflicts=len(plan.conflicts),
                             conflict_stems=list(plan.conflicts), destination=dest.uri, dry_run=dry_run)
         report.failed = len(plan.invalid)
@@ -95,9 +101,21 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
         if delete and plan.deletions and not report.cancelled and not report.failed:
             _run_deletions(client, conn, dest, plan, report, settings)
         report.seconds = time.monotonic() - started
+        log.info("push to %s: %s in %.1f s", dest.uri, report.summary(), report.seconds)
         return report
     finally:
         conn.close()
+
+
+def list_remote(client, dest: Destination, settings: WorkspaceSettings) -> dict[str, str]:
+    """relpath -> ETag of every object under the prefix (keys outside the layout ignored)."""
+    head = object_key(dest.prefix, "")
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=dest.bucket, Prefix=head)
+        return {obj["Key"][len(head):]: obj["ETag"] for page in pages for obj in page.get("Contents", [])}
+    except Exception as exc:
+        raise describe(exc, bucket=dest.bucket, profile=settings.s3.profile, region=settings.s3.region,
+                       endpoint=settings.s3.endpoint_url) from None
 
 
 def _remember(root: Path, settings: WorkspaceSettings, dest: Destination) -> None:
