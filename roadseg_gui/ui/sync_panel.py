@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
+from shiboken6 import isValid
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
@@ -37,6 +38,7 @@ class SyncPanel(QWidget):
     sync_finished = Signal(object)      # SyncReport (also after a partial, failed or cancelled run)
     sync_failed = Signal(str)           # one sentence: S3 could not be used at all
     conflicts_changed = Signal(list)    # stems in conflict
+    pending_changed = Signal(int)       # pairs not yet on S3 as they are now
     busy_changed = Signal(bool)
 
     def __init__(self, root: str | Path, parent: QWidget | None = None, *, pool: QThreadPool | None = None):
@@ -45,7 +47,8 @@ class SyncPanel(QWidget):
         self._pool = pool or QThreadPool.globalInstance()
         self._token: CancelToken | None = None
         self._busy = False
-        self._relay = _ProgressRelay(self)
+        # Not parented: a sync outliving the panel must still be able to emit (to no one).
+        self._relay = _ProgressRelay()
         self._relay.progress.connect(self._on_progress)
         self._compare: QDialog | None = None
         self.last_report: SyncReport | None = None
@@ -139,6 +142,8 @@ class SyncPanel(QWidget):
         self.progress_label.setText(describe_progress(p))
 
     def _on_sync_done(self, outcome) -> None:
+        if not isValid(self):
+            return
         self._set_busy(False)
         self._token = None
         if isinstance(outcome, Succeeded):
@@ -159,11 +164,14 @@ class SyncPanel(QWidget):
         self.refresh()
 
     def _on_refreshed(self, outcome) -> None:
+        if not isValid(self):
+            return
         if not isinstance(outcome, Succeeded):
             if isinstance(outcome, Failed):
                 self.progress_label.setText(outcome.sentence())
             return
         pending, conflicts = outcome.value
+        self.pending_changed.emit(len(pending))
         if not self._busy:
             self.progress_label.setText(f"{len(pending)} pairs to sync")
         current = self.selected_stem()
@@ -186,6 +194,8 @@ class SyncPanel(QWidget):
         self._set_busy(True)
 
         def done(outcome) -> None:
+            if not isValid(self):
+                return
             self._set_busy(False)
             if isinstance(outcome, Failed):
                 self.summary.setText(f"{stem}: {outcome.sentence()}")
@@ -196,14 +206,17 @@ class SyncPanel(QWidget):
         submit(action, self.root, stem, on_done=done, pool=self._pool)
 
     def _on_fetched(self, stem: str, outcome) -> None:
+        if not isValid(self):
+            return
         self._set_busy(False)
         if not isinstance(outcome, Succeeded):
             if isinstance(outcome, Failed):
                 self.summary.setText(f"{stem}: {outcome.sentence()}")
             return
         theirs_image, theirs_mask = outcome.value
-        mine = next(((p, p.parent.parent / "masks" / f"{stem}.png") for p in
-                     self.root.glob(f"*/images/{stem}.*") if p.stem == stem), (None, None))
+        mine = next(((p, p.parent.parent / "masks" / f"{stem}.png") for split in ("train", "test")
+                     if (self.root / split / "images").is_dir()
+                     for p in (self.root / split / "images").iterdir() if p.stem == stem), (None, None))
         self._compare = CompareDialog(stem, mine, (theirs_image, theirs_mask), self)
         self._compare.show()
 

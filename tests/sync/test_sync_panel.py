@@ -20,6 +20,9 @@ def test_panel_pushes_shows_summary_and_resolves_a_conflict(qtbot, tmp_path, s3_
     root = make_workspace(tmp_path / "ws", s3_server)
     panel = SyncPanel(root)
     qtbot.addWidget(panel)
+    counts = []
+    panel.pending_changed.connect(counts.append)
+    qtbot.waitUntil(lambda: counts == [8], timeout=30_000)   # the initial refresh, off the UI thread
     panel.destination.setText(URI)
     progress_threads = []
     panel._relay.progress.connect(lambda p: progress_threads.append(threading.current_thread()))

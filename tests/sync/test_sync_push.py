@@ -129,3 +129,16 @@ def test_deletions_only_with_delete_and_only_of_what_this_workspace_synced(tmp_p
     remote = remote_objects(s3_client)
     assert "train/masks/tile_00001.png" not in remote and "train/images/tile_00001.jpg" not in remote
     assert "train/images/someone_elses.jpg" in remote and len(remote) == 5
+
+
+def test_multipart_update_of_a_remotely_changed_object_is_a_conflict(tmp_path, s3_server, s3_client):
+    # S3 checks If-Match on CompleteMultipartUpload; moto 5 does not, so push also HEADs first.
+    root = make_workspace(tmp_path / "ws", s3_server, train=1, test=0)
+    push(root, URI, multipart_threshold=0)
+    key = f"{PREFIX}/train/masks/tile_00000.png"
+    s3_client.put_object(Bucket=BUCKET, Key=key, Body=b"someone else's mask")
+    edit_mask(root, "tile_00000", value=3)
+    report = push(root, multipart_threshold=0)
+    assert (report.uploaded, report.conflicts) == (0, 1)
+    assert s3_client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"someone else's mask"
+    assert s3_client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
