@@ -40,9 +40,9 @@ class JobState(str, enum.Enum):
 class Hyperparameters:
     """The flags of ``python -m trainer.train``, shared by both backends and the CLI."""
 
-    epochs: int = 10
+    epochs: int = 30          # defaults = trainer.train's, so `roadseg retrain` and `roadseg train` agree
     batch_size: int = 8
-    lr: float = 1e-3
+    lr: float = 5e-4
     backbone: str = "mobilenet_v3_large"
     image_size: int = 512
     workers: int | None = None
