@@ -1,0 +1,185 @@
+"""Real training on tiny synthetic data: it learns, it resumes, it runs as SageMaker runs it, the CLIs work."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from roadseg_gui.cli.main import main as roadseg
+from trainer.artifact import LoadedModel, ModelMeta, load_model
+from trainer.errors import RoadsegError
+from trainer.evaluate import evaluate
+from trainer.metrics import METRIC_KEYS
+from trainer.model import build_model
+from trainer.synthetic import write_dataset
+from trainer.train import TrainConfig, config_from_args, fit
+
+ROOT = Path(__file__).resolve().parents[2]
+EPOCH_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) test_loss=([0-9.]+) test_iou=([0-9.]+) "
+                        r"test_f1=([0-9.]+) test_precision=([0-9.]+) test_recall=([0-9.]+) "
+                        r"test_accuracy=([0-9.]+) test_background_accuracy=([0-9.]+) lr=(\S+) seconds=([0-9.]+)$")
+# What the learning test trains on: enough steps for a from-scratch MobileNet to find grey roads.
+LEARN = dict(tiles=16, size=80, epochs=10, batch_size=8, lr=3e-3)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("ROADSEG_PRETRAINED", "0")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(min(2, threads))
+    yield
+    torch.set_num_threads(threads)
+
+
+def _run(config: TrainConfig, on_epoch=None) -> tuple[dict, list[str]]:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        result = fit(config, on_epoch)
+    return result, buffer.getvalue().splitlines()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small model trained for a few seconds, shared by the tests below."""
+    os.environ["ROADSEG_PRETRAINED"] = "0"
+    root = tmp_path_factory.mktemp("train")
+    data = write_dataset(root / "data", train=LEARN["tiles"], test=4, size=LEARN["size"], seed=7)
+    config = TrainConfig(out=str(root / "model"), data=str(data), epochs=LEARN["epochs"],
+                         batch_size=LEARN["batch_size"], lr=LEARN["lr"], image_size=LEARN["size"], workers=0,
+                         seed=0, pretrained=False, precise_bn_batches=2)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    result, lines = _run(config)
+    return data, root / "model", result, lines
+
+
+def test_training_learns_roads(trained):
+    data, out, result, lines = trained
+    torch.manual_seed(0)
+    untrained = LoadedModel(build_model().eval(), ModelMeta(), source=Path("untrained"))
+    before = evaluate(untrained, data)
+    after = evaluate(out, data)
+    assert after["iou"] > max(0.2, before["iou"] + 0.15), (before, after)
+    assert after["tiles"] == 4 and set(after) == set(METRIC_KEYS)
+    # the metrics written at training time are the ones evaluation finds
+    assert abs(after["iou"] - result["iou"]) < 0.02
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["metrics"]["iou"] == result["iou"] and meta["version"] == result["version"]
+    assert meta["data"]["train"]["pairs"] == LEARN["tiles"] and meta["hyperparameters"]["epochs"] == LEARN["epochs"]
+
+
+def test_epoch_lines_are_machine_readable(trained):
+    _, _, result, lines = trained
+    epochs = [EPOCH_LINE.match(line) for line in lines[:-1]]
+    assert all(epochs), lines
+    assert [int(m.group(1)) for m in epochs] == list(range(1, LEARN["epochs"] + 1))
+    final = dict(item.split("=") for item in lines[-1].split()[1:])
+    assert lines[-1].startswith("final ") and float(final["test_iou"]) == pytest.approx(result["iou"], abs=1e-4)
+    assert float(final["test_background_accuracy"]) > 0.8  # roads are a minority: accuracy alone says nothing
+    assert float(epochs[-1].group(4)) == pytest.approx(result["iou"], abs=1e-4)
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
+    data = write_dataset(tmp_path / "data", train=4, test=2, size=48, seed=3)
+
+    def config(name):
+        return TrainConfig(out=str(tmp_path / name), data=str(data), epochs=2, batch_size=4, lr=1e-3,
+                           image_size=48, workers=0, seed=1, pretrained=False, precise_bn_batches=1)
+
+    straight, _ = _run(config("straight"))
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first(record):
+        if record["epoch"] == 1:
+            raise Interrupted  # as a spot interruption would, after the epoch's checkpoint
+
+    with pytest.raises(Interrupted):
+        _run(config("resumed"), stop_after_first)
+    assert (tmp_path / "resumed" / "checkpoints" / "last.pth").is_file()
+    assert not (tmp_path / "resumed" / "model.pth").exists()
+    resumed, lines = _run(config("resumed"))
+    assert [line.split()[0] for line in lines] == ["epoch=2", "final"]
+    a = torch.load(tmp_path / "straight" / "model.pth", weights_only=True)
+    b = torch.load(tmp_path / "resumed" / "model.pth", weights_only=True)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
+    assert resumed["iou"] == pytest.approx(straight["iou"], abs=1e-6)
+
+    other = config("resumed")
+    other.backbone = "resnet50"
+    with pytest.raises(RoadsegError, match="checkpoint is for backbone mobilenet_v3_large"):
+        fit(other)
+
+
+def test_sagemaker_script_mode_single_training_channel(tmp_path):
+    """As SageMaker runs it: source_dir copied to /opt/ml/code, `python train.py --flags`, SM_* env."""
+    data = write_dataset(tmp_path / "input" / "data" / "training", train=3, test=2, size=48, seed=4)
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "trainer", code, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "PYTHONPATH"))}
+    env.update(SM_CHANNEL_TRAINING=str(data), SM_MODEL_DIR=str(tmp_path / "model"), SM_NUM_GPUS="0",
+               SM_HOSTS='["algo-1"]', SM_CURRENT_HOST="algo-1", ROADSEG_PRETRAINED="0", OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "train.py", "--epochs", "1", "--batch-size", "3", "--lr", "0.001", "--image-size", "48",
+         "--workers", "0", "--seed", "2", "--backbone", "mobilenet_v3_large",
+         "--checkpoint-dir", str(tmp_path / "checkpoints"), "--some-future-flag", "1"],
+        cwd=code, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and EPOCH_LINE.match(lines[0]) and lines[1].startswith("final test_iou=")
+    assert "starting from scratch" in proc.stderr and "Traceback" not in proc.stderr
+    assert "ignoring unknown arguments: --some-future-flag 1" in proc.stderr
+    loaded = load_model(tmp_path / "model")
+    assert loaded.meta.hyperparameters["seed"] == 2 and (tmp_path / "checkpoints" / "last.pth").is_file()
+
+
+def test_sagemaker_separate_channels_and_model_dir(tmp_path, monkeypatch):
+    root = write_dataset(tmp_path / "d", train=2, test=1, size=32)
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(root / "train"))
+    monkeypatch.setenv("SM_CHANNEL_TEST", str(root / "test"))
+    monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
+    monkeypatch.delenv("SM_CHANNEL_TRAINING", raising=False)
+    config = config_from_args(["--epochs", "3", "--batch-size", "2", "--pretrained", "false"])
+    assert (config.train, config.test, config.out) == (str(root / "train"), str(root / "test"),
+                                                       str(tmp_path / "model"))
+    assert config.epochs == 3 and config.batch_size == 2 and config.pretrained is False
+    monkeypatch.delenv("SM_MODEL_DIR")
+    with pytest.raises(RoadsegError, match="no output folder"):
+        config_from_args([])
+
+
+def test_cli_eval_prints_one_json_line(trained, tmp_path, capsys):
+    data, out, result, _ = trained
+    assert roadseg(["eval", "--model", str(out), "--data", str(data), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    metrics = json.loads(captured.out)
+    assert set(metrics) == set(METRIC_KEYS) and metrics["iou"] == pytest.approx(result["iou"], abs=0.02)
+    # DIR itself holding images/ + masks/, with one pair that cannot be used
+    test_dir = tmp_path / "just_test"
+    shutil.copytree(data / "test", test_dir)
+    (test_dir / "images" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    (test_dir / "masks" / "broken.png").write_bytes(b"nope")
+    assert roadseg(["eval", "--model", str(out), "--data", str(test_dir), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["tiles"] == 4 and "broken.jpg" in captured.err
+
+
+def test_cli_errors_are_sentences(tmp_path, capsys):
+    (tmp_path / "junk.pth").write_bytes(os.urandom(1000))
+    write_dataset(tmp_path / "data", train=1, test=1, size=32)
+    assert roadseg(["eval", "--model", str(tmp_path / "junk.pth"), "--data", str(tmp_path / "data")]) == 1
+    assert roadseg(["train", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "error: " in err and "not a PyTorch weights file" in err and "no train/images" in err
+    assert "Traceback" not in err
