@@ -9,6 +9,7 @@ On the CPU it is plain fp32 (ONNX Runtime is faster there; see onnx_engine).
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -54,6 +55,7 @@ class TorchEngine:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             torch.backends.cudnn.benchmark = True  # fixed tile shapes: autotune once
         self._pinned: torch.Tensor | None = None
+        self._lock = threading.Lock()  # the pinned buffer is shared: one batch at a time
 
     @property
     def description(self) -> str:
@@ -75,6 +77,6 @@ class TorchEngine:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         autocast = (torch.autocast(device_type="cuda", dtype=self.amp_dtype)
                     if self.amp_dtype is not None else contextlib.nullcontext())
-        with torch.inference_mode(), autocast:
+        with self._lock, torch.inference_mode(), autocast:
             probs = self.module(self._to_device(batch))
-        return probs.float().cpu().numpy()
+            return probs.float().cpu().numpy()

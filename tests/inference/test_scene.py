@@ -75,9 +75,10 @@ def test_real_landsat_scene_keeps_crs_transform_and_nodata(tmp_path, shared_data
     if not os.path.exists(path):
         pytest.skip("RGB.byte.tif is not in ../shared/data")
     predictor = Predictor(deeplab_model, tile=256, overlap=32)
-    result = predict_scene(path, tmp_path, predictor.engine, tile=256, overlap=32, threshold=predictor.threshold)
+    result = predictor.predict_scene(path, tmp_path)
     with rasterio.open(path) as src, rasterio.open(result.mask) as out:
         assert out.crs == src.crs and out.transform == src.transform and out.shape == src.shape
+        assert out.tags()["model_version"] == "calibrated"
         invalid = src.dataset_mask() == 0
         values = out.read(1)
     assert invalid.any() and (values[invalid] == out.nodata).all()
