@@ -10,7 +10,6 @@ from trainer.errors import BadInputError
 from trainer.jobs.base import Hyperparameters, JobState
 from trainer.jobs.metrics import MetricsTracker
 
-from ..core import retrain
 from ..core.settings import WorkspaceSettings
 
 
@@ -56,6 +55,8 @@ def _out(text: str = "") -> None:
 
 
 def run(args) -> int:
+    from ..core import retrain  # imports torch: only when this command runs, not for every `roadseg`
+
     root = args.workspace.resolve()
     if not (root / ".roadseg").is_dir() and not (root / "train").is_dir():
         raise BadInputError("is not a roadseg workspace", "Give the folder that holds train/ and test/.", root)
@@ -100,6 +101,8 @@ def _where(job) -> str:
 
 
 def _follow(root: Path, runner, args) -> int:
+    from ..core import retrain
+
     interval = args.interval or (1.0 if runner.job.backend == "local" else 10.0)
     tracker = MetricsTracker()
     last = None
@@ -152,6 +155,7 @@ def _clock(seconds: float) -> str:
 
 
 def _list(root: Path) -> int:
+    from ..core import retrain
     from ..core.models import ModelRegistry
 
     for job in retrain.all_jobs(root):
