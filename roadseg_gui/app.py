@@ -38,9 +38,14 @@ def demo_workspace() -> Path:
     return Path(ensure_demo_workspace())
 
 
-def main(argv: list[str] | None = None) -> int:
+def start(argv: list[str] | None = None):
+    """Create the application and the main window, and begin opening the workspace (or the demo)."""
     args = parse_args(argv)
     _setup_logging()
+    # What flood fill needs, imported now on the main thread rather than on a background thread later.
+    from roadseg_gui.core import mask_edit
+    if hasattr(mask_edit, "preload"):
+        mask_edit.preload()
     from PySide6.QtWidgets import QApplication
 
     from roadseg_gui.ui.main_window import MainWindow
@@ -59,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - the app still opens; File > Open works
             window.log_panel.error(f"The demo workspace could not be created ({exc}). "
                                    "Use File > Open workspace… to open a folder of tiles.")
+    return app, window
+
+
+def main(argv: list[str] | None = None) -> int:
+    app, _window = start(argv)
     return app.exec()
 
 

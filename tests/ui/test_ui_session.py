@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from ui_helpers import click, fixed_view
 
@@ -87,28 +87,38 @@ def test_a_real_model_predicts_the_tile_on_screen_in_the_worker_process(qtbot, w
         window.close()
 
 
-def test_roadseg_gui_main_opens_the_given_workspace(qtbot, workspace_root, monkeypatch):
-    from PySide6.QtWidgets import QApplication
-
+def test_roadseg_gui_opens_the_given_workspace(qtbot, workspace_root, monkeypatch):
     from roadseg_gui import app
     from roadseg_gui.ui import menus
 
     monkeypatch.setattr(app, "_setup_logging", lambda: None)          # no log file in the user's home
     monkeypatch.setattr(menus, "embed_side_panels", lambda *a: None)  # their imports are slow (torch)
+    _app, window = app.start([str(workspace_root)])                   # main() = start() + exec()
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
+        assert window.workspace.root == workspace_root.resolve()
+        assert window.windowTitle().endswith(workspace_root.name)
+    finally:
+        window.ask_on_quit = False
+        window.close()
 
-    seen = {}
 
-    def check_and_quit():
-        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"]
-        window = windows[-1] if windows else None
-        if window is not None and window.editor.document is not None:
-            seen["stem"] = window.editor.stem
-            seen["root"] = window.workspace.root
-            window.ask_on_quit = False
-            window.close()
-            QApplication.quit()
-        else:
-            QTimer.singleShot(100, check_and_quit)
-    QTimer.singleShot(100, check_and_quit)
-    assert app.main([str(workspace_root)]) == 0
-    assert seen["root"] == workspace_root.resolve() and seen["stem"]
+def test_roadseg_gui_without_a_workspace_opens_the_demo(qtbot, tmp_path, monkeypatch):
+    from roadseg_gui import app
+    from roadseg_gui.ui import menus
+
+    demo = tmp_path / "demo"
+    from ui_helpers import write_tiles
+    write_tiles(demo, 2)
+    monkeypatch.setattr(app, "_setup_logging", lambda: None)
+    monkeypatch.setattr(menus, "embed_side_panels", lambda *a: None)
+    monkeypatch.setattr(app, "demo_workspace", lambda: demo)
+    _app, window = app.start([])
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
+        assert window.workspace.root == demo.resolve()
+    finally:
+        window.ask_on_quit = False
+        window.close()

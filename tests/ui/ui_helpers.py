@@ -72,6 +72,8 @@ def open_window(qtbot, root: Path, wait_for_tile: bool = True):
     window.resize(1000, 700)
     window.show()
     qtbot.waitExposed(window)
+    window.activateWindow()  # shortcuts (Enter, arrows) go to the active window only
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     window.set_workspace(Workspace.open(root))
     if wait_for_tile:
         qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
