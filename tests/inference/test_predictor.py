@@ -149,7 +149,8 @@ def test_bad_arrays_are_refused(deeplab_model):
         Predictor(deeplab_model, tile=64, overlap=40)
 
 
-def test_predict_paths_reports_bad_files_and_goes_on(tmp_path, deeplab_model):
+@pytest.mark.parametrize("engine", ["onnx", "torch"])  # torch finishes whole-window batches on its device
+def test_predict_paths_reports_bad_files_and_goes_on(tmp_path, deeplab_model, engine):
     from PIL import Image
     good = []
     for i in range(3):
@@ -157,9 +158,22 @@ def test_predict_paths_reports_bad_files_and_goes_on(tmp_path, deeplab_model):
         Image.fromarray(make_tile(64, i)[0]).save(good[-1])
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
-    predictor = Predictor(deeplab_model, tile=64, overlap=16, batch_size=2)
+    predictor = Predictor(deeplab_model, tile=64, overlap=16, batch_size=2, engine=engine)
     results = dict(predictor.predict_paths([good[0], empty, good[1], good[2]]))
     assert isinstance(results[empty], BadInputError) and "empty" in str(results[empty])
     for path in good:
         expected = predictor.predict(np.asarray(Image.open(path))).probability
         assert np.abs(results[path].probability.astype(int) - expected).max() <= 1
+        assert results[path].mask.shape == (64, 64) and 0 <= results[path].uncertainty <= 1
+
+
+def test_on_device_finishing_matches_the_host_path(deeplab_model):
+    """The GPU fast path (uint8, mask and entropy on the device) gives what the host path gives."""
+    predictor = Predictor(deeplab_model, tile=64, overlap=16, engine="torch")
+    images = np.stack([make_tile(64, i)[0] for i in range(3)])
+    probs, masks, scores = predictor.engine.predict_finished(images, predictor.threshold)
+    for i, image in enumerate(images):
+        expected = predictor.predict(image)
+        assert np.abs(probs[i].astype(int) - expected.probability).max() <= 1
+        assert (masks[i] != expected.mask).mean() < 0.01
+        assert scores[i] == pytest.approx(expected.uncertainty, abs=1e-3)
