@@ -123,6 +123,7 @@ def _plan(root: Path, conn, dest, objects: list[dict], report: SyncReport) -> li
             masks[path.stem] = remote
     local_pairs, _ = scan_pairs(root)
     local_split = {p.stem: p.split for p in local_pairs}
+    local_image = {p.stem: p.image for p in local_pairs}
     local_unlabeled = {p.stem: p.name for p in (root / UNLABELED).iterdir() if p.is_file()}
     statuses = state.tile_statuses(conn)
     records = state.synced_objects(conn, dest.state_key)
@@ -148,8 +149,8 @@ def _plan(root: Path, conn, dest, objects: list[dict], report: SyncReport) -> li
         status = statuses.get(stem)
         if status == TileStatus.CONFLICT.value:
             task.conflict = "still in conflict; resolve it first"
-        elif stem in local_split and local_split[stem] != image.path.split:
-            task.conflict = f"the tile is in {local_split[stem]}/ here and in {image.path.split}/ remotely"
+        elif stem in local_split and local_image[stem] != image.path.relpath:
+            task.conflict = f"the tile is {local_image[stem]} here and {image.path.relpath} remotely"
         elif stem in local_unlabeled and stem not in local_split:
             if status not in (None, TileStatus.NEW.value, TileStatus.PREDICTED.value):
                 task.conflict = f"the tile has local edits ({status}) and a remote label"

@@ -101,7 +101,7 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
         if delete and plan.deletions and not report.cancelled and not report.failed:
             _run_deletions(client, conn, dest, plan, report, settings)
         report.seconds = time.monotonic() - started
-        log.info("push to %s: %s in %.1f s", dest.uri, report.summary(), report.seconds)
+        log.debug("push to %s: %s in %.1f s", dest.uri, report.summary(), report.seconds)
         return report
     finally:
         conn.close()
