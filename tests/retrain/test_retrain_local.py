@@ -64,6 +64,11 @@ def test_stop_ends_the_whole_process_group(tiny_workspace, tmp_path):
     runner.stop()
     status = runner.wait(timeout=30, interval=0.2)
     assert status.state == JobState.STOPPED
+    # the supervisor writes "Stopped" after its child is gone, then exits itself a moment later
+    deadline = time.monotonic() + 15
+    while _processes_mentioning(str(runner.job_dir)) and time.monotonic() < deadline:
+        runner.refresh()  # reaps the supervisor (it is this process's child)
+        time.sleep(0.1)
     assert _processes_mentioning(str(runner.job_dir)) == []
 
 
