@@ -159,6 +159,8 @@ def run(args) -> int:
         # big rasters take the windowed scene path even without georeferencing
         (scenes if info and (info[1] or info[2] > MAX_IMAGE_PIXELS) else images).append(path)
 
+    if args.vector and images:
+        tqdm.write(f"note: --vector applies to georeferenced scenes; {len(images)} plain image(s) get masks only")
     write_mask, write_prob = args.write in ("mask", "both"), args.write in ("probability", "both")
     bar = tqdm(total=len(images) + len(scenes), unit="file", disable=args.no_progress, dynamic_ncols=True)
     done = 0
@@ -192,7 +194,7 @@ def run(args) -> int:
                 fail(path, f"{exc.__class__.__name__}: {exc}")
             bar.update(1)
     seconds = time.perf_counter() - started
-    summary = (f"predicted {done} of {done + len(failed)} inputs ({len(images)} images, {len(scenes)} scenes) "
+    summary = (f"predicted {done} of {done + len(failed)} inputs ({len(images)} image(s), {len(scenes)} scene(s)) "
                f"in {seconds:.1f} s; {len(failed)} failed; outputs in {args.out}")
     print(summary)
     return 1 if failed else 0
