@@ -18,7 +18,7 @@ from roadseg_gui.core.mask_edit import MaskDocument, threshold
 from .layers import mask_to_argb, outline_to_qimage, probability_to_qimage, rgb_to_qimage
 from .workers import Failed, Succeeded, submit
 
-CACHE_PIXELS = 80_000_000   # ~ five 4096² tiles, or hundreds of 512² ones
+CACHE_PIXELS = 70_000_000   # four 4096² tiles (the one on screen, the last, the next two), or hundreds of 512²
 
 
 @dataclass
@@ -86,7 +86,7 @@ class TileLoader(QObject):
             self._cache.move_to_end(stem)
             self.loaded.emit(data)
             return True
-        self._start(stem)
+        self._start(stem, priority=1)  # ahead of queued prefetches
         return False
 
     def prefetch(self, stems: list[str]) -> None:
@@ -112,11 +112,11 @@ class TileLoader(QObject):
         if data is not None and data.shape == probability.shape:
             data.probability, data.prediction_image, data.outline_image = probability, image, None
 
-    def _start(self, stem: str) -> None:
+    def _start(self, stem: str, priority: int = 0) -> None:
         if stem in self._inflight or self.workspace is None:
             return
         self._inflight.add(stem)
-        submit(load_tile, self.workspace, stem, self.threshold(), pool=self.pool,
+        submit(load_tile, self.workspace, stem, self.threshold(), pool=self.pool, priority=priority,
                on_done=lambda outcome, s=stem, ws=self.workspace: self._done(s, ws, outcome))
 
     def _done(self, stem: str, workspace, outcome) -> None:

@@ -116,13 +116,15 @@ class Job(QRunnable):
 
 
 def submit(fn: Callable[..., Any], *args, on_done: Callable[[Outcome], None] | None = None,
-           pool: QThreadPool | None = None, cancel: CancelToken | None = None, **kwargs) -> CancelToken:
-    """Run ``fn(*args, **kwargs)`` on a pool thread; ``on_done(outcome)`` runs on the UI thread."""
+           pool: QThreadPool | None = None, cancel: CancelToken | None = None, priority: int = 0,
+           **kwargs) -> CancelToken:
+    """Run ``fn(*args, **kwargs)`` on a pool thread; ``on_done(outcome)`` runs on the UI thread.
+    Queued jobs of higher ``priority`` start first."""
     job = Job(fn, *args, cancel=cancel, **kwargs)
     if on_done is not None:
         job.relay.delivered.connect(on_done)
     _keep_alive.add(job.relay)
-    (pool or QThreadPool.globalInstance()).start(job)
+    (pool or QThreadPool.globalInstance()).start(job, priority)
     return job.cancel
 
 
