@@ -2,10 +2,11 @@
 
     python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH]
 
-Runs offscreen (no display needed). Without ``--workspace`` it builds a throwaway
-workspace of generated tiles. With ``--model`` the prediction is the model's; without
-one it is *simulated* (the generator's road mask, blurred and dented), which the
-window's status bar says. The user's settings and recent workspaces are not touched.
+Runs offscreen (no display needed). Without ``--workspace`` it shows a throwaway copy of
+the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing),
+opened on a labeled SpaceNet chip. With ``--model`` the prediction is the model's; without
+one it is *simulated* (the tile's reference mask, blurred and dented), which the window's
+status bar says. The user's settings and recent workspaces are not touched.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def _generated_workspace(root: Path) -> dict[str, np.ndarray]:
         Image.fromarray(image).save(root / "unlabeled" / f"{stem}.jpg", quality=92)
         truths[stem] = mask
     return truths
+
+
+def _demo_workspace(root: Path) -> dict[str, np.ndarray]:
+    """A copy of the shipped demo; returns the reference masks of its labeled tiles."""
+    from roadseg_gui.core.demo import copy_demo
+    from trainer.imageio import read_mask
+
+    copy_demo(root)
+    return {p.stem: read_mask(p) for split in ("train", "test") for p in sorted((root / split / "masks").glob("*.png"))}
 
 
 def _simulated_probability(mask: np.ndarray, seed: int) -> np.ndarray:
@@ -109,9 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     from roadseg_gui.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    truths = {} if args.workspace else _generated_workspace(scratch / "workspace")
+    truths = {}
+    if not args.workspace:
+        try:
+            truths = _demo_workspace(scratch / "workspace")
+        except Exception as exc:  # noqa: BLE001 - an installation without resources/demo
+            print(f"demo workspace unavailable ({exc}); using generated tiles", file=sys.stderr)
+            truths = _generated_workspace(scratch / "workspace")
     workspace = Workspace.open(args.workspace or scratch / "workspace")
     stems = [t.stem for t in workspace.tiles(order="name") if t.status != "error"]
+    # Show a real (SpaceNet) labeled chip first when there is one: the most uncertain goes on screen.
+    stems.sort(key=lambda s: (not s.startswith("vegas"), s not in truths, s))
     if not stems:
         print("error: the workspace has no readable tiles", file=sys.stderr)
         return 1
@@ -159,7 +177,8 @@ def _predict(workspace, stems, truths, model) -> str:
     for i, stem in enumerate(stems):
         if stem in truths:
             probability = _simulated_probability(truths[stem], i)
-            workspace.save_prediction(stem, probability, uncertainty(probability), "simulated")
+            # The first tile gets the highest uncertainty, so it is the one the window opens on.
+            workspace.save_prediction(stem, probability, 0.9 if i == 0 else uncertainty(probability), "simulated")
     return "Simulated prediction (screenshot)"
 
 
