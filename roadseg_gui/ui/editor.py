@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
 from .autosave import Autosaver
-from .layers import outline_to_qimage, probability_to_qimage
+from .layers import outline_to_qimage
 from .tile_loader import TileLoader
 from .undo import TileUndoStacks
 from .workers import Failed, Succeeded
@@ -114,20 +114,21 @@ class TileEditor(QObject):
             self.autosaver.mark_dirty(self.stem, lambda d=self.document: d.mask)
 
     # ---- predictions -----------------------------------------------------
-    def set_prediction(self, stem: str, probability: np.ndarray) -> None:
-        """A new prediction arrived (from the worker process)."""
-        image = probability_to_qimage(probability)
-        self.loader.update_prediction(stem, probability, image)
+    def set_prediction(self, stem: str, layers) -> None:
+        """A new prediction arrived (from the worker process), its layers made on a pool thread."""
+        self.loader.update_prediction(stem, layers)
+        probability = layers.probability
         if stem != self.stem or self.document is None or probability.shape != self.document.shape:
             return
         self.probability = probability
-        self._heatmap = image
-        self.refresh_prediction_layer()
+        self._heatmap = layers.heatmap
+        current = self.panel.threshold.threshold()
+        self.refresh_prediction_layer(layers.outline if layers.threshold == current else None)
         if not self._from_disk and self.document.revision == 0:
             # Nobody has touched this tile yet: its starting mask is the prediction.
             self._quiet = True
             try:
-                self.document.replace(threshold(probability, self.panel.threshold.threshold()))
+                self.document.replace(layers.mask if layers.threshold == current else threshold(probability, current))
             finally:
                 self._quiet = False
             self.document.revision = 0

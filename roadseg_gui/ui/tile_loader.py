@@ -59,6 +59,22 @@ def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
                     threshold_value, MaskDocument(mask), mask_to_argb(mask), saved is not None)
 
 
+@dataclass
+class PredictionLayers:
+    """A new prediction, with its display layers made on a pool thread."""
+    probability: np.ndarray
+    heatmap: QImage
+    outline: QImage
+    mask: np.ndarray         # at ``threshold``
+    threshold: float
+
+
+def prepare_prediction(probability: np.ndarray, threshold_value: float) -> PredictionLayers:
+    mask = threshold(probability, threshold_value)
+    return PredictionLayers(probability, probability_to_qimage(probability), outline_to_qimage(mask), mask,
+                            threshold_value)
+
+
 class TileLoader(QObject):
     loaded = Signal(object)         # TileData
     failed = Signal(str, object)    # stem, Failed
@@ -107,10 +123,11 @@ class TileLoader(QObject):
             data.mask_from_disk = from_disk
             data.overlay = overlay if overlay is not None else mask_to_argb(data.document.mask)
 
-    def update_prediction(self, stem: str, probability: np.ndarray, image: QImage) -> None:
+    def update_prediction(self, stem: str, layers: PredictionLayers) -> None:
         data = self._cache.get(stem)
-        if data is not None and data.shape == probability.shape:
-            data.probability, data.prediction_image, data.outline_image = probability, image, None
+        if data is not None and data.shape == layers.probability.shape:
+            data.probability, data.prediction_image = layers.probability, layers.heatmap
+            data.outline_image, data.threshold = layers.outline, layers.threshold
 
     def _start(self, stem: str, priority: int = 0) -> None:
         if stem in self._inflight or self.workspace is None:
