@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         split = getattr(record, "split", None) or "unlabeled"
         self.status_tile.setText(f"{stem}  ·  {width}×{height}  ·  {split}")
         self.canvas.setFocus()
+        self.update_prediction_controls()
         if self.prediction is not None:
             self.prediction.request_for(stem, self.browser.neighbours(stem, PREDICT_AHEAD),
                                         has_prediction=self.editor.probability is not None)
@@ -234,6 +235,15 @@ class MainWindow(QMainWindow):
         if record is not None:
             self.browser.update_record(record)
             self.browser.update_counts()
+
+    def update_prediction_controls(self) -> None:
+        """'Use prediction' only makes sense once the tile has a prediction."""
+        has = self.editor.probability is not None
+        self.panel.use_prediction.setEnabled(has)
+        self.actions.use_prediction.setEnabled(has)
+        self.panel.use_prediction.setToolTip(
+            "Replace the mask with the prediction at the threshold (undoable)" if has
+            else "This tile has no prediction yet (open a model to get one)")
 
     def _use_prediction(self) -> None:
         if not self.editor.use_prediction():

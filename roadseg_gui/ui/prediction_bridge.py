@@ -44,6 +44,7 @@ class PredictionBridge(QObject):
         self.window = window
         self.prediction_ready.connect(window.editor.set_prediction)
         self.prediction_ready.connect(lambda stem, _layers: window._refresh_record(stem))
+        self.prediction_ready.connect(lambda _stem, _layers: window.update_prediction_controls())
         self.model_loaded.connect(self._show_model)
         self.model_failed.connect(self._show_model_failure)
         self.tile_failed.connect(self._show_tile_failure)

@@ -32,6 +32,7 @@ def test_switching_tiles_autosaves_at_once_and_coming_back_restores_the_edit(qtb
 
 def test_space_toggles_the_overlays_and_the_banner_says_there_is_no_model(qtbot, window):
     assert window.banner.isVisible() and "No model is configured" in window.banner.label.text()
+    assert not window.panel.use_prediction.isEnabled(), "nothing to use before a prediction exists"
     assert window.canvas.overlays_visible
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_Space)
@@ -122,3 +123,34 @@ def test_roadseg_gui_without_a_workspace_opens_the_demo(qtbot, tmp_path, monkeyp
     finally:
         window.ask_on_quit = False
         window.close()
+
+
+def test_import_images_adds_tiles_and_the_workspace_goes_on_the_recent_list(qtbot, window, tmp_path,
+                                                                            monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    from ui_helpers import write_tiles
+
+    outside = tmp_path / "outside"
+    write_tiles(outside, 2, seed=50)
+    files = sorted(str(p) for p in (outside / "unlabeled").iterdir())
+    (outside / "unlabeled" / "notes.txt").write_text("not an image")
+    files.append(str(outside / "unlabeled" / "notes.txt"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (files, ""))
+    before = window.browser.model.rowCount()
+    window.actions.import_images.trigger()
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == before, timeout=1000)  # same stems: skipped
+    qtbot.waitUntil(lambda: any("Import images" in e for e in window.log_panel.entries()), timeout=15000)
+    log = "\n".join(window.log_panel.entries())
+    assert "0 added" in log and "notes.txt" in log and "already in the workspace" in log
+
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    for i, f in enumerate(files[:2]):
+        (renamed / f"new_{i}.png").write_bytes(open(f, "rb").read())
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames",
+                        lambda *a, **k: ([str(p) for p in sorted(renamed.iterdir())], ""))
+    window.actions.import_images.trigger()
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == before + 2, timeout=15000)
+    assert window.browser.model.row_of("new_0") >= 0
+    recent = [a.text() for a in window.recent_menu.actions()]
+    assert str(window.workspace.root) in recent
