@@ -45,7 +45,7 @@ def test_predict_folder_with_good_and_bad_files(tmp_path, deeplab_dir, capsys):
     bad = make_inputs(tmp_path / "in")
     out = tmp_path / "out"
     code = main(["predict", "--model", str(deeplab_dir), str(tmp_path / "in"), "--out", str(out), "--tile", "128",
-                 "--overlap", "32", "--engine", "torch", "--vector", "--cog", "--no-progress"])
+                 "--overlap", "32", "--vector", "--cog", "--no-progress"])
     captured = capsys.readouterr()
     text = captured.out + captured.err
     assert code == 1 and "Traceback" not in text
@@ -66,7 +66,7 @@ def test_all_good_inputs_exit_zero(tmp_path, deeplab_dir, capsys):
     image = tmp_path / "a.png"
     Image.fromarray(make_tile(64, 1)[0]).save(image)
     code = main(["predict", "--model", str(deeplab_dir), str(image), "--out", str(tmp_path / "o"), "--tile", "64",
-                 "--overlap", "16", "--engine", "torch", "--write", "both", "--no-progress"])
+                 "--overlap", "16", "--write", "both", "--no-progress"])
     assert code == 0, capsys.readouterr()
     assert (tmp_path / "o" / "a.png").exists() and (tmp_path / "o" / "a_probability.png").exists()
 
