@@ -160,7 +160,7 @@ def bench_dabs(app, window, dabs: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer tiles and dabs")
-    args = parser.parse_args()
+    args, _unknown = parser.parse_known_args()  # bench/run_all.py passes its arguments to every bench
     scratch = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     os.environ["XDG_CONFIG_HOME"] = str(scratch / "config")
     from PySide6.QtWidgets import QApplication

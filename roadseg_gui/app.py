@@ -68,8 +68,13 @@ def start(argv: list[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    app, _window = start(argv)
-    return app.exec()
+    app, window = start(argv)
+    code = app.exec()
+    # Destroy the window while Qt is still fully alive, not during interpreter shutdown.
+    window.deleteLater()
+    from PySide6.QtCore import QCoreApplication, QEvent
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    return code
 
 
 if __name__ == "__main__":
