@@ -96,6 +96,7 @@ class TileEditor(QObject):
         self.document.add_listener(self._changed)
         self.undo.activate(data.stem, self.document)
         self.canvas.set_tile(data.image, None, self.document.mask, overlay=data.overlay)
+        self.panel.ground_width.set_pixel_size(data.pixel_m)
         outline_ready = data.outline_image is not None and data.threshold == self.panel.threshold.threshold()
         self.refresh_prediction_layer(data.outline_image if outline_ready else None)
         self.tile_shown.emit(data.stem)

@@ -66,6 +66,28 @@ class RoadWidthSlider(LabeledSlider):
         super().__init__(1, 100, width, "Road line width in image pixels", parent)
 
 
+class GroundWidthLabel(QLabel):
+    """The road width on the ground ("≈ 3.0 m") for georeferenced tiles; empty otherwise."""
+
+    def __init__(self, width_slider: RoadWidthSlider, parent=None):
+        super().__init__(parent)
+        self.setStyleSheet("color: #888;")
+        self._slider = width_slider
+        self._pixel_m: float | None = None
+        width_slider.valueChanged.connect(lambda _v: self._update())
+
+    def set_pixel_size(self, pixel_m: float | None) -> None:
+        self._pixel_m = pixel_m
+        self._update()
+
+    def _update(self) -> None:
+        if self._pixel_m is None:
+            self.setText("")
+            return
+        metres = self._slider.value() * self._pixel_m
+        self.setText(f"≈ {metres:.1f} m on the ground ({self._pixel_m:.2f} m per pixel)")
+
+
 class LayerPanel(QWidget):
     """The controls of the right-hand dock: overlays, threshold, sizes, prediction actions."""
 
@@ -81,6 +103,7 @@ class LayerPanel(QWidget):
         self.threshold = ThresholdSlider(0.5)
         self.brush_size = BrushSizeSlider(labeling.brush_size)
         self.road_width = RoadWidthSlider(labeling.road_width_px)
+        self.ground_width = GroundWidthLabel(self.road_width)
         self.use_prediction = QPushButton("Use prediction as mask")
         self.use_prediction.setToolTip("Replace the mask with the prediction at the threshold (undoable)")
         self.legend = QLabel("<span style='color:#00e6ff'>&#9632;</span> your mask (editable)<br>"
@@ -90,6 +113,7 @@ class LayerPanel(QWidget):
         form.addRow("Threshold", self.threshold)
         form.addRow("Brush size", self.brush_size)
         form.addRow("Road width", self.road_width)
+        form.addRow("", self.ground_width)
         layout = QVBoxLayout(self)
         layout.addWidget(self.legend)
         layout.addWidget(self.show_prediction)

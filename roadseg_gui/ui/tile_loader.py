@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage
 
 from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
+from .georef import pixel_size_m
 from .layers import mask_to_argb, outline_to_qimage, probability_to_qimage, rgb_to_qimage
 from .workers import Failed, Succeeded, submit
 
@@ -33,6 +34,7 @@ class TileData:
     document: MaskDocument            # the editable mask; kept while cached, so undo survives a revisit
     overlay: np.ndarray               # its premultiplied ARGB overlay buffer
     mask_from_disk: bool              # an autosaved edit or accepted mask (never replaced by a prediction)
+    pixel_m: float | None = None      # ground size of a pixel (georeferenced tiles)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -56,7 +58,8 @@ def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
     return TileData(stem, image, probability,
                     probability_to_qimage(probability) if probability is not None else None,
                     outline_to_qimage(predicted) if predicted is not None else None,
-                    threshold_value, MaskDocument(mask), mask_to_argb(mask), saved is not None)
+                    threshold_value, MaskDocument(mask), mask_to_argb(mask), saved is not None,
+                    pixel_size_m(workspace.image_path(stem)))
 
 
 @dataclass

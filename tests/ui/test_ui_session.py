@@ -97,7 +97,7 @@ def test_roadseg_gui_opens_the_given_workspace(qtbot, workspace_root, monkeypatc
     _app, window = app.start([str(workspace_root)])                   # main() = start() + exec()
     qtbot.addWidget(window)
     try:
-        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
+        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=30000)
         assert window.workspace.root == workspace_root.resolve()
         assert window.windowTitle().endswith(workspace_root.name)
     finally:
@@ -118,7 +118,7 @@ def test_roadseg_gui_without_a_workspace_opens_the_demo(qtbot, tmp_path, monkeyp
     _app, window = app.start([])
     qtbot.addWidget(window)
     try:
-        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
+        qtbot.waitUntil(lambda: window.editor.document is not None, timeout=30000)
         assert window.workspace.root == demo.resolve()
     finally:
         window.ask_on_quit = False
