@@ -154,3 +154,22 @@ def test_import_images_adds_tiles_and_the_workspace_goes_on_the_recent_list(qtbo
     assert window.browser.model.row_of("new_0") >= 0
     recent = [a.text() for a in window.recent_menu.actions()]
     assert str(window.workspace.root) in recent
+
+
+def test_road_width_is_also_shown_in_metres_for_a_georeferenced_tile(qtbot, tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+    from ui_helpers import open_window
+
+    root = tmp_path / "geo"
+    (root / "unlabeled").mkdir(parents=True)
+    data = (np.random.default_rng(0).random((3, 64, 64)) * 255).astype(np.uint8)
+    with rasterio.open(root / "unlabeled" / "chip.tif", "w", driver="GTiff", width=64, height=64, count=3,
+                       dtype="uint8", crs="EPSG:32618", transform=from_origin(500000, 4000000, 0.5, 0.5)) as dst:
+        dst.write(data)
+    window = open_window(qtbot, root)
+    try:
+        window.panel.road_width.setValue(10)
+        assert "5.0 m" in window.panel.ground_width.text() and "0.50 m per pixel" in window.panel.ground_width.text()
+    finally:
+        window.close()
