@@ -30,6 +30,7 @@ class Autosaver(QObject):
         self._dirty: dict[str, object] = {}   # stem -> callable returning the current mask
         self._unsaved_errors: dict[str, Failed] = {}
         self._inflight = 0
+        self._saving: dict[str, object] = {}  # stem -> newest mask queued or being written
 
     def set_workspace(self, workspace) -> None:
         self.flush_now()
@@ -69,6 +70,7 @@ class Autosaver(QObject):
         dirty, self._dirty = self._dirty, {}
         for stem, current in dirty.items():
             mask = current().copy()
+            self._saving[stem] = mask
             self.run_in_order(self.workspace.save_working_mask, stem, mask,
                               on_done=lambda outcome, s=stem, m=mask: self._done(s, m, outcome))
 
@@ -94,7 +96,16 @@ class Autosaver(QObject):
                     ok = False
         return ok and not self._unsaved_errors
 
+    def pending_mask(self, stem: str):
+        """The newest mask of ``stem`` that is not on disk yet (dirty or still being written), or None."""
+        dirty = self._dirty.get(stem)
+        if dirty is not None:
+            return dirty()
+        return self._saving.get(stem)
+
     def _done(self, stem: str, mask, outcome) -> None:
+        if self._saving.get(stem) is mask:
+            del self._saving[stem]
         if isinstance(outcome, Succeeded):
             self._unsaved_errors.pop(stem, None)
             self.saved.emit(stem)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
 from .autosave import Autosaver
-from .layers import outline_to_qimage
+from .layers import mask_to_argb, outline_to_qimage
 from .tile_loader import TileLoader
 from .undo import TileUndoStacks
 from .workers import Failed, Succeeded
@@ -89,6 +89,8 @@ class TileEditor(QObject):
             return
         if self.document is not None:
             self.document.remove_listener(self._changed)
+        if data.fresh:
+            self._use_unsaved_edits(data)
         self._from_disk = data.mask_from_disk
         self.probability = data.probability
         self._heatmap = data.prediction_image
@@ -100,6 +102,15 @@ class TileEditor(QObject):
         outline_ready = data.outline_image is not None and data.threshold == self.panel.threshold.threshold()
         self.refresh_prediction_layer(data.outline_image if outline_ready else None)
         self.tile_shown.emit(data.stem)
+
+    def _use_unsaved_edits(self, data) -> None:
+        """A tile re-read from disk while its last edits were still being saved: show those edits."""
+        data.fresh = False
+        pending = self.autosaver.pending_mask(data.stem)
+        if pending is not None and pending.shape == data.shape:
+            data.document = MaskDocument(pending)
+            data.overlay = mask_to_argb(pending)
+            data.mask_from_disk = True
 
     def _failed(self, stem: str, failure: Failed) -> None:
         if stem != self.stem:

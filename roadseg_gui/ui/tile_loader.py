@@ -35,6 +35,7 @@ class TileData:
     overlay: np.ndarray               # its premultiplied ARGB overlay buffer
     mask_from_disk: bool              # an autosaved edit or accepted mask (never replaced by a prediction)
     pixel_m: float | None = None      # ground size of a pixel (georeferenced tiles)
+    fresh: bool = True                # read from disk, not shown yet
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -154,4 +155,8 @@ class TileLoader(QObject):
         self._cache[data.stem] = data
         self._cache.move_to_end(data.stem)
         while len(self._cache) > 1 and sum(d.shape[0] * d.shape[1] for d in self._cache.values()) > CACHE_PIXELS:
-            self._cache.popitem(last=False)
+            oldest = next(iter(self._cache))
+            if oldest == self._wanted:  # never the tile on screen
+                self._cache.move_to_end(oldest)
+                oldest = next(iter(self._cache))
+            del self._cache[oldest]

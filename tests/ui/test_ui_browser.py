@@ -75,8 +75,9 @@ def test_a_corrupt_tile_gets_an_error_badge_and_the_app_goes_on(qtbot, tmp_path)
         assert window.editor.document is None
         empty = model.record(model.row_of("aab_empty"))
         assert "empty" in model.error_reason(empty)
+        qtbot.waitUntil(lambda: any("aaa_broken" in e for e in window.log_panel.entries()), timeout=15000)
         messages = "\n".join(window.log_panel.entries())
-        assert "aaa_broken" in messages and "Traceback" not in messages
+        assert "re-export" in messages and "Traceback" not in messages
         window.browser.select(stems[0])
         qtbot.waitUntil(lambda: window.editor.stem == stems[0] and window.editor.document is not None, timeout=15000)
     finally:
