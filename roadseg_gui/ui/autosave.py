@@ -60,7 +60,7 @@ class Autosaver(QObject):
             self._inflight -= 1
             if on_done is not None:
                 on_done(outcome)
-        submit(fn, *args, pool=self.pool, on_done=done)
+        submit(fn, *args, pool=self.pool, on_done=done, context=self)
 
     def flush(self) -> None:
         """Queue a save of every dirty tile (copies are taken now, on the UI thread)."""

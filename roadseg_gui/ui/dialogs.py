@@ -75,7 +75,7 @@ def import_images(window) -> None:
         else:
             window.log_panel.info("Import cancelled; the images copied so far are in the workspace.")
             window.browser.refresh()
-    submit(workspace.add_images, files, progress=relay_progress, on_done=done)
+    submit(workspace.add_images, files, progress=relay_progress, on_done=done, context=window)
 
 
 def import_scene(window) -> None:
@@ -113,7 +113,7 @@ def import_scene(window) -> None:
         else:
             window.log_panel.info("Scene import cancelled; importing the scene again resumes where it stopped.")
             window.browser.refresh()
-    submit(work, on_done=done, cancel=cancel)
+    submit(work, on_done=done, cancel=cancel, context=window)
 
 
 class _ProgressRelay:

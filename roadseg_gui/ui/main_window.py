@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
         from roadseg_gui.core.workspace import Workspace
 
         self.statusBar().showMessage(f"Opening {root}…")
-        submit(Workspace.open, root, on_done=lambda outcome: self._workspace_opened(root, outcome, select_first))
+        submit(Workspace.open, root, context=self,
+               on_done=lambda outcome: self._workspace_opened(root, outcome, select_first))
 
     def _workspace_opened(self, root, outcome, select_first: bool) -> None:
         if not isinstance(outcome, Succeeded):

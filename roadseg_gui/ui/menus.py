@@ -100,7 +100,7 @@ def embed_side_panels(window, root: Path) -> None:
         classes = getattr(outcome, "value", None) or {}
         if window.workspace is not None and window.workspace.root == root:
             _create_side_panels(window, root, classes)
-    submit(import_all, on_done=done)
+    submit(import_all, on_done=done, context=window)
 
 
 def _create_side_panels(window, root: Path, classes: dict) -> None:

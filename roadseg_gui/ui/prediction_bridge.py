@@ -117,6 +117,7 @@ class PredictionBridge(QObject):
             elif isinstance(result, ps.Succeeded):
                 # Heatmap, outline and mask of a 4096² tile take ~0.2 s: made on a pool thread.
                 submit(prepare_prediction, result.probability, self.window.panel.threshold.threshold(),
+                       context=self,
                        on_done=lambda outcome, stem=result.stem: self._prepared(stem, outcome))
             elif isinstance(result, ps.Failed):
                 if result.stem is None:

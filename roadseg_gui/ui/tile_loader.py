@@ -138,6 +138,7 @@ class TileLoader(QObject):
             return
         self._inflight.add(stem)
         submit(load_tile, self.workspace, stem, self.threshold(), pool=self.pool, priority=priority,
+               context=self,
                on_done=lambda outcome, s=stem, ws=self.workspace: self._done(s, ws, outcome))
 
     def _done(self, stem: str, workspace, outcome) -> None:

@@ -119,7 +119,7 @@ class TileListModel(QAbstractListModel):
         if (self._thumbnailer is not None and record.stem not in self._pending
                 and record.stem not in self._thumb_errors and status_of(record) != "error"):
             self._pending.add(record.stem)
-            submit(self._thumbnailer, record, pool=self.pool,
+            submit(self._thumbnailer, record, pool=self.pool, context=self,
                    on_done=lambda outcome, stem=record.stem: self._thumb_ready(stem, outcome))
         return None
 

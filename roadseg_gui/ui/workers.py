@@ -86,8 +86,8 @@ class _Relay(QObject):
     done = Signal(object)
     delivered = Signal(object)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, context: QObject | None = None) -> None:
+        super().__init__(context)  # deleted with its context: then nothing is delivered
         self.done.connect(self._deliver)
 
     @Slot(object)
@@ -99,10 +99,11 @@ class _Relay(QObject):
 class Job(QRunnable):
     """A QRunnable whose outcome arrives on the UI thread via ``done``."""
 
-    def __init__(self, fn: Callable[..., Any], *args, cancel: CancelToken | None = None, **kwargs):
+    def __init__(self, fn: Callable[..., Any], *args, cancel: CancelToken | None = None,
+                 context: QObject | None = None, **kwargs):
         super().__init__()
         self.setAutoDelete(True)
-        self.relay = _Relay()
+        self.relay = _Relay(context)
         self.cancel = cancel or CancelToken()
         self._call = (fn, args, kwargs)
 
@@ -117,10 +118,11 @@ class Job(QRunnable):
 
 def submit(fn: Callable[..., Any], *args, on_done: Callable[[Outcome], None] | None = None,
            pool: QThreadPool | None = None, cancel: CancelToken | None = None, priority: int = 0,
-           **kwargs) -> CancelToken:
+           context: QObject | None = None, **kwargs) -> CancelToken:
     """Run ``fn(*args, **kwargs)`` on a pool thread; ``on_done(outcome)`` runs on the UI thread.
-    Queued jobs of higher ``priority`` start first."""
-    job = Job(fn, *args, cancel=cancel, **kwargs)
+    Queued jobs of higher ``priority`` start first. If ``context`` (a QObject) is deleted before the
+    job ends, ``on_done`` is not called."""
+    job = Job(fn, *args, cancel=cancel, context=context, **kwargs)
     if on_done is not None:
         job.relay.delivered.connect(on_done)
     _keep_alive.add(job.relay)

@@ -34,11 +34,10 @@ def test_threshold_slider_then_enter_writes_the_mask_png_in_the_stems_split(qtbo
         qtbot.keyClick(window.canvas, Qt.Key_Return)
         split = split_for(stems[0], workspace.settings.labeling.test_fraction)
         mask_file = workspace_root / split / "masks" / f"{stems[0]}.png"
-        qtbot.waitUntil(mask_file.exists, timeout=15000)
+        qtbot.waitUntil(lambda: workspace.tile(stems[0]).status == "accepted", timeout=15000)
         assert np.array_equal(read_mask(mask_file), expected)
         assert (workspace_root / split / "images" / f"{stems[0]}.png").exists()
         assert not (workspace_root / "unlabeled" / f"{stems[0]}.png").exists()
-        qtbot.waitUntil(lambda: workspace.tile(stems[0]).status == "accepted", timeout=15000)
         assert window.editor.stem == stems[1], "Enter moves on to the next tile in the list's order"
     finally:
         window.close()
