@@ -8,6 +8,7 @@ downloaded quickly; otherwise training starts from scratch and says so once.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 from urllib.parse import urlparse
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 BACKBONES = ("mobilenet_v3_large", "resnet50", "resnet101")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+ROAD_PRIOR = 0.05  # initial road probability of a fresh model
 
 _BUILDERS = {
     "mobilenet_v3_large": (segmentation.deeplabv3_mobilenet_v3_large, models.MobileNet_V3_Large_Weights.IMAGENET1K_V1),
@@ -55,6 +57,9 @@ def build_model(backbone: str = "mobilenet_v3_large", pretrained_backbone: bool 
     """A fresh model; with ``pretrained_backbone`` the ImageNet encoder weights are used when reachable."""
     builder, _ = _BUILDERS[check_backbone(backbone)]
     net = builder(weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
+    # Start the road logit at the prior (roads are a few % of pixels), as RetinaNet does for rare
+    # classes: without it the first steps spend themselves pushing every pixel to background.
+    nn.init.constant_(net.classifier[4].bias, math.log(ROAD_PRIOR / (1.0 - ROAD_PRIOR)))
     model = RoadSegNet(net, backbone)
     if pretrained_backbone:
         if not load_pretrained_backbone(model):

@@ -23,13 +23,11 @@ if __name__ == "__main__" and not __package__:  # SageMaker runs `python train.p
 
     _sys.exit(_main())
 
-import argparse
 import dataclasses
 import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -40,98 +38,13 @@ from .artifact import ModelMeta, load_model, save_model_dir
 from .data import RoadDataset, pad_collate, resolve_splits
 from .errors import DataError, RoadsegError
 from .metrics import rounded
-from .model import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
+from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
+from .train_args import TrainConfig, build_parser, config_from_args, config_from_namespace  # noqa: F401
 from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
 from .train_dist import Runtime, barrier, is_model_writer, setup_runtime, shutdown
 from .train_loop import evaluate_epoch, make_scaler, recalibrate_batchnorm, train_epoch
 
 log = logging.getLogger("trainer.train")
-
-
-@dataclass
-class TrainConfig:
-    out: str
-    data: str | None = None
-    train: str | None = None
-    test: str | None = None
-    checkpoint_dir: str | None = None
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 5e-4
-    weight_decay: float = 1e-4
-    schedule: str = "cosine"
-    backbone: str = "mobilenet_v3_large"
-    image_size: int = 512
-    workers: int | None = None
-    seed: int = 0
-    pretrained: bool = True
-    precise_bn_batches: int = 16
-    init_model: str | None = None
-    device: str = "auto"
-
-
-def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m trainer.train", description="Train the road model.",
-                                add_help=add_help)
-    p.add_argument("--data", default=None, help="folder holding train/ and test/ (default: SageMaker channels)")
-    p.add_argument("--out", default=None, help="model output folder (default: SM_MODEL_DIR)")
-    p.add_argument("--checkpoint-dir", default=None,
-                   help="per-epoch checkpoint folder to resume from (default: /opt/ml/checkpoints on SageMaker, "
-                        "else OUT/checkpoints)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--schedule", choices=("cosine", "poly"), default="cosine")
-    p.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v3_large")
-    p.add_argument("--image-size", type=int, default=512, help="training crop size in pixels")
-    p.add_argument("--workers", type=int, default=None, help="data loader processes (default: by CPU count)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pretrained", type=_boolean, default=True,
-                   help="start from ImageNet backbone weights when available (true/false)")
-    p.add_argument("--precise-bn-batches", type=int, default=16,
-                   help="training batches used to re-estimate BatchNorm statistics before each test (0: off)")
-    p.add_argument("--init-model", default=None,
-                   help="fine-tune from this model (folder, model.tar.gz or .pth; default: SM_CHANNEL_MODEL)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    return p
-
-
-def _boolean(text: str) -> bool:
-    if str(text).strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(text).strip().lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def config_from_args(argv: list[str] | None = None) -> TrainConfig:
-    args, unknown = build_parser().parse_known_args(argv)
-    if unknown:  # SageMaker may pass hyperparameters this version does not know
-        log.warning("ignoring unknown arguments: %s", " ".join(unknown))
-    return config_from_namespace(args)
-
-
-def config_from_namespace(args: argparse.Namespace) -> TrainConfig:
-    """Flags first, then the SageMaker environment (SM_MODEL_DIR, SM_CHANNEL_*)."""
-    env = os.environ
-    out = args.out or env.get("SM_MODEL_DIR")
-    if not out:
-        raise DataError("no output folder", "Pass --out DIR (SageMaker sets SM_MODEL_DIR).")
-    train = test = None
-    data = args.data
-    if data is None:
-        train, test = env.get("SM_CHANNEL_TRAIN"), env.get("SM_CHANNEL_TEST")
-        data = env.get("SM_CHANNEL_TRAINING")
-    init_model = args.init_model
-    if init_model is None and env.get("SM_CHANNEL_MODEL"):
-        init_model = env["SM_CHANNEL_MODEL"]
-    return TrainConfig(out=out, data=data, train=train, test=test, checkpoint_dir=args.checkpoint_dir,
-                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       weight_decay=args.weight_decay, schedule=args.schedule, backbone=args.backbone,
-                       image_size=args.image_size, workers=args.workers, seed=args.seed,
-                       pretrained=args.pretrained, precise_bn_batches=args.precise_bn_batches,
-                       init_model=init_model, device=args.device)
 
 
 def _default_workers(runtime: Runtime) -> int:

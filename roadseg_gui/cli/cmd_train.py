@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def register(subparsers) -> None:
-    from trainer.train import build_parser
+    from trainer.train_args import build_parser
 
     parser = subparsers.add_parser(
         "train", parents=[build_parser(add_help=False)], help="train the road model on this machine",
@@ -15,7 +15,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from trainer.train import config_from_namespace, fit
+    from trainer.train import fit
+    from trainer.train_args import config_from_namespace
 
     fit(config_from_namespace(args))
     return 0

@@ -57,3 +57,8 @@ def test_pretrained_weights_come_from_the_hub_cache(monkeypatch, tmp_path):
         torch.hub.set_dir(old_dir)
     assert torch.equal(model.net.backbone["0"][0].weight, reference.features[0][0].weight)
     assert torch.equal(model.net.backbone["16"][0].weight, reference.features[16][0].weight)
+
+
+def test_flag_choices_match_the_model_without_importing_torch():
+    from trainer.train_args import BACKBONE_CHOICES
+    assert BACKBONE_CHOICES == BACKBONES
