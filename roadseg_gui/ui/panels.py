@@ -81,6 +81,7 @@ class GroundWidthLabel(QLabel):
         self._update()
 
     def _update(self) -> None:
+        self.setVisible(self._pixel_m is not None)
         if self._pixel_m is None:
             self.setText("")
             return
@@ -104,6 +105,7 @@ class LayerPanel(QWidget):
         self.brush_size = BrushSizeSlider(labeling.brush_size)
         self.road_width = RoadWidthSlider(labeling.road_width_px)
         self.ground_width = GroundWidthLabel(self.road_width)
+        self.ground_width.set_pixel_size(None)
         self.use_prediction = QPushButton("Use prediction as mask")
         self.use_prediction.setToolTip("Replace the mask with the prediction at the threshold (undoable)")
         self.legend = QLabel("<span style='color:#00e6ff'>&#9632;</span> your mask (editable)<br>"
