@@ -6,9 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-# Imported here, on the main thread and before Qt: mask_edit otherwise imports scipy on a background
-# thread, and that import was seen to hang in this process after a QApplication.exec() (see report).
-import scipy.ndimage  # noqa: F401
 
 from ui_helpers import open_window, write_tiles
 
