@@ -101,8 +101,6 @@ def save_model_dir(model: torch.nn.Module, meta: ModelMeta, out_dir: str | os.Pa
     code.mkdir(exist_ok=True)
     for name in ("inference.py", "requirements.txt"):
         atomic_write_text(code / name, (SERVE_DIR / name).read_text("utf-8"))
-    for path in (out_dir / WEIGHTS_NAME, out_dir / META_NAME, code / "inference.py", code / "requirements.txt"):
-        os.chmod(path, 0o644)  # temp files are created 0600; a model is meant to be shared and served
     return out_dir
 
 

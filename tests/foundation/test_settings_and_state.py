@@ -81,3 +81,14 @@ def test_cli_without_command_prints_help_and_fails():
     proc = subprocess.run([sys.executable, "-m", "roadseg_gui.cli.main"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "usage: roadseg" in proc.stdout
+
+
+def test_atomic_writer_makes_shareable_files_and_keeps_an_existing_mode(tmp_path):
+    new = tmp_path / "new.png"
+    atomic_write_bytes(new, b"x")
+    assert new.stat().st_mode & 0o777 == 0o644
+    private = tmp_path / "private.toml"
+    atomic_write_bytes(private, b"a")
+    private.chmod(0o600)
+    atomic_write_bytes(private, b"b")
+    assert private.stat().st_mode & 0o777 == 0o600
