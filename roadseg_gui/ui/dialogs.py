@@ -83,37 +83,20 @@ def import_scene(window) -> None:
         window.log_panel.warning("Open a workspace before importing a scene.")
         return
     try:
-        from roadseg_gui.core import scene_import
+        from roadseg_gui.core import scene_import  # noqa: F401 - only checks it is there
     except ImportError:
         window.log_panel.warning("Scene import is not available in this build; use `roadseg import-scene`.")
         return
     path, _ = QFileDialog.getOpenFileName(window, "Import scene (GeoTIFF)", "", "Rasters (*.tif *.tiff *.vrt *.img)")
     if not path:
         return
-    cancel = CancelToken()
-    dialog = _progress(window, f"Cutting {Path(path).name} into 512-pixel chips…", cancel)
-    relay_progress = _ProgressRelay(dialog)
-    workspace = window.workspace
+    from .scene_import_dialog import SceneImportOptions, run_scene_import
 
-    def work():
-        report = scene_import.import_scene(path, workspace.root, chip=512, progress=relay_progress, cancel=cancel)
-        workspace.scan()
-        return report
-
-    def done(outcome) -> None:
-        dialog.close()
-        if isinstance(outcome, Succeeded):
-            report = outcome.value
-            window.log_panel.info(
-                f"Import scene {Path(path).name}: {len(report.written)} chips written, {report.existing} were "
-                f"already there, {report.skipped_nodata} empty (all nodata) chips skipped.")
-            window.browser.refresh()
-        elif isinstance(outcome, Failed):
-            window.log_panel.error(f"Scene import failed: {outcome.sentence()}")
-        else:
-            window.log_panel.info("Scene import cancelled; importing the scene again resumes where it stopped.")
-            window.browser.refresh()
-    submit(work, on_done=done, cancel=cancel, context=window)
+    options = SceneImportOptions(window, Path(path).name)
+    if options.exec() != SceneImportOptions.Accepted:
+        return
+    chip, overlap = options.values()
+    run_scene_import(window, path, chip=chip, overlap=overlap)
 
 
 class _ProgressRelay:
