@@ -5,14 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup sysdeps-display sysdeps-offscreen screenshot bench clean
+.PHONY: constraints run test setup sysdeps-display sysdeps-offscreen screenshot bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed ($(PYTHON) not found); set PYTHON=python3.12 if that is what you have."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned to the versions the local wheel cache (and AWS images) hold.
 	$(PY) -m pip install "torch==2.14.1" "torchvision==0.29.1"
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -36,6 +36,9 @@ screenshot: sysdeps-offscreen setup
 
 bench: setup
 	$(PY) bench/run_all.py
+
+constraints: setup
+	$(PY) -m pip freeze --exclude-editable | grep -v "^roadseg" | sed "1i # Versions this project is tested with; regenerate with make constraints." > constraints.txt
 
 clean:
 	rm -rf $(VENV) build *.egg-info
