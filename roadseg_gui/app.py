@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -67,7 +68,21 @@ def start(argv: list[str] | None = None):
     return app, window
 
 
+def missing_display() -> str | None:
+    """A sentence when Linux has no screen to open a window on (Qt would only print a plugin error)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("roadseg-gui needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set. "
+            "Run it in a desktop session, over `ssh -X`, or on a virtual screen: `xvfb-run -a roadseg-gui`.")
+
+
 def main(argv: list[str] | None = None) -> int:
+    problem = missing_display()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     app, window = start(argv)
     code = app.exec()
     # Destroy the window while Qt is still fully alive, not during interpreter shutdown.
