@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 MASK_SUFFIX = ".png"
 _RASTERIO_SUFFIXES = {".tif", ".tiff", ".img", ".vrt", ".jp2"}
 
-Image.MAX_IMAGE_PIXELS = None  # we apply our own cap, with our own message
+# PIL's own guard follows our cap (it raises at twice it); our checks come first with a clearer message.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -44,7 +47,9 @@ def _check_file(path: Path) -> None:
         raise BadInputError("file is empty (0 bytes)", "Re-export or re-download it.", path)
 
 
-def _check_pixels(path: Path, width: int, height: int) -> None:
+def check_pixels(path: str | os.PathLike, width: int, height: int) -> None:
+    """Refuse an image whose decoded size is over MAX_IMAGE_PIXELS (decompression bombs)."""
+    path = Path(path)
     if width <= 0 or height <= 0:
         raise BadInputError(f"image has no pixels ({width}x{height})", "", path)
     if width * height > MAX_IMAGE_PIXELS:
@@ -53,6 +58,12 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
             "Cut it into chips with `roadseg import-scene`, or predict it as a scene with `roadseg predict`.",
             path,
         )
+
+
+def _bomb_error(path: Path) -> BadInputError:
+    return BadInputError(
+        f"image is over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit for one tile (a possible decompression bomb)",
+        "Cut it into chips with `roadseg import-scene`, or predict it as a scene with `roadseg predict`.", path)
 
 
 def percentile_stretch(band: np.ndarray, valid: np.ndarray | None = None,
@@ -106,6 +117,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     try:
         with Image.open(path) as im:
             return im.height, im.width
+    except Image.DecompressionBombError as exc:
+        raise _bomb_error(path) from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise BadInputError("not a readable image", "The file may be corrupt or of another type.", path) from exc
 
@@ -128,7 +141,7 @@ def _read_with_rasterio(path: Path) -> np.ndarray:
 
     try:
         with rasterio.open(path) as src:
-            _check_pixels(path, src.width, src.height)
+            check_pixels(path, src.width, src.height)
             data = src.read()  # C x H x W
             valid = None
             if src.nodata is not None:
@@ -143,7 +156,7 @@ def _read_with_rasterio(path: Path) -> np.ndarray:
 def _read_with_pil(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
-            _check_pixels(path, im.width, im.height)
+            check_pixels(path, im.width, im.height)
             im.load()
             if im.mode in ("RGB", "L"):
                 array = np.asarray(im)
@@ -153,6 +166,8 @@ def _read_with_pil(path: Path) -> np.ndarray:
                 array = np.asarray(im.convert("RGB"))
     except BadInputError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise _bomb_error(path) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(
             f"not a readable image ({exc.__class__.__name__}: {exc})",
@@ -177,11 +192,17 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     _check_file(path)
     try:
         with Image.open(path) as im:
-            _check_pixels(path, im.width, im.height)
+            check_pixels(path, im.width, im.height)
             im.load()
-            array = np.asarray(im.convert("L") if im.mode in ("P", "LA", "RGBA", "1") else im)
+            if im.mode in ("LA", "1", "I;16", "I"):
+                im = im.convert("L")
+            elif im.mode not in ("L", "RGB"):  # P, RGBA...: road is channel 0, not luminance
+                im = im.convert("RGB")
+            array = np.asarray(im)
     except BadInputError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise _bomb_error(path) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(f"not a readable mask ({exc})", "Re-export it as a PNG.", path) from exc
     return binarize_mask(array)

@@ -103,9 +103,13 @@ def make_thumbnail(image: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarr
         with Image.open(path) as im:
             if im.mode in ("RGB", "L", "RGBA", "P", "LA", "CMYK", "YCbCr"):
                 im.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                imageio.check_pixels(path, im.width, im.height)  # after draft: what will be decoded
                 im = im.convert("RGB")
                 im.thumbnail((size, size), Image.Resampling.BILINEAR)
                 return np.asarray(im)
+    except Image.DecompressionBombError as exc:
+        raise BadInputError("image is too large to decode for a thumbnail (a possible decompression bomb)",
+                            "Cut it into chips with `roadseg import-scene`.", path) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(f"not a readable image ({exc.__class__.__name__}: {exc})",
                             "The file may be truncated or corrupt; re-export it.", path) from exc
