@@ -17,6 +17,7 @@ import pickle
 import shutil
 import tarfile
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,7 +178,9 @@ def _load_dir(directory: Path) -> LoadedModel:
 def read_state_dict(path: Path) -> dict:
     """torch.load(weights_only=True) with a sentence for each way a file can fail to be weights."""
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": our sentence says it better
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "global" in str(exc).lower():  # a reference to a function or class: code, not tensors
             raise ModelLoadError("the file holds Python objects or code, not just weights; refused for safety",

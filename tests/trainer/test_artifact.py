@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import tarfile
+import warnings
 
 import numpy as np
 import pytest
@@ -158,6 +159,16 @@ def test_files_that_are_not_models_are_refused(kind, tmp_path, monkeypatch):
     if kind in ("resnet18", "21_classes"):
         assert "not a roadseg model" in message
     assert not (tmp_path / "owned-marker").exists()
+
+
+def test_protocol_4_pickle_is_refused_without_torch_warnings(tmp_path):
+    path = tmp_path / "p4.pth"
+    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}, protocol=4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ModelLoadError, match="not a PyTorch weights file|not a state_dict"):
+            load_model(path)
+    assert [str(w.message) for w in caught] == []
 
 
 def test_missing_path_is_refused(tmp_path):
