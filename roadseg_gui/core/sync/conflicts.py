@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..layout import STATE_DIR, UNLABELED
 from ..settings import WorkspaceSettings
-from ..statedb import TileStatus, set_status
+from ..statedb import TileStatus, set_status, transaction
 from . import state
 from .client import destination_of, make_s3_client
 from .errors import SyncError, describe
@@ -80,7 +80,7 @@ def take_theirs(root, stem: str, client=None) -> None:
             rows.append((rel, sha, etag))
         state.record_objects(conn, dest.state_key, rows)
         _drop_local_copies(root, stem, keep=(remote.image_rel, remote.mask_rel))
-        with conn:
+        with transaction(conn):
             conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'synced')",
                          (stem, remote.image_rel, remote.image_rel.split("/")[0]))
             conn.execute("UPDATE tiles SET image=?, split=? WHERE stem=?",

@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..layout import STATE_DIR, UNLABELED, ensure_layout
 from ..settings import WorkspaceSettings
-from ..statedb import TileStatus
+from ..statedb import TileStatus, transaction
 from . import state
 from .client import DEFAULT_WORKERS, destination_of, make_s3_client, parse_s3_uri
 from .errors import describe, is_fatal
@@ -252,12 +252,12 @@ def _record(conn, root: Path, dest, outcome: PullOutcome, report: SyncReport, ab
             report.cancelled = True
         return
     if task.unlabeled:
-        with conn:
+        with transaction(conn):
             conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, NULL, 'new')",
                          (task.stem, task.target[0]))
     else:
         split = task.files[0].path.split
-        with conn:
+        with transaction(conn):
             conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'synced')",
                          (task.stem, task.target[0], split))
             conn.execute(f"UPDATE tiles SET image=?, split=?, status='synced' WHERE stem=? AND status IN "

@@ -93,7 +93,7 @@ class HashCache:
     def save(self) -> None:
         if not self._dirty:
             return
-        with self.conn:
+        with statedb.transaction(self.conn):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO sync_hashes(relpath, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
                 [(rel, *row) for rel, row in self._dirty.items()])
@@ -108,14 +108,14 @@ def synced_objects(conn: sqlite3.Connection, dest: str) -> dict[str, SyncedObjec
 def record_objects(conn: sqlite3.Connection, dest: str, rows: list[tuple[str, str, str]]) -> None:
     """Remember (relpath, sha256, etag) as what the remote holds now."""
     now = time.time()
-    with conn:
+    with statedb.transaction(conn):
         conn.executemany(
             "INSERT OR REPLACE INTO sync_objects(dest, relpath, sha256, etag, synced_at) VALUES (?, ?, ?, ?, ?)",
             [(dest, rel, sha, etag, now) for rel, sha, etag in rows])
 
 
 def forget_objects(conn: sqlite3.Connection, dest: str, relpaths: list[str]) -> None:
-    with conn:
+    with statedb.transaction(conn):
         conn.executemany("DELETE FROM sync_objects WHERE dest=? AND relpath=?", [(dest, r) for r in relpaths])
 
 
@@ -123,7 +123,7 @@ def record_conflict(conn: sqlite3.Connection, dest: str, stem: str, relpath: str
                     image: str) -> None:
     """Remember the conflict and mark the tile (registering it if the tiles table lacks it)."""
     split = image.split("/")[0] if image.split("/")[0] in ("train", "test") else None
-    with conn:
+    with statedb.transaction(conn):
         conn.execute("INSERT OR REPLACE INTO sync_conflicts(dest, stem, relpath, reason, detected_at) "
                      "VALUES (?, ?, ?, ?, ?)", (dest, stem, relpath, reason, time.time()))
         conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'conflict')",
@@ -138,7 +138,7 @@ def clear_conflict(conn: sqlite3.Connection, dest: str, stem: str) -> None:
 def clear_conflicts(conn: sqlite3.Connection, dest: str, stems: list[str]) -> None:
     if not stems or conn.execute("SELECT 1 FROM sync_conflicts WHERE dest=? LIMIT 1", (dest,)).fetchone() is None:
         return
-    with conn:
+    with statedb.transaction(conn):
         conn.executemany("DELETE FROM sync_conflicts WHERE dest=? AND stem=?", [(dest, s) for s in stems])
 
 
@@ -155,7 +155,7 @@ def mark_synced(conn: sqlite3.Connection, pairs: list[tuple[str, str, str]]) -> 
     """After a pair upload: tiles row if missing (status synced), accepted -> synced."""
     if not pairs:
         return
-    with conn:
+    with statedb.transaction(conn):
         conn.executemany("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'synced')",
                          pairs)
     statedb.set_status(conn, [stem for stem, _, _ in pairs], statedb.TileStatus.SYNCED,
