@@ -125,7 +125,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     model, mean, std, parent = _initial_model(config)
     out_dir = Path(config.out)
     checkpoint_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else default_checkpoint_dir(out_dir)
-    checkpoint = load_checkpoint(checkpoint_dir, config.backbone)
+    checkpoint = load_checkpoint(checkpoint_dir, dataclasses.asdict(config))
     if checkpoint is not None:
         model.net.load_state_dict(checkpoint["model"])
     if runtime.is_main:

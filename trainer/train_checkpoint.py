@@ -4,6 +4,7 @@ nothing, and read with ``weights_only=True`` like every other file this project 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from .fsutil import atomic_writer
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.pth"
+# The settings that define a run: resuming with any other value would mix two runs in one model.
+RUN_SETTINGS = ("backbone", "image_size", "lr", "batch_size", "seed", "schedule", "weight_decay", "pretrained",
+                "init_model")
 SAGEMAKER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
 
 
@@ -46,8 +50,11 @@ def save_checkpoint(directory: Path, *, model, optimizer, scaler, epoch: int, st
     return path
 
 
-def load_checkpoint(directory: Path | None, backbone: str) -> dict | None:
-    """The last checkpoint in ``directory``, or None when there is none to resume from."""
+def load_checkpoint(directory: Path | None, config: dict) -> dict | None:
+    """The last checkpoint in ``directory``, or None when there is none to resume from.
+
+    Refuses a checkpoint written with other run settings (``config`` is the new run's, as a dict);
+    only ``epochs`` may grow."""
     if directory is None:
         return None
     path = Path(directory) / CHECKPOINT_NAME
@@ -61,8 +68,35 @@ def load_checkpoint(directory: Path | None, backbone: str) -> dict | None:
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise RoadsegError("this is not a roadseg training checkpoint",
                            "Delete it or pass another --checkpoint-dir.", path)
-    if state.get("backbone") != backbone:
-        raise RoadsegError(f"the checkpoint is for backbone {state.get('backbone')}, not {backbone}",
-                           "Pass the same --backbone, or another --checkpoint-dir to start afresh.", path)
+    differences = setting_differences(state, config)
+    if differences:
+        raise RoadsegError(
+            f"this folder holds a checkpoint of another training run ({'; '.join(differences)}), "
+            "so it cannot be resumed with these settings",
+            "Pass a fresh --checkpoint-dir (or --out), or delete the checkpoint to start afresh; "
+            "to resume it, pass the settings it was started with.", path)
     log.info("resuming from %s after epoch %d", path, state["epoch"])
     return state
+
+
+def setting_differences(state: dict, config: dict) -> list[str]:
+    """'name was OLD, now NEW' for each run setting that differs from the checkpoint's."""
+    saved = dict(state.get("config") or {})
+    saved.setdefault("backbone", state.get("backbone"))
+    differences = []
+    for key in RUN_SETTINGS:
+        if key in saved and key in config and not _same(saved[key], config[key]):
+            differences.append(f"{key} was {saved[key]}, now {config[key]}")
+    old_epochs, new_epochs = saved.get("epochs"), config.get("epochs")
+    if isinstance(old_epochs, int) and isinstance(new_epochs, int) and new_epochs < old_epochs:
+        differences.append(f"epochs was {old_epochs}, now {new_epochs} (epochs may only grow)")
+    return differences
+
+
+def _same(old, new) -> bool:
+    if isinstance(old, float) or isinstance(new, float):
+        try:
+            return math.isclose(float(old), float(new), rel_tol=1e-9, abs_tol=0.0)
+        except (TypeError, ValueError):
+            return False
+    return old == new

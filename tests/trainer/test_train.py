@@ -117,8 +117,33 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
 
     other = config("resumed")
     other.backbone = "resnet50"
-    with pytest.raises(RoadsegError, match="checkpoint is for backbone mobilenet_v3_large"):
+    with pytest.raises(RoadsegError, match="backbone was mobilenet_v3_large, now resnet50"):
         fit(other)
+
+
+def test_a_checkpoint_of_other_settings_is_refused_and_epochs_may_grow(tmp_path):
+    data = write_dataset(tmp_path / "data", train=2, test=1, size=32, seed=5)
+    out = tmp_path / "m2"
+
+    def config(**changes):
+        values = dict(out=str(out), data=str(data), epochs=1, batch_size=2, lr=1e-3, image_size=32, workers=0,
+                      seed=1, pretrained=False, precise_bn_batches=0)
+        return TrainConfig(**{**values, **changes})
+
+    _run(config())
+    before = (out / "model.json").read_text()
+    with pytest.raises(RoadsegError) as info:
+        _run(config(image_size=64, lr=0.1))
+    message = str(info.value)
+    assert "image_size was 32, now 64" in message and "lr was 0.001, now 0.1" in message
+    assert "--checkpoint-dir" in message and "delete the checkpoint" in message and "seed" not in message
+    assert (out / "model.json").read_text() == before  # nothing written from a run that mixes two
+    _, lines = _run(config(epochs=2))  # more epochs: the same run, continued
+    assert [line.split()[0] for line in lines] == ["epoch=2", "final"]
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["image_size"] == 32 and meta["hyperparameters"]["lr"] == 1e-3 and meta["hyperparameters"]["epochs"] == 2
+    with pytest.raises(RoadsegError, match="epochs was 2, now 1"):
+        _run(config(epochs=1))
 
 
 def test_sagemaker_script_mode_single_training_channel(tmp_path):
