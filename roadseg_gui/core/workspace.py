@@ -184,12 +184,15 @@ class Workspace:
 
     def read_image(self, stem: str) -> np.ndarray:
         """The tile as uint8 RGB; an unreadable file marks the tile as error and raises BadInputError."""
-        path = self.image_path(stem)
+        record = self._require(stem)
         try:
-            return imageio.read_image(path)
+            image = imageio.read_image(self.root / record.image)
         except BadInputError as exc:
             self.mark_error(stem, exc.what)
             raise
+        if record.error is not None:
+            self.clear_error(stem)
+        return image
 
     @property
     def thumbnails(self) -> ThumbnailCache:
@@ -274,8 +277,9 @@ class Workspace:
         atomic_write_bytes(self.prediction_path(stem), buf.getvalue())
         self.db.execute(
             "UPDATE tiles SET uncertainty=?, model_version=?, "
-            "status=CASE WHEN status IN ('new', 'error') THEN 'predicted' ELSE status END, error=NULL "
-            "WHERE stem=?", (float(uncertainty), model_version, stem))
+            "status=CASE WHEN status='new' THEN 'predicted' ELSE status END WHERE stem=?",
+            (float(uncertainty), model_version, stem))
+        self.clear_error(stem)  # the model read the image, so it is readable again
 
     def prediction(self, stem: str) -> np.ndarray | None:
         path = self.prediction_path(stem)
@@ -289,8 +293,22 @@ class Workspace:
             return None
 
     def mark_error(self, stem: str, reason: str) -> None:
-        self.db.execute("UPDATE tiles SET status=?, error=? WHERE stem=?",
-                        (TileStatus.ERROR.value, reason, stem))
+        """Record why the image cannot be read. Only a new or predicted tile becomes 'error':
+        an edited, accepted or synced tile keeps its workflow status (its mask still exists)."""
+        self.db.execute("UPDATE tiles SET error=?, status=CASE WHEN status IN ('new', 'predicted') "
+                        "THEN 'error' ELSE status END WHERE stem=?", (reason, stem))
+
+    def clear_error(self, stem: str) -> None:
+        """The image reads again: forget the error and give an 'error' tile back the status its files show."""
+        record = self.tile(stem)
+        if record is None or (record.error is None and record.status != TileStatus.ERROR):
+            return
+        status = record.status
+        if status == TileStatus.ERROR:
+            status = (TileStatus.EDITED if self.edit_path(stem).exists()
+                      else TileStatus.ACCEPTED if self.mask_path(stem)
+                      else TileStatus.PREDICTED if self.prediction_path(stem).exists() else TileStatus.NEW)
+        self.db.execute("UPDATE tiles SET status=?, error=NULL WHERE stem=?", (status.value, stem))
 
     # -- import ------------------------------------------------------------------------------
     def add_images(self, paths: Sequence[str | os.PathLike],

@@ -78,10 +78,15 @@ def _find_files(root: Path) -> dict[str, _Found]:
 def _repaired_status(root: Path, stem: str, row: sqlite3.Row, f: _Found) -> tuple[str, str | None]:
     """The status a known tile should have given what is on disk now."""
     status, error = row["status"], row["error"]
-    if f.empty:
-        return TileStatus.ERROR.value, EMPTY_FILE
-    if status == TileStatus.ERROR.value and error == EMPTY_FILE:
-        status, error = TileStatus.NEW.value, None  # the file was replaced by a real one
+    if f.empty:  # an edited/accepted/synced tile keeps its status; the reason goes in the error column
+        if status in (TileStatus.NEW.value, TileStatus.PREDICTED.value):
+            status = TileStatus.ERROR.value
+        return status, EMPTY_FILE
+    if error == EMPTY_FILE:  # the file was replaced by a real one
+        error = None
+        if status == TileStatus.ERROR.value:
+            predicted = (state_dir(root) / "predictions" / f"{stem}.png").exists()
+            status = TileStatus.PREDICTED.value if predicted else TileStatus.NEW.value
     has_mask = f.mask_mtime is not None
     if has_mask and status in (TileStatus.NEW.value, TileStatus.PREDICTED.value):
         return TileStatus.ACCEPTED.value, error

@@ -253,3 +253,44 @@ def test_autosave_survives_kill_9_mid_write(ws):
     assert reopened.tile("a").status == TileStatus.EDITED
     leftovers = [p.name for p in reopened.edit_path("a").parent.iterdir() if p.name != "a.png"]
     assert all(name.endswith(".tmp") for name in leftovers)  # at most a temp file, never a torn a.png
+
+
+def test_a_read_failure_keeps_an_accepted_tile_accepted_and_clears_when_the_image_reads_again(ws):
+    split = ws.accept("a", np.ones((24, 32), bool))
+    image = ws.image_path("a")
+    good = image.read_bytes()
+    image.write_bytes(good[: len(good) // 3])  # truncated
+    with pytest.raises(BadInputError):
+        ws.read_image("a")
+    record = ws.tile("a")
+    assert record.status == TileStatus.ACCEPTED and record.error
+    image.write_bytes(good)
+    ws.save_prediction("a", np.zeros((24, 32), np.uint8), 0.1, "v1")
+    record = ws.tile("a")
+    assert record.status == TileStatus.ACCEPTED and record.error is None
+    assert (ws.root / split / "masks" / "a.png").exists()
+
+
+def test_a_new_or_predicted_tile_becomes_error_and_comes_back_when_readable(ws):
+    ws.save_prediction("b", np.zeros((24, 32), np.uint8), 0.2, "v1")
+    image = ws.image_path("b")
+    good = image.read_bytes()
+    image.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(BadInputError):
+        ws.read_image("b")
+    assert ws.tile("b").status == TileStatus.ERROR
+    image.write_bytes(good)
+    assert ws.read_image("b").shape == (24, 32, 3)
+    assert ws.tile("b").status == TileStatus.PREDICTED and ws.tile("b").error is None
+
+
+def test_an_emptied_accepted_image_keeps_its_status_through_scans(ws):
+    ws.accept("a", np.ones((24, 32), bool))
+    image = ws.image_path("a")
+    good = image.read_bytes()
+    image.write_bytes(b"")
+    ws.scan()
+    assert ws.tile("a").status == TileStatus.ACCEPTED and "empty" in ws.tile("a").error
+    image.write_bytes(good)
+    ws.scan()
+    assert ws.tile("a").status == TileStatus.ACCEPTED and ws.tile("a").error is None
