@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS tiles (
     model_version TEXT,               -- model that made the last prediction
     edited_at     REAL,
     accepted_at   REAL,
-    error         TEXT
+    error         TEXT,
+    remote_split  TEXT                -- a pulled unlabeled image's split on S3; accept files it there
 );
 CREATE INDEX IF NOT EXISTS tiles_status ON tiles(status);
 CREATE INDEX IF NOT EXISTS tiles_uncertainty ON tiles(uncertainty);
@@ -55,6 +56,7 @@ def connect(root: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     ensure_schema(conn, TILES_SCHEMA)
+    add_column(conn, "tiles", "remote_split", "TEXT")  # state DBs made before the column existed
     return conn
 
 

@@ -52,11 +52,12 @@ class TileRecord:
     edited_at: float | None
     accepted_at: float | None
     error: str | None
+    remote_split: str | None = None   # where S3 holds a pulled unlabeled image; accept keeps that split
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "TileRecord":
         return cls(row["stem"], row["image"], row["split"], TileStatus(row["status"]), row["uncertainty"],
-                   row["model_version"], row["edited_at"], row["accepted_at"], row["error"])
+                   row["model_version"], row["edited_at"], row["accepted_at"], row["error"], row["remote_split"])
 
 
 class StatusCounts(dict):
@@ -247,7 +248,9 @@ class Workspace:
             raise BadInputError(
                 f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {width}x{height}",
                 "Redraw the mask on this image.", image)
-        split = record.split or split_for(stem, self.settings.labeling.test_fraction)
+        # A pulled image keeps its remote split: hashing it elsewhere would leave a stale copy on S3
+        # in the other split (the same tile in train and test).
+        split = record.split or record.remote_split or split_for(stem, self.settings.labeling.test_fraction)
         # Mask first, then move the image: a crash in between is repaired by scan().
         imageio.write_mask_png(masks_dir(self.root, split) / f"{stem}.png", mask)
         target = images_dir(self.root, split) / image.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -92,3 +93,16 @@ def test_atomic_writer_makes_shareable_files_and_keeps_an_existing_mode(tmp_path
     private.chmod(0o600)
     atomic_write_bytes(private, b"b")
     assert private.stat().st_mode & 0o777 == 0o600
+
+
+def test_connect_adds_the_remote_split_column_to_an_older_state_db(tmp_path):
+    (tmp_path / ".roadseg").mkdir()
+    old = sqlite3.connect(tmp_path / ".roadseg" / "state.sqlite")
+    old.executescript("CREATE TABLE tiles (stem TEXT PRIMARY KEY, image TEXT NOT NULL, split TEXT, "
+                      "status TEXT NOT NULL DEFAULT 'new', uncertainty REAL, model_version TEXT, "
+                      "edited_at REAL, accepted_at REAL, error TEXT);"
+                      "INSERT INTO tiles(stem, image) VALUES ('a', 'unlabeled/a.jpg');")
+    old.close()
+    conn = statedb.connect(tmp_path)
+    assert conn.execute("SELECT remote_split FROM tiles WHERE stem='a'").fetchone()[0] is None
+    conn.close()

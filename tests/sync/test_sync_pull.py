@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from roadseg_gui.core import statedb
 from roadseg_gui.core.settings import WorkspaceSettings
 from roadseg_gui.core.sync import make_s3_client, pull, push
+from roadseg_gui.core.workspace import Workspace, split_for
 
-from sync_helpers import BUCKET, PREFIX, URI, RequestCounter, edit_mask, local_files, make_workspace
+from sync_helpers import BUCKET, PREFIX, URI, RequestCounter, edit_mask, local_files, make_workspace, remote_objects
 
 HOSTILE = [
     f"{PREFIX}/train/images/../../evil.jpg",
@@ -83,3 +86,25 @@ def test_pull_takes_remote_changes_but_never_overwrites_unsynced_local_edits(tmp
     assert push(bob).conflicts == 1           # still reported, still not sent
     remote = s3_client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/train/masks/tile_00001.png")["Body"].read()
     assert remote == (alice / "train/masks/tile_00001.png").read_bytes()
+
+
+def test_a_pulled_unlabeled_image_is_accepted_into_its_remote_split(tmp_path, s3_server, s3_client):
+    source = make_workspace(tmp_path / "source", s3_server, train=1, test=1)
+    push(source, URI)
+    stem = next(f"lonely_{i}" for i in range(1000) if split_for(f"lonely_{i}", 0.1) == "test")
+    s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/train/images/{stem}.jpg",
+                         Body=(source / "train/images/tile_00000.jpg").read_bytes())
+    target = tmp_path / "target"
+    pull(URI, target, endpoint_url=s3_server)
+    assert (target / "unlabeled" / f"{stem}.jpg").exists()
+
+    ws = Workspace.open(target)
+    ws.scan()   # a rescan sees it in unlabeled/ and must not forget where S3 keeps it
+    assert ws.tile(stem).split is None and ws.tile(stem).remote_split == "train"
+    assert ws.accept(stem, np.ones((32, 32), bool)) == "train"
+    ws.close()
+    report = push(target)
+    assert report.failed == 0 and report.conflicts == 0
+    remote = remote_objects(s3_client)
+    assert f"train/masks/{stem}.png" in remote and f"train/images/{stem}.jpg" in remote
+    assert not any(key.startswith("test/") and stem in key for key in remote)

@@ -253,8 +253,10 @@ def _record(conn, root: Path, dest, outcome: PullOutcome, report: SyncReport, ab
         return
     if task.unlabeled:
         with transaction(conn):
-            conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, NULL, 'new')",
-                         (task.stem, task.target[0]))
+            # remote_split: accepting it later must file it in the split S3 already holds it in
+            conn.execute("INSERT INTO tiles(stem, image, split, status, remote_split) VALUES (?, ?, NULL, 'new', ?) "
+                         "ON CONFLICT(stem) DO UPDATE SET remote_split=excluded.remote_split",
+                         (task.stem, task.target[0], task.files[0].path.split))
     else:
         split = task.files[0].path.split
         with transaction(conn):
