@@ -124,8 +124,20 @@ def _as_tv(image: np.ndarray, mask: np.ndarray) -> tuple[tv_tensors.Image, tv_te
             tv_tensors.Mask(torch.from_numpy(mask.astype(np.uint8))[None]))
 
 
+def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 H x W x 3 image, bool H x W mask); BadInputError when either cannot be used."""
+    image, mask = read_image(pair.image), read_mask(pair.mask)
+    if image.shape[:2] != mask.shape:
+        raise BadInputError(f"image is {image.shape[1]}x{image.shape[0]} but its mask is "
+                            f"{mask.shape[1]}x{mask.shape[0]}", "", pair.image)
+    return image, mask
+
+
 class RoadDataset(Dataset):
-    """Normalised image (3 x H x W float) and target (H x W uint8: 0, 1, or IGNORE for padding)."""
+    """Normalised image (3 x H x W float) and target (H x W uint8: 0, 1, or IGNORE for padding).
+
+    For training only: a tile that cannot be read is reported once and replaced by the next one
+    (an epoch keeps its length); evaluation uses ``EvalTiles``, which never substitutes."""
 
     def __init__(self, pairs: list, image_size: int | None = None, augment: bool = False,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD):
@@ -147,12 +159,7 @@ class RoadDataset(Dataset):
         return len(self.pairs)
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.pairs[index]
-        image, mask = read_image(pair.image), read_mask(pair.mask)
-        if image.shape[:2] != mask.shape:
-            raise BadInputError(f"image is {image.shape[1]}x{image.shape[0]} but its mask is "
-                                f"{mask.shape[1]}x{mask.shape[0]}", "", pair.image)
-        return image, mask
+        return load_pair(self.pairs[index])
 
     def __getitem__(self, index: int):
         for attempt in range(len(self.pairs)):
@@ -175,6 +182,52 @@ class RoadDataset(Dataset):
                 image_t, mask_t = torch.rot90(image_t, turns, (-2, -1)), torch.rot90(mask_t, turns, (-2, -1))
         image_f = self.normalize(image_t.as_subclass(torch.Tensor).float().div_(255.0))
         return image_f.contiguous(), mask_t.as_subclass(torch.Tensor)[0].contiguous()
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A test tile that could not be read: left out of the metrics, reported by name."""
+
+    name: str
+    reason: str
+
+
+class EvalTiles(Dataset):
+    """Test tiles as they are on disk: (name, uint8 H x W x 3 image, uint8 H x W target of 0/1), or
+    ``Unreadable(name, reason)``: evaluation skips such a tile and never counts another in its place."""
+
+    def __init__(self, pairs: list):
+        self.pairs = list(pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int):
+        pair = self.pairs[index]
+        try:
+            image, mask = load_pair(pair)
+        except BadInputError as exc:
+            return Unreadable(pair.image.name, exc.what)
+        return pair.image.name, image, mask.astype(np.uint8)
+
+
+def batches_by_size(pairs: list, indices, batch_size: int) -> list[list[int]]:
+    """``indices`` in batches of up to ``batch_size`` tiles of one size (from the headers), so
+    that no tile is ever padded to a neighbour's size; order is kept within each size."""
+    groups: dict[object, list[int]] = {}
+    for index in indices:
+        try:
+            key = image_size(pairs[index].image)
+        except BadInputError:
+            key = ("unreadable", index)  # alone in its batch; EvalTiles reports it
+        groups.setdefault(key, []).append(index)
+    return [group[start:start + batch_size] for group in groups.values()
+            for start in range(0, len(group), max(1, batch_size))]
+
+
+def as_list(batch: list) -> list:
+    """collate_fn for ``EvalTiles``: items stay as they are (sizes and skips are the loop's business)."""
+    return batch
 
 
 def pad_collate(batch):

@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 from rasterio.transform import from_origin
 
-from trainer.data import IGNORE, RoadDataset, list_pairs, pad_collate, resolve_splits, split_directory
+from trainer.data import (IGNORE, RoadDataset, EvalTiles, Unreadable, batches_by_size, list_pairs, pad_collate,
+                          resolve_splits, split_directory)
 from trainer.errors import DataError
 from trainer.model import IMAGENET_MEAN, IMAGENET_STD
 from trainer.synthetic import make_tile, write_dataset
@@ -133,6 +134,26 @@ def test_truncated_image_found_at_load_time_is_skipped_once(tmp_path, caplog):
             image_t, _ = dataset[0]  # falls through to b
     assert image_t.shape == (3, 64, 64)
     assert sum("a.jpg" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_eval_tiles_never_substitute_an_unreadable_tile(tmp_path):
+    split = _split(tmp_path)
+    for stem, size in (("a", (64, 64)), ("b", (64, 64)), ("c", (40, 72)), ("d", (64, 64))):
+        image, mask = make_tile(size, seed=4)
+        Image.fromarray(image).save(split / "images" / f"{stem}.jpg", quality=95)
+        _mask_png(split / "masks" / f"{stem}.png", mask)
+    data = (split / "images" / "a.jpg").read_bytes()
+    (split / "images" / "a.jpg").write_bytes(data[: len(data) // 3])  # header intact, pixels cut
+    tiles = EvalTiles(list_pairs(split).pairs)
+    first = tiles[0]
+    assert isinstance(first, Unreadable) and first.name == "a.jpg" and first.reason
+    name, image, target = tiles[1]
+    assert name == "b.jpg" and image.dtype == np.uint8 and image.shape == (64, 64, 3)
+    assert target.dtype == np.uint8 and set(np.unique(target)) <= {0, 1}
+    assert tiles[2][1].shape == (40, 72, 3)
+    # batches hold one size only, so no tile is padded to a neighbour's size
+    assert batches_by_size(tiles.pairs, range(4), 2) == [[0, 1], [3], [2]]
+    assert batches_by_size(tiles.pairs, range(1, 4, 2), 8) == [[1, 3]]
 
 
 def test_empty_split_and_missing_folders_stop_with_a_clear_message(tmp_path):
