@@ -4,7 +4,8 @@
     result = predictor.predict(image_uint8_hxwx3)    # Prediction(probability, mask, uncertainty)
 
 Engines: on the CPU, ONNX Runtime (exported once, cached beside the model) when it
-is installed and the export agrees with torch, else torch; on CUDA/MPS, torch.
+is installed and the export's masks agree with torch's (checked once per model and
+remembered, see onnx_engine), else torch; on CUDA/MPS, torch.
 A Predictor pickles as its construction arguments, so it can be built in (or sent
 to) a worker process; the engine is rebuilt there on first use.
 """
@@ -108,11 +109,11 @@ class Predictor:
             raise DeviceError("the ONNX engine runs on the CPU only", "Use --engine torch on a GPU, or --device cpu.")
         if wants_onnx and onnxruntime_available():
             try:
-                return load_or_export(loaded.model, mean, std, self.source, threads)
-            except Exception as exc:  # export or runtime trouble: torch still works
+                return load_or_export(loaded.model, mean, std, self.source, threads, self.threshold)
+            except Exception as exc:  # export or runtime trouble, or masks that differ: torch still works
                 if engine == "onnx":
                     raise RoadsegError(f"ONNX export failed ({exc})", "Use --engine torch.") from exc
-                self.notes.append(f"ONNX Runtime unavailable for this model ({exc}); using torch")
+                self.notes.append(f"ONNX Runtime not used for this model ({exc}); using torch")
                 log.warning(self.notes[-1])
         elif engine == "onnx":
             raise RoadsegError("onnxruntime is not installed", "pip install onnxruntime, or use --engine torch.")

@@ -73,3 +73,35 @@ def deeplab_dir(tmp_path_factory, deeplab_model):
 @pytest.fixture(scope="session")
 def local_model() -> LoadedModel:
     return LoadedModel(LocalNet().eval(), ModelMeta(version="local"), None, [])
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory):
+    """A model folder trained for one epoch by trainer.train.fit on 8 synthetic 64 px tiles (~4 s).
+
+    Unlike the calibrated random-init models, its output on random noise differs between
+    ONNX Runtime and torch by 1e-2 or more (ordinary fp32 noise), as real models' does.
+    """
+    import contextlib
+    import io
+
+    from trainer.synthetic import write_dataset
+    from trainer.train import TrainConfig, fit
+
+    root = tmp_path_factory.mktemp("trained")
+    data = write_dataset(root / "data", train=8, test=2, size=64, seed=3)
+    config = TrainConfig(out=str(root / "model"), data=str(data), epochs=1, batch_size=4, lr=3e-3,
+                         image_size=64, workers=0, seed=0, pretrained=False, precise_bn_batches=2)
+    previous_env, threads = os.environ.get("ROADSEG_PRETRAINED"), torch.get_num_threads()
+    os.environ["ROADSEG_PRETRAINED"] = "0"
+    torch.set_num_threads(1)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            fit(config)
+    finally:
+        torch.set_num_threads(threads)
+        if previous_env is None:
+            os.environ.pop("ROADSEG_PRETRAINED", None)
+        else:
+            os.environ["ROADSEG_PRETRAINED"] = previous_env
+    return root / "model"
