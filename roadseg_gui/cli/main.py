@@ -2,22 +2,30 @@
 
 Each module defines ``register(subparsers)``, which adds its parser and sets
 ``func`` to a callable taking the parsed args and returning an exit code.
-Errors that a person can fix (RoadsegError) are printed as one sentence, never
-as a traceback.
+Errors that a person can fix (RoadsegError, and OSError / sqlite3.Error from the
+file system or the state DB) are printed as one sentence, never as a traceback;
+``-v`` logs the traceback too.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import pkgutil
+import sqlite3
 import sys
+from pathlib import Path
 
 from trainer.errors import RoadsegError
 
 from .. import __version__
+from ..core import statedb
 from . import __path__ as _cli_path
+
+log = logging.getLogger("roadseg")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +40,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe(exc: BaseException) -> str:
+    """One sentence for a person: which file, what is wrong, what to do."""
+    if isinstance(exc, RoadsegError):
+        return str(exc)
+    if isinstance(exc, sqlite3.Error):
+        if statedb.is_corrupt(exc):
+            return f"a workspace state database is damaged ({exc}). {statedb.DAMAGED_FIX}"
+        return (f"the workspace state database could not be used ({exc}). If another roadseg is using this "
+                f"workspace, close it and try again; run with -v for details.")
+    path = exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename or "")
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        blocker = _file_in_the_way(path)
+        if blocker:
+            return f"{blocker}: is a file where a folder is needed. Choose another path, or move that file aside."
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied. Choose a path you can write to, or fix its permissions."
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file or folder. Check the path."
+    if exc.errno == errno.ENOSPC:
+        return f"{path}: the disk is full. Free some space and run again."
+    return f"{path}: {reason}. Check the path and run again (-v shows details)." if path else \
+        f"{reason}. Run again with -v for details."
+
+
+def _file_in_the_way(path: str) -> str | None:
+    """The path itself or the nearest parent that exists as a file rather than a folder."""
+    candidate = Path(path) if path else None
+    while candidate is not None and candidate != candidate.parent:
+        if candidate.exists():
+            return None if candidate.is_dir() else str(candidate)
+        candidate = candidate.parent
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -42,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except RoadsegError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (RoadsegError, OSError, sqlite3.Error) as exc:
+        log.debug("%s failed", args.command, exc_info=True)   # -v: the traceback, for debugging
+        print(f"error: {describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

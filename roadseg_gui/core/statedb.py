@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from trainer.errors import RoadsegError
+
 from .layout import state_dir
 
 DB_NAME = "state.sqlite"
@@ -50,14 +52,41 @@ def connect(root: str | Path) -> sqlite3.Connection:
     """Open (and create) the workspace's state DB. One connection per thread."""
     directory = state_dir(Path(root))
     directory.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(directory / DB_NAME, timeout=30, isolation_level=None)
+    path = directory / DB_NAME
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    ensure_schema(conn, TILES_SCHEMA)
-    add_column(conn, "tiles", "remote_split", "TEXT")  # state DBs made before the column existed
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        ensure_schema(conn, TILES_SCHEMA)
+        add_column(conn, "tiles", "remote_split", "TEXT")  # state DBs made before the column existed
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if is_corrupt(exc):
+            raise DamagedStateError(path, exc) from exc
+        raise
     return conn
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """True for 'file is not a database' / 'database disk image is malformed', not for a busy DB."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB)
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+class DamagedStateError(RoadsegError):
+    """The workspace state DB cannot be read; the files of the workspace are unharmed."""
+
+    def __init__(self, path: Path, cause: BaseException):
+        super().__init__(f"the workspace state database is damaged ({cause})", DAMAGED_FIX, path)
+
+
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+DAMAGED_FIX = ("Move .roadseg/state.sqlite (with any state.sqlite-wal and -shm beside it) aside and open the "
+               "workspace again: it is rescanned from its folders, and autosaved edits in .roadseg/edits survive.")
 
 
 def ensure_schema(conn: sqlite3.Connection, ddl: str) -> None:
