@@ -6,12 +6,19 @@ Predictor can be compared with the fastest engine seen here (target: within 1.2x
 and at least 2x the baseline on a CPU). On CUDA it prints the device and tiles/s with
 batches, autocast and decode overlapped (target on paper: >= 1000 tiles/s on an H100).
 
-    python bench/bench_predict.py [--tiles N] [--backbone mobilenet_v3_large] [--quick]
+The model is trained for one epoch by trainer.train.fit on 8 synthetic 64 px tiles
+(a few seconds): an untrained model is what the ONNX check once passed while every
+trained one failed it, so only a trained model measures what users get. Also printed:
+Predictor start-up with each engine, cold (export + check) and warm (cached export).
+
+    python bench/bench_predict.py [--tiles N] [--backbone mobilenet_v3_large] [--quick] [--untrained]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -27,7 +34,8 @@ from PIL import Image  # noqa: E402
 from trainer.artifact import ModelMeta, load_model, save_model_dir  # noqa: E402
 from trainer.model import build_model  # noqa: E402
 from trainer.predict import Predictor  # noqa: E402
-from trainer.synthetic import make_tile  # noqa: E402
+from trainer.synthetic import make_tile, write_dataset  # noqa: E402
+from trainer.train import TrainConfig, fit  # noqa: E402
 
 TILE = 512
 
@@ -40,6 +48,24 @@ def write_tiles(folder: Path, count: int) -> list[Path]:
         paths.append(folder / f"tile_{i:04d}.jpg")
         Image.fromarray(base[i % len(base)]).save(paths[-1], quality=90)
     return paths
+
+
+def trained_model(folder: Path, backbone: str) -> Path:
+    """One epoch of trainer.train.fit on 8 synthetic 64 px tiles, from scratch."""
+    os.environ["ROADSEG_PRETRAINED"] = "0"
+    data = write_dataset(folder / "data", train=8, test=2, size=64, seed=3)
+    config = TrainConfig(out=str(folder / "model"), data=str(data), epochs=1, batch_size=4, lr=3e-3,
+                         image_size=64, workers=0, seed=0, pretrained=False, precise_bn_batches=2,
+                         backbone=backbone)
+    with contextlib.redirect_stdout(io.StringIO()):
+        fit(config)
+    return folder / "model"
+
+
+def start_up(model_dir: Path, engine: str) -> tuple[float, Predictor]:
+    started = time.perf_counter()
+    predictor = Predictor(model_dir, device="cpu", tile=TILE, engine=engine)
+    return time.perf_counter() - started, predictor
 
 
 def seed_style(model: torch.nn.Module, paths: list[Path], device: torch.device) -> float:
@@ -79,6 +105,7 @@ def main() -> int:
     parser.add_argument("--backbone", default="mobilenet_v3_large")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--quick", action="store_true", help="fewer tiles")
+    parser.add_argument("--untrained", action="store_true", help="random-init model instead of a trained one")
     args, _ = parser.parse_known_args()
     cuda = torch.cuda.is_available()
     count = args.tiles or (1024 if cuda else (4 if args.quick else 8))
@@ -87,7 +114,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
         tmp = Path(tmp)
         torch.manual_seed(0)
-        model_dir = save_model_dir(build_model(args.backbone), ModelMeta(backbone=args.backbone), tmp / "model")
+        if args.untrained:
+            model_dir = save_model_dir(build_model(args.backbone), ModelMeta(backbone=args.backbone), tmp / "model")
+        else:
+            started = time.perf_counter()
+            model_dir = trained_model(tmp / "train", args.backbone)
+            print(f"model: trained 1 epoch on 8 synthetic 64 px tiles in {time.perf_counter() - started:.1f} s")
         paths = write_tiles(tmp / "tiles", count)
         tiles = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
         model = load_model(model_dir).model.eval()
@@ -103,9 +135,12 @@ def main() -> int:
                 ("Predictor.predict_paths (decode overlapped)", lambda: predictor_rate(predictor, paths)),
             ]
         else:
-            torch_engine = Predictor(model_dir, device="cpu", tile=TILE, engine="torch", batch_size=1)
+            torch_start, torch_engine = start_up(model_dir, "torch")
+            cold_start, default = start_up(model_dir, "auto")  # exports and checks
+            warm_start, default = start_up(model_dir, "auto")  # the cached export (or cached verdict)
+            print(f"Predictor start-up: torch {torch_start:.2f} s; auto ({default.engine_name}) cold {cold_start:.2f} s, "
+                  f"warm {warm_start:.2f} s" + "".join(f"\n  note: {note}" for note in default.notes))
             onnx = Predictor(model_dir, device="cpu", tile=TILE, engine="onnx", batch_size=1)
-            default = Predictor(model_dir, device="auto", tile=TILE)
             print(f"device: {default.describe()}, batch {default.batch_size}")
             methods = [
                 ("seed-style loop (PIL, fp32 torch, batch 1)", lambda: seed_style(model, paths, device)),
