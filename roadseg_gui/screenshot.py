@@ -1,12 +1,13 @@
 """Render the main window with a tile, its prediction and some edits into a PNG (for the README).
 
-    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH]
+    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM]
 
 Runs offscreen (no display needed). Without ``--workspace`` it shows a throwaway copy of
-the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing),
-opened on a labeled SpaceNet chip. With ``--model`` the prediction is the model's; without
-one it is *simulated* (the tile's reference mask, blurred and dented), which the window's
-status bar says. The user's settings and recent workspaces are not touched.
+the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing).
+The prediction is a real model's, made by the app's own prediction service: the ``--model``
+given, or else a model trained briefly on the demo's labeled pairs with the project's
+training code (once, then cached; see roadseg_gui/screenshot_model.py). The user's
+settings and recent workspaces are not touched.
 """
 
 from __future__ import annotations
@@ -25,46 +26,23 @@ def _args(argv):
     parser = argparse.ArgumentParser(prog="python -m roadseg_gui.screenshot")
     parser.add_argument("out", type=Path)
     parser.add_argument("--workspace", type=Path, help="workspace to show (default: generated tiles)")
-    parser.add_argument("--model", help="model to predict the tile with (default: simulated prediction)")
+    parser.add_argument("--model", help="model to predict with (default: one trained on the demo, cached)")
+    parser.add_argument("--tile", help=f"tile to show (default: {DEMO_TILE} when there, else the first)")
+    parser.add_argument("--retrain", action="store_true", help="train the demo model again, ignoring the cache")
     parser.add_argument("--size", default="1440x900", help="window size WxH")
     return parser.parse_args(argv)
 
 
-def _generated_workspace(root: Path) -> dict[str, np.ndarray]:
-    """A few generated tiles; returns their reference road masks."""
+def _generated_workspace(root: Path) -> None:
+    """A few generated tiles (an installation without resources/demo)."""
     from PIL import Image
 
     from trainer.synthetic import make_tile
 
     (root / "unlabeled").mkdir(parents=True, exist_ok=True)
-    truths = {}
     for i in range(12):
-        image, mask = make_tile(512, seed=40 + i)
-        stem = f"tile_{i:03d}"
-        Image.fromarray(image).save(root / "unlabeled" / f"{stem}.jpg", quality=92)
-        truths[stem] = mask
-    return truths
-
-
-def _demo_workspace(root: Path) -> dict[str, np.ndarray]:
-    """A copy of the shipped demo; returns the reference masks of its labeled tiles."""
-    from roadseg_gui.core.demo import copy_demo
-    from trainer.imageio import read_mask
-
-    copy_demo(root)
-    return {p.stem: read_mask(p) for split in ("train", "test") for p in sorted((root / split / "masks").glob("*.png"))}
-
-
-def _simulated_probability(mask: np.ndarray, seed: int) -> np.ndarray:
-    """A stand-in for a model's output: the reference mask blurred, with a gap and a false spur."""
-    from scipy.ndimage import gaussian_filter
-
-    rng = np.random.default_rng(seed)
-    prob = gaussian_filter(mask.astype(np.float32), 3.0)
-    h, w = mask.shape
-    prob[h // 3: h // 3 + 40, :] *= 0.3                 # a missed stretch of road
-    prob += gaussian_filter(rng.random((h, w)).astype(np.float32), 8) * 0.6 - 0.25
-    return (np.clip(prob, 0, 1) * 255).astype(np.uint8)
+        image, _ = make_tile(512, seed=40 + i)
+        Image.fromarray(image).save(root / "unlabeled" / f"tile_{i:03d}.jpg", quality=92)
 
 
 def _pump(app, seconds: float) -> None:
@@ -85,25 +63,72 @@ def _mouse(canvas, kind, x, y, buttons):
                                                Qt.NoModifier))
 
 
-def _edit(window) -> None:
-    """A brush stroke, an erased blob, and a road line still being laid (its preview shows)."""
+# The demo tile shown (a SpaceNet chip whose paved road the demo model finds), and where the scripted
+# edits go, as fractions of the tile: a brush stroke along the road's edge, a road line on the dirt track.
+DEMO_TILE = "vegas_r0_c2"
+DEMO_EDITS = {"brush": ((0.02, 0.91), (0.97, 0.91)), "road": ((0.01, 0.52), (0.2, 0.46), (0.45, 0.45)),
+              "hover": (0.7, 0.43)}
+GENERIC_EDITS = {"brush": ((0.15, 0.75), (0.45, 0.65)), "road": ((0.55, 0.9), (0.62, 0.7), (0.7, 0.55)),
+                 "hover": (0.8, 0.45)}
+
+
+def _edit(window, edits: dict) -> None:
+    """A brush stroke, and a road line still being laid (its preview shows), with the real tools."""
     from PySide6.QtCore import QEvent, QPointF, Qt
 
     canvas = window.canvas
     h, w = window.editor.document.shape
+    (x0, y0), (x1, y1) = edits["brush"]
     window.set_tool("brush")
-    window.panel.brush_size.setValue(max(6, w // 40))
-    _mouse(canvas, QEvent.MouseButtonPress, w * 0.15, h * 0.75, Qt.LeftButton)
+    window.panel.brush_size.setValue(max(6, w // 36))
+    _mouse(canvas, QEvent.MouseButtonPress, w * x0, h * y0, Qt.LeftButton)
     for t in np.linspace(0, 1, 25):
-        _mouse(canvas, QEvent.MouseMove, w * (0.15 + 0.3 * t), h * (0.75 - 0.1 * t), Qt.LeftButton)
-    _mouse(canvas, QEvent.MouseButtonRelease, w * 0.45, h * 0.65, Qt.NoButton)
+        _mouse(canvas, QEvent.MouseMove, w * (x0 + (x1 - x0) * t), h * (y0 + (y1 - y0) * t), Qt.LeftButton)
+    _mouse(canvas, QEvent.MouseButtonRelease, w * x1, h * y1, Qt.NoButton)
     window.set_tool("road")
-    window.panel.road_width.setValue(max(6, w // 50))
-    for x, y in ((0.55, 0.9), (0.62, 0.7), (0.7, 0.55)):
+    window.panel.road_width.setValue(max(6, w // 30))
+    for x, y in edits["road"]:
         _mouse(canvas, QEvent.MouseButtonPress, w * x, h * y, Qt.LeftButton)
         _mouse(canvas, QEvent.MouseButtonRelease, w * x, h * y, Qt.NoButton)
-    _mouse(canvas, QEvent.MouseMove, w * 0.8, h * 0.45, Qt.NoButton)
-    canvas.hover = QPointF(w * 0.8, h * 0.45)
+    hx, hy = edits["hover"]
+    _mouse(canvas, QEvent.MouseMove, w * hx, h * hy, Qt.NoButton)
+    canvas.hover = QPointF(w * hx, h * hy)
+
+
+def _wait(app, condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {seconds:.0f} s waiting for {what}")
+        _pump(app, 0.05)
+
+
+def _model_ready(window) -> bool:
+    if window.status_model.text() == "No model":  # the bridge's answer to a model that failed to load
+        raise RuntimeError("the model could not be loaded (the reason is above)")
+    return window.prediction.service.model_version is not None
+
+
+def _workspace(args, scratch: Path):
+    from roadseg_gui.core.workspace import Workspace
+
+    if args.workspace:
+        return Workspace.open(args.workspace)
+    try:
+        from roadseg_gui.core.demo import copy_demo
+        copy_demo(scratch / "workspace")
+    except Exception as exc:  # noqa: BLE001 - an installation without resources/demo
+        print(f"demo workspace unavailable ({exc}); using generated tiles", file=sys.stderr)
+        _generated_workspace(scratch / "workspace")
+    return Workspace.open(scratch / "workspace")
+
+
+def _model(args) -> str:
+    if args.model:
+        return args.model
+    from roadseg_gui.screenshot_model import demo_model
+
+    return str(demo_model(retrain=args.retrain, log=lambda line: print(line, file=sys.stderr)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,71 +140,61 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(scratch / "config"))
-    from roadseg_gui.core.workspace import Workspace
     from roadseg_gui.ui.main_window import MainWindow
 
+    try:
+        model = _model(args)
+    except RuntimeError as exc:  # the demo model's training failed; its output is above
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    truths = {}
-    if not args.workspace:
-        try:
-            truths = _demo_workspace(scratch / "workspace")
-        except Exception as exc:  # noqa: BLE001 - an installation without resources/demo
-            print(f"demo workspace unavailable ({exc}); using generated tiles", file=sys.stderr)
-            truths = _generated_workspace(scratch / "workspace")
-    workspace = Workspace.open(args.workspace or scratch / "workspace")
+    workspace = _workspace(args, scratch)
     stems = [t.stem for t in workspace.tiles(order="name") if t.status != "error"]
-    # Show a real (SpaceNet) labeled chip first when there is one: the most uncertain goes on screen.
-    stems.sort(key=lambda s: (not s.startswith("vegas"), s not in truths, s))
     if not stems:
         print("error: the workspace has no readable tiles", file=sys.stderr)
         return 1
-    note = _predict(workspace, stems[:8], truths, args.model)
-    window = MainWindow(predict=False)
+    stem = args.tile or (DEMO_TILE if DEMO_TILE in stems else stems[0])
+    if stem not in stems:
+        print(f"error: no tile {stem!r} in the workspace", file=sys.stderr)
+        return 1
+    window = MainWindow()
     window.ask_on_quit = False
+    window.initial_model = model
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
-    window.set_workspace(workspace)
-    deadline = time.monotonic() + 30
-    while window.editor.document is None and time.monotonic() < deadline:
-        _pump(app, 0.05)
-    window.banner.hide()
-    window.status_model.setText(note)
-    deadline = time.monotonic() + 60  # the sync/retrain docks import boto3/torch on a pool thread
-    while (window.sync_dock is None or window.retrain_dock is None) and time.monotonic() < deadline:
-        _pump(app, 0.2)
+    window.set_workspace(workspace, select_first=False)
+    window.browser.select(stem)
+    try:
+        _wait(app, lambda: window.editor.document is not None, 30, "the tile")
+        service = window.prediction.service
+        _wait(app, lambda: _model_ready(window), 120, "the model to load")
+        # The real service predicts every tile (the one on screen first), so the browser shows uncertainties.
+        for other in stems:
+            if other != stem:
+                service.request(other, str(workspace.image_path(other)))
+        _wait(app, lambda: window.editor.stem == stem and window.editor.probability is not None, 120,
+              "the tile's prediction")
+        _wait(app, lambda: all(workspace.tile(s).model_version == service.model_version for s in stems), 300,
+              "the other tiles' predictions")
+        window.browser.refresh(keep=stem)
+        _wait(app, lambda: window.sync_dock is not None and window.retrain_dock is not None, 60, "the side docks")
+    except (TimeoutError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        window.close()
+        return 1
     window.layers_dock.raise_()
     _pump(app, 0.8)  # thumbnails
     window.canvas.fit_to_window()
-    _edit(window)
-    window.log_panel.info(f"Opened {len(stems)} tiles; {note}.")
+    _edit(window, DEMO_EDITS if stem == DEMO_TILE else GENERIC_EDITS)
     _pump(app, 1.3)  # the autosave fires and the status bar says so
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(args.out)):
         print(f"error: could not write {args.out}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} ({stem}; {window.status_model.text()})")
     window.close()
     return 0
-
-
-def _predict(workspace, stems, truths, model) -> str:
-    if model:
-        from trainer.predict import Predictor
-
-        predictor = Predictor(model)
-        for stem in stems:
-            result = predictor.predict(workspace.read_image(stem))
-            workspace.save_prediction(stem, result.probability, result.uncertainty, predictor.version)
-        return f"Model {predictor.version[:12]} · {predictor.device_description}"
-    from trainer.predict import uncertainty
-
-    for i, stem in enumerate(stems):
-        if stem in truths:
-            probability = _simulated_probability(truths[stem], i)
-            # The first tile gets the highest uncertainty, so it is the one the window opens on.
-            workspace.save_prediction(stem, probability, 0.9 if i == 0 else uncertainty(probability), "simulated")
-    return "Simulated prediction (screenshot)"
 
 
 if __name__ == "__main__":
