@@ -56,10 +56,11 @@ class TileDelegate(QStyledItemDelegate):
                          painter.fontMetrics().elidedText(record.stem, Qt.ElideMiddle, name_rect.width()))
         badge_text = status if not reason else f"error: {reason}"
         self._badge(painter, QRect(text_left, rect.center().y() + 2, rect.right() - text_left, 18),
-                    badge_text, STATUS_COLORS.get(status, QColor(120, 120, 120)), record)
+                    badge_text, STATUS_COLORS.get(status, QColor(120, 120, 120)), record,
+                    text_color if option.state & QStyle.State_Selected else QColor(150, 150, 150))
         painter.restore()
 
-    def _badge(self, painter: QPainter, area: QRect, text: str, color: QColor, record) -> None:
+    def _badge(self, painter: QPainter, area: QRect, text: str, color: QColor, record, muted: QColor) -> None:
         font = QFont(painter.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         painter.setFont(font)
@@ -67,7 +68,7 @@ class TileDelegate(QStyledItemDelegate):
         extra = ""
         uncertainty = getattr(record, "uncertainty", None)
         if uncertainty is not None and not text.startswith("error"):
-            extra = f"  u={uncertainty:.2f}"
+            extra = f"  uncertainty {uncertainty:.2f}"
         text = metrics.elidedText(text, Qt.ElideRight, area.width() - 12)
         width = min(area.width(), metrics.horizontalAdvance(text) + 12)
         pill = QRect(area.left(), area.top(), width, area.height())
@@ -77,7 +78,7 @@ class TileDelegate(QStyledItemDelegate):
         painter.setPen(QPen(QColor("white")))
         painter.drawText(pill, Qt.AlignCenter, text)
         if extra:
-            painter.setPen(QPen(QColor(150, 150, 150)))
+            painter.setPen(QPen(muted))
             painter.drawText(QRect(pill.right() + 4, area.top(), area.right() - pill.right(), area.height()),
                              Qt.AlignLeft | Qt.AlignVCenter, extra)
 
@@ -146,8 +147,9 @@ class TileBrowser(QWidget):
         if self.workspace is None:
             return
         counts = self.workspace.counts()
-        parts = [f"<span style='color:{STATUS_COLORS[s].name()}'>&#9679;</span> {s} {counts.get(s, 0)}"
-                 for s in STATUSES if counts.get(s, 0)]
+        # nowrap: a wrapped line breaks between entries, never between a dot and its status
+        parts = [f"<span style='white-space:nowrap'><span style='color:{STATUS_COLORS[s].name()}'>&#9679;</span> "
+                 f"{s} {counts.get(s, 0)}</span>" for s in STATUSES if counts.get(s, 0)]
         total = sum(counts.values())
         self.counts_label.setText(f"<b>{total} tiles</b> &nbsp; " + " &nbsp; ".join(parts))
 
