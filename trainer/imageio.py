@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -60,9 +61,11 @@ def check_pixels(path: str | os.PathLike, width: int, height: int) -> None:
         )
 
 
-def _bomb_error(path: Path) -> BadInputError:
+def _bomb_error(path: Path, exc: Exception) -> BadInputError:
+    found = re.search(r"\((\d+) pixels\)", str(exc))  # PIL says "Image size (N pixels) exceeds limit..."
+    size = f"{int(found.group(1)) / 1e6:,.0f} MP, " if found else ""
     return BadInputError(
-        f"image is over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit for one tile (a possible decompression bomb)",
+        f"image is {size}over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit for one tile (a possible decompression bomb)",
         "Cut it into chips with `roadseg import-scene`, or predict it as a scene with `roadseg predict`.", path)
 
 
@@ -118,7 +121,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         with Image.open(path) as im:
             return im.height, im.width
     except Image.DecompressionBombError as exc:
-        raise _bomb_error(path) from exc
+        raise _bomb_error(path, exc) from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise BadInputError("not a readable image", "The file may be corrupt or of another type.", path) from exc
 
@@ -167,7 +170,7 @@ def _read_with_pil(path: Path) -> np.ndarray:
     except BadInputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise _bomb_error(path) from exc
+        raise _bomb_error(path, exc) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(
             f"not a readable image ({exc.__class__.__name__}: {exc})",
@@ -202,7 +205,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     except BadInputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise _bomb_error(path) from exc
+        raise _bomb_error(path, exc) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(f"not a readable mask ({exc})", "Re-export it as a PNG.", path) from exc
     return binarize_mask(array)

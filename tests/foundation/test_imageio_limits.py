@@ -59,3 +59,9 @@ def test_red_roads_in_colour_masks_are_read_from_channel_0(tmp_path, mode):
 def test_zero_one_masks_and_soft_edges():
     assert imageio.binarize_mask(np.array([[0, 1, 1]], np.uint8)).tolist() == [[False, True, True]]
     assert imageio.binarize_mask(np.array([[0, 127, 128, 237]], np.uint8)).tolist() == [[False, False, True, True]]
+
+
+def test_bomb_message_says_how_big_the_image_is(tmp_path, small_cap):
+    path = _blank_png(tmp_path / "huge.png", 1_500)
+    with pytest.raises(BadInputError, match=r"image is 2 MP, over the 1 MP limit"):
+        imageio.read_image(path)
