@@ -1,4 +1,4 @@
-"""A plain-language banner above the canvas (e.g. "No model is configured") with one action button."""
+"""A plain-language banner above the canvas (e.g. "No model is configured") with up to two action buttons."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 class Banner(QFrame):
     clicked = Signal()
+    secondary_clicked = Signal()
 
-    def __init__(self, button_text: str, parent=None):
+    def __init__(self, button_text: str, secondary_text: str = "", parent=None):
         super().__init__(parent)
         self.setObjectName("banner")
         self.setStyleSheet("#banner { background: #5a4a1a; border-radius: 4px; } "
@@ -22,6 +23,10 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.button)
+        self.secondary = QPushButton(secondary_text)
+        self.secondary.clicked.connect(self.secondary_clicked)
+        self.secondary.setVisible(bool(secondary_text))
+        layout.addWidget(self.secondary)
         self.hide()
 
     def show_message(self, text: str) -> None:

@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
         self.editor = TileEditor(self.canvas, self.panel, self)
         self.tools = {cls.name: cls(self.editor, self.canvas) for cls in TOOL_CLASSES}
         self.canvas.tool = self.tools["brush"]
-        self.banner = Banner("Open model…")
+        self.banner = Banner("Open model…", "Train a model…")
         self.prediction = PredictionBridge(self) if predict else None
         self.actions = Actions(self)
         self._build_layout()
@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.panel.brush_size.valueChanged.connect(lambda _v: canvas.update())
         self.browser.tile_selected.connect(self.show_tile)
         self.banner.clicked.connect(lambda: dialogs.open_model(self))
+        self.banner.secondary_clicked.connect(self.show_retrain_panel)
         editor.tile_shown.connect(self._tile_shown)
         editor.tile_failed.connect(self._tile_failed)
         editor.accepted.connect(self._accepted)
@@ -150,6 +151,14 @@ class MainWindow(QMainWindow):
             self.prediction.wire(self)
         else:
             self.banner.show_message("Predictions are off in this session.")
+
+    def show_retrain_panel(self) -> None:
+        """Bring the Retrain dock forward (it appears once its module has loaded)."""
+        if self.retrain_dock is None:
+            self.log_panel.info("The Retrain panel is still loading; it opens on the right in a moment.")
+            return
+        self.retrain_dock.show()
+        self.retrain_dock.raise_()
 
     # ---- workspace -------------------------------------------------------
     def open_workspace(self, root: str | Path, select_first: bool = True) -> None:

@@ -21,8 +21,8 @@ from .workers import Succeeded, submit
 log = logging.getLogger(__name__)
 
 NO_MODEL = ("<b>No model is configured</b>, so tiles show no prediction and you label from scratch. "
-            "Open a model folder, a <code>model.tar.gz</code> or a seed <code>.pth</code> checkpoint "
-            "to get predictions.")
+            "Open a model folder, a <code>model.tar.gz</code> or a seed <code>.pth</code> checkpoint, "
+            "or train one on this workspace's labeled tiles.")
 
 
 class PredictionBridge(QObject):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 from ui_helpers import click, fixed_view
 
 from roadseg_gui.core.workspace import Workspace
@@ -32,6 +32,14 @@ def test_switching_tiles_autosaves_at_once_and_coming_back_restores_the_edit(qtb
 
 def test_space_toggles_the_overlays_and_the_banner_says_there_is_no_model(qtbot, window):
     assert window.banner.isVisible() and "No model is configured" in window.banner.label.text()
+    assert window.banner.secondary.text() == "Train a model…"
+    window.banner.secondary.click()  # panels not loaded (side_panels=False): says so instead of failing
+    log_lines = [window.log_panel.list.item(i).text() for i in range(window.log_panel.list.count())]
+    assert any("still loading" in line for line in log_lines)
+    window.retrain_dock = window._dock("Retrain", QLabel("retrain"), Qt.RightDockWidgetArea)
+    window.retrain_dock.hide()
+    window.banner.secondary.click()  # the banner's Train button brings the Retrain panel forward
+    assert window.retrain_dock.isVisible()
     assert not window.panel.use_prediction.isEnabled(), "nothing to use before a prediction exists"
     assert window.canvas.overlays_visible
     window.canvas.setFocus()
