@@ -31,11 +31,11 @@ import time
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler, Subset
+from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from .artifact import ModelMeta, load_model, save_model_dir
-from .data import RoadDataset, pad_collate, resolve_splits
+from .data import EvalTiles, RoadDataset, as_list, batches_by_size, resolve_splits
 from .errors import DataError, RoadsegError
 from .metrics import rounded
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
@@ -85,10 +85,12 @@ def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mea
         sampler = RandomSampler(train_set)
     train_loader = DataLoader(train_set, batch_size=config.batch_size, sampler=sampler,
                               drop_last=len(train_set) // runtime.world_size > config.batch_size, **common)
-    # every process evaluates its own share of the test tiles, without the padding a sampler would add
-    test_set = RoadDataset(test_pairs, None, augment=False, mean=mean, std=std)
-    shard = Subset(test_set, range(runtime.rank, len(test_set), runtime.world_size))
-    test_loader = DataLoader(shard, batch_size=config.batch_size, shuffle=False, collate_fn=pad_collate, **common)
+    # every process evaluates its own share of the test tiles, without the padding a sampler would add;
+    # batches hold tiles of one size (one tile on the CPU, as roadseg eval predicts), never padded
+    test_set = EvalTiles(test_pairs)
+    shard = range(runtime.rank, len(test_set), runtime.world_size)
+    batches = batches_by_size(test_set.pairs, shard, config.batch_size if runtime.cuda else 1)
+    test_loader = DataLoader(test_set, batch_sampler=batches, collate_fn=as_list, **common)
     return train_loader, test_loader
 
 
@@ -145,6 +147,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = make_scaler(runtime)
     history, first_epoch, step = [], 1, 0
+    unreadable_tests: dict = {}  # name -> reason, each reported once however many epochs meet it
     if checkpoint is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         if scaler is not None and checkpoint.get("scaler"):
@@ -164,7 +167,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
                                        warmup=warmup, description=f"epoch {epoch}/{config.epochs}")
         # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
         recalibrate_batchnorm(model, train_loader, runtime, config.precise_bn_batches)
-        test_loss, confusion = evaluate_epoch(model, test_loader, runtime)
+        test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
         final = confusion.as_dict()
         record = {"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss,
                   **{f"test_{k}": v for k, v in final.items()},
@@ -178,9 +181,12 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         if on_epoch is not None:
             on_epoch(record)
     if final is None:  # resumed after the last epoch had already finished
-        _, confusion = evaluate_epoch(model, test_loader, runtime)
+        _, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
         final = confusion.as_dict()
     result = rounded(final)
+    if unreadable_tests:  # the summary lists what was left out of the metrics, as list_pairs' skips are
+        test_files.skipped.extend(unreadable_tests.items())
+        test_files.pairs = [pair for pair in test_files.pairs if pair.image.name not in unreadable_tests]
     if is_model_writer(runtime):
         meta = ModelMeta(backbone=config.backbone, mean=list(mean), std=list(std), threshold=0.5,
                          image_size=config.image_size, metrics=result,

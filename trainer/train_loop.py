@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import sys
 import time
 
+import numpy as np
 import torch
 
-from .data import IGNORE
+from .data import Unreadable
 from .losses import bce_dice_loss
 from .metrics import Confusion
+from .tiling import pad_to, plan_tiles, predict_tiled
+from .torch_engine import ImageToProbability
 from .train_dist import Runtime, all_reduce_sum
+
+log = logging.getLogger(__name__)
+
+# roadseg eval's defaults (trainer.evaluate / Predictor), so the metrics written at training time match it
+EVAL_TILE, EVAL_OVERLAP, PREDICT_THRESHOLD = 512, 64, 0.5
 
 
 def amp_dtype(runtime: Runtime):
@@ -133,17 +142,58 @@ def recalibrate_batchnorm(model, loader, runtime: Runtime, max_batches: int) -> 
 
 
 @torch.no_grad()
-def evaluate_epoch(model, loader, runtime: Runtime) -> tuple[float, Confusion]:
-    """Mean test loss and the confusion counts of the whole test set (summed over processes)."""
+def evaluate_epoch(model, loader, runtime: Runtime, mean, std, reported: dict | None = None
+                   ) -> tuple[float, Confusion]:
+    """Mean test loss and the confusion counts of the whole test set (summed over processes).
+
+    Each tile is predicted as ``roadseg eval`` predicts it (``Predictor``: reflect padded to a multiple
+    of 32, 512-px windows blended beyond that, probability >= 0.5), never padded to a batch
+    neighbour's size, so batch size cannot change the numbers. ``loader`` yields lists of
+    ``EvalTiles`` items of one size; an unreadable tile is left out and reported once (its name and
+    reason go into ``reported``)."""
     model.eval()
+    reported = {} if reported is None else reported
+    to_probability = ImageToProbability(model, mean, std).to(runtime.device)
     confusion = Confusion()
     loss_sum, samples = 0.0, 0
-    for images, targets in _progress(loader, runtime, "test"):
-        images, targets = _to_device(images, targets, runtime)
-        with autocast(runtime):
-            logits = model(images)
-        loss_sum += float(bce_dice_loss(logits, targets)) * images.shape[0]
-        samples += images.shape[0]
-        confusion.add(logits[:, 0] > 0, targets == 1, valid=targets != IGNORE)  # logit 0 = probability 0.5
+    for items in _progress(loader, runtime, "test"):
+        tiles = []
+        for item in items:
+            if isinstance(item, Unreadable):
+                if item.name not in reported:
+                    reported[item.name] = item.reason
+                    log.warning("skipped test tile %s: %s", item.name, item.reason)
+            else:
+                tiles.append(item)
+        if not tiles:
+            continue
+        targets = torch.from_numpy(np.stack([target for _, _, target in tiles])).to(runtime.device)
+        logits, probability = _predict_tiles(to_probability, [image for _, image, _ in tiles], runtime)
+        loss_sum += float(bce_dice_loss(logits, targets)) * len(tiles)
+        samples += len(tiles)
+        confusion.add(probability >= PREDICT_THRESHOLD, targets == 1)
     summed = all_reduce_sum([loss_sum, float(samples), *confusion.as_list()], runtime)
     return summed[0] / max(summed[1], 1.0), Confusion.from_list(summed[2:])
+
+
+def _predict_tiles(to_probability: ImageToProbability, images: list, runtime: Runtime
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(float32 logits N x 1 x H x W, probability N x H x W) for same-size uint8 images, windowed
+    as the Predictor does."""
+    height, width = images[0].shape[:2]
+    plan = plan_tiles(height, width, EVAL_TILE, EVAL_OVERLAP)
+    if plan.count > 1:  # larger than a window: the Predictor's blended probability, as logits
+        def engine(batch):
+            with autocast(runtime):
+                return to_probability(torch.from_numpy(batch).to(runtime.device)).float().cpu().numpy()
+        probs = [predict_tiled(image, engine, EVAL_TILE, EVAL_OVERLAP, 1) for image in images]
+        probability = torch.from_numpy(np.stack(probs)).to(runtime.device)
+        return torch.logit(probability.double(), eps=1e-7).float()[:, None], probability
+    batch = torch.from_numpy(np.stack([pad_to(image, plan.window_h, plan.window_w) for image in images]))
+    batch = batch.to(runtime.device, non_blocking=runtime.cuda)
+    x = batch.permute(0, 3, 1, 2).float() * to_probability.scale - to_probability.shift
+    with autocast(runtime):
+        logits = to_probability.model(x)
+    logits = logits.float()
+    # the whole window's sigmoid, cropped: exactly ImageToProbability.forward, then the Predictor's crop
+    return logits[:, :, :height, :width], torch.sigmoid(logits)[:, 0, :height, :width]

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from rasterio.transform import from_origin
 
-from trainer.data import (IGNORE, RoadDataset, EvalTiles, Unreadable, batches_by_size, list_pairs, pad_collate,
+from trainer.data import (IGNORE, EvalTiles, RoadDataset, Unreadable, batches_by_size, list_pairs, pad_collate,
                           resolve_splits, split_directory)
 from trainer.errors import DataError
 from trainer.model import IMAGENET_MEAN, IMAGENET_STD
