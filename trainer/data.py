@@ -228,15 +228,3 @@ def batches_by_size(pairs: list, indices, batch_size: int) -> list[list[int]]:
 def as_list(batch: list) -> list:
     """collate_fn for ``EvalTiles``: items stay as they are (sizes and skips are the loop's business)."""
     return batch
-
-
-def pad_collate(batch):
-    """Stack tiles of different sizes by padding to the largest (padding is IGNORE in the target)."""
-    height = max(image.shape[1] for image, _ in batch)
-    width = max(image.shape[2] for image, _ in batch)
-    images = torch.zeros(len(batch), 3, height, width)
-    targets = torch.full((len(batch), height, width), IGNORE, dtype=torch.uint8)
-    for i, (image, target) in enumerate(batch):
-        images[i, :, :image.shape[1], :image.shape[2]] = image
-        targets[i, :target.shape[0], :target.shape[1]] = target
-    return images, targets

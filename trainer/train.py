@@ -113,11 +113,25 @@ def fit(config: TrainConfig, on_epoch=None) -> dict:
     check_backbone(config.backbone)
     if config.epochs < 1 or config.batch_size < 1 or config.image_size < 32:
         raise DataError("--epochs and --batch-size must be at least 1 and --image-size at least 32")
+    _check_writable_folder(Path(config.out), "--out")
+    if config.checkpoint_dir:
+        _check_writable_folder(Path(config.checkpoint_dir), "--checkpoint-dir")
     runtime = setup_runtime(config.device)
     try:
         return _fit(config, runtime, on_epoch)
     finally:
         shutdown(runtime)
+
+
+def _check_writable_folder(folder: Path, flag: str) -> None:
+    """Fail before the first epoch, not after it, when the output cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{flag} {folder} cannot be used as a folder ({exc.strerror or exc})",
+                        "Pass a folder path that can be created or written.", folder) from exc
+    if not os.access(folder, os.W_OK):
+        raise DataError(f"{flag} {folder} is not writable", "Pass a folder you can write to.", folder)
 
 
 def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:

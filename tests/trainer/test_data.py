@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from rasterio.transform import from_origin
 
-from trainer.data import (IGNORE, EvalTiles, RoadDataset, Unreadable, batches_by_size, list_pairs, pad_collate,
+from trainer.data import (IGNORE, EvalTiles, RoadDataset, Unreadable, batches_by_size, list_pairs,
                           resolve_splits, split_directory)
 from trainer.errors import DataError
 from trainer.model import IMAGENET_MEAN, IMAGENET_STD
@@ -194,6 +194,3 @@ def test_augmentation_is_joint_and_pads_small_tiles(tmp_path):
         assert int((target == IGNORE).sum()) == 64 * 64 - 40 * 50  # padding is ignored, not background
         bright = (image_t * torch.tensor(IMAGENET_STD).view(3, 1, 1) + white).mean(0) > 0.6
         assert torch.equal(bright, target == 1)  # colour jitter is mild: roads stay where the mask says
-    images, targets = pad_collate([(torch.zeros(3, 4, 5), torch.ones(4, 5, dtype=torch.uint8)),
-                                   (torch.zeros(3, 6, 3), torch.zeros(6, 3, dtype=torch.uint8))])
-    assert images.shape == (2, 3, 6, 5) and targets[0, 5, 0] == IGNORE and targets[1, 0, 4] == IGNORE

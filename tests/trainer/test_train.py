@@ -240,3 +240,15 @@ def test_cli_errors_are_sentences(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error: " in err and "not a PyTorch weights file" in err and "no train/images" in err
     assert "Traceback" not in err
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_training(tmp_path):
+    from trainer.errors import DataError
+    from trainer.train import fit
+    from trainer.train_args import TrainConfig
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    config = TrainConfig(data=str(tmp_path / "no-data-needed"), out=str(blocker / "model"))
+    with pytest.raises(DataError, match="cannot be used as a folder"):
+        fit(config)  # raised before the data is even looked at: no epoch is wasted
