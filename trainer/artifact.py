@@ -111,7 +111,8 @@ def pack_model(model_dir: str | os.PathLike, tar_path: str | os.PathLike) -> Pat
     if not (model_dir / WEIGHTS_NAME).is_file():
         raise ModelLoadError(f"no {WEIGHTS_NAME} in this directory", "Pack a saved model directory.", model_dir)
     with atomic_writer(tar_path, "wb") as fh:
-        with tarfile.open(fileobj=fh, mode="w:gz") as tar:
+        # float weights barely compress: level 1 packs several times faster than the default 9
+        with tarfile.open(fileobj=fh, mode="w:gz", compresslevel=1) as tar:
             # only the artifact itself: not checkpoints or anything else left in the folder
             items = [model_dir / WEIGHTS_NAME, model_dir / META_NAME, *sorted((model_dir / "code").glob("*"))]
             for item in items:
