@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from statement_counter import count_statements
 
 from roadseg_gui.core import statedb
 from roadseg_gui.core.statedb import TileStatus
@@ -151,29 +152,6 @@ def test_corrupt_and_empty_images_get_error_status(ws):
     assert ws.read_image("a").shape == (24, 32, 3)
 
 
-class CountingConnection:
-    """A state DB connection that counts the statements Python sends (executemany counts once)."""
-
-    def __init__(self, conn):
-        self._conn = conn
-        self.calls = 0
-
-    def execute(self, *args):
-        self.calls += 1
-        return self._conn.execute(*args)
-
-    def executemany(self, *args):
-        self.calls += 1
-        return self._conn.executemany(*args)
-
-    def executescript(self, *args):
-        self.calls += 1
-        return self._conn.executescript(*args)
-
-    def __getattr__(self, name):
-        return getattr(self._conn, name)
-
-
 def test_opening_10000_tiles_decodes_nothing_and_costs_a_constant_number_of_queries(tmp_path, monkeypatch):
     root = tmp_path / "big"
     (root / "unlabeled").mkdir(parents=True)
@@ -196,10 +174,7 @@ def test_opening_10000_tiles_decodes_nothing_and_costs_a_constant_number_of_quer
     opened = []
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda file, *a, **k: opened.append(str(file)) or real_open(file, *a, **k))
-    connections = []
-    real_connect = statedb.connect
-    monkeypatch.setattr(statedb, "connect", lambda root: connections.append(CountingConnection(real_connect(root)))
-                        or connections[-1])
+    connections = count_statements(monkeypatch)
     # Speed is bench/'s business; here the work must not grow with the tile count: no file of a tile
     # opened, no statement per tile (the 1 s open of 10,000 tiles rests on both).
     ws = Workspace.open(root)

@@ -6,10 +6,10 @@ import os
 import shutil
 
 import numpy as np
+from statement_counter import count_statements
 from ui_helpers import open_window, write_tiles
 from PySide6.QtCore import Qt
 
-from roadseg_gui.core import statedb
 from roadseg_gui.core.workspace import Workspace
 
 
@@ -84,25 +84,6 @@ def test_a_corrupt_tile_gets_an_error_badge_and_the_app_goes_on(qtbot, tmp_path)
         window.close()
 
 
-class CountingConnection:
-    """A state DB connection that counts the statements Python sends (executemany counts once)."""
-
-    def __init__(self, conn):
-        self._conn = conn
-        self.calls = 0
-
-    def execute(self, *args):
-        self.calls += 1
-        return self._conn.execute(*args)
-
-    def executemany(self, *args):
-        self.calls += 1
-        return self._conn.executemany(*args)
-
-    def __getattr__(self, name):
-        return getattr(self._conn, name)
-
-
 def test_ten_thousand_tiles_open_without_reading_every_image(qtbot, tmp_path, monkeypatch):
     root = tmp_path / "big"
     write_tiles(root, 1)
@@ -116,10 +97,7 @@ def test_ten_thousand_tiles_open_without_reading_every_image(qtbot, tmp_path, mo
     reads = []
     original = Workspace.read_image
     monkeypatch.setattr(Workspace, "read_image", lambda self, stem: reads.append(stem) or original(self, stem))
-    connections = []
-    real_connect = statedb.connect
-    monkeypatch.setattr(statedb, "connect", lambda root: connections.append(CountingConnection(real_connect(root)))
-                        or connections[-1])
+    connections = count_statements(monkeypatch)
     window = open_window(qtbot, root)
     try:
         assert window.browser.model.rowCount() == 10_000
