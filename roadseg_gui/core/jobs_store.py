@@ -47,6 +47,12 @@ class JobsStore:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> "JobsStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def job_dir(self, name: str) -> Path:
         return self.dir / name
 

@@ -113,8 +113,7 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
         if not summary.current_model or not Path(summary.current_model).exists():
             raise RoadsegError("there is no current model to fine-tune from", "Train from scratch instead.")
         init_model = summary.current_model
-    store = JobsStore(root)
-    try:
+    with JobsStore(root) as store:
         if backend == "local":
             runner = LocalJob.launch(root / "train", root / "test", store.dir, hyperparameters, data=data, env=env,
                                      init_model=init_model)
@@ -127,8 +126,6 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
         runner.job.details["parent"] = summary.current_version
         runner.job.details["parent_path"] = summary.current_model
         store.save(runner.job)
-    finally:
-        store.close()
     return runner
 
 
@@ -171,27 +168,18 @@ def reattach(root: str | Path, job: TrainingJob) -> JobRunner:
 
 
 def remember(root: str | Path, job: TrainingJob) -> None:
-    store = JobsStore(root)
-    try:
+    with JobsStore(root) as store:
         store.save(job)
-    finally:
-        store.close()
 
 
 def unfinished_jobs(root: str | Path) -> list[TrainingJob]:
-    store = JobsStore(root)
-    try:
+    with JobsStore(root) as store:
         return store.unfinished()
-    finally:
-        store.close()
 
 
 def all_jobs(root: str | Path) -> list[TrainingJob]:
-    store = JobsStore(root)
-    try:
+    with JobsStore(root) as store:
         return store.jobs()
-    finally:
-        store.close()
 
 
 @dataclass
