@@ -30,8 +30,7 @@ class Failed:
     path: str | None = None
 
     def sentence(self) -> str:
-        text = f"{self.path}: {self.what}" if self.path else self.what
-        return f"{text.rstrip('.')}. {self.fix}" if self.fix else text
+        return str(RoadsegError(self.what, self.fix, self.path))  # one wording for every error sentence
 
 
 @dataclass(frozen=True)
