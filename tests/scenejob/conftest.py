@@ -1,0 +1,47 @@
+"""Small georeferenced scenes and a model for the scene-job tests (no downloads, no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.conftest import calibrated_deeplab  # the same tiny model builder
+from trainer.artifact import ModelMeta, pack_model, save_model_dir
+
+
+def write_scene(path, width=300, height=200, seed=0, epsg=32618, origin=(500000.0, 4100000.0)):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 255, (3, height, width), dtype=np.uint8)
+    data[:, height // 2 - 4:height // 2 + 4, :] = 200  # a bright road across the scene
+    path.parent.mkdir(parents=True, exist_ok=True)
+    transform = from_origin(origin[0], origin[1], 0.5, 0.5)
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
+                       crs=f"EPSG:{epsg}", transform=transform) as dst:
+        dst.write(data)
+    return path, transform
+
+
+@pytest.fixture(scope="session")
+def model_archive(tmp_path_factory):
+    """A model.tar.gz as a job's model input holds it."""
+    root = tmp_path_factory.mktemp("scenejob-model")
+    model_dir = save_model_dir(calibrated_deeplab(), ModelMeta(), root / "model")
+    return pack_model(model_dir, root / "model.tar.gz")
+
+
+@pytest.fixture
+def processing_tree(tmp_path, model_archive):
+    """A fake /opt/ml/processing: two scenes (one in a sub-folder) and a broken one, and the model."""
+    import shutil
+
+    root = tmp_path / "opt" / "ml" / "processing"
+    scenes = root / "input" / "scenes"
+    _, transform = write_scene(scenes / "city" / "north.tif", seed=1)
+    write_scene(scenes / "south.tif", seed=2, width=260, height=240)
+    (scenes / "broken.tif").write_bytes(b"II*\x00" + b"\x00garbage" * 20)
+    (root / "input" / "model").mkdir(parents=True)
+    shutil.copy(model_archive, root / "input" / "model" / "model.tar.gz")
+    return root, transform

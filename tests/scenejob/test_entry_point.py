@@ -1,0 +1,76 @@
+"""The Processing entry point run as SageMaker runs it: a real process, under a fake /opt/ml/processing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_entry(processing_root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ROADSEG_PROCESSING_ROOT=str(processing_root), OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "trainer.scenejob", "--device", "cpu", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_two_scenes_and_a_broken_one_predict_with_crs_kept_and_the_failure_listed(processing_tree):
+    import rasterio
+
+    root, transform = processing_tree
+    proc = run_entry(root, "--vector")
+    out = root / "output" / "predictions"
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # one scene failed
+    with rasterio.open(out / "city" / "north_mask.tif") as mask:
+        assert mask.crs.to_epsg() == 32618
+        assert mask.transform == transform
+        assert (mask.width, mask.height) == (300, 200)
+    assert (out / "south_mask.tif").is_file()
+    assert any(p.suffix == ".geojson" for p in (out / "city").iterdir())
+    failures = json.loads((out / "failures.json").read_text())
+    assert [row["scene"] for row in failures] == ["broken.tif"]
+    assert failures[0]["reason"] and "Traceback" not in failures[0]["reason"]
+    assert "scenes_done=3 scenes_total=3" in proc.stdout
+    for relative in ("city/north.done.json", "south.done.json"):
+        marker = json.loads((out / relative).read_text())
+        assert marker["files"] and all((out / relative).parent.joinpath(n).stat().st_size == s
+                                       for n, s in marker["files"].items())
+
+
+def test_a_rerun_skips_complete_scenes_and_redoes_an_incomplete_one(processing_tree):
+    root, _ = processing_tree
+    (root / "input" / "scenes" / "broken.tif").unlink()
+    assert run_entry(root).returncode == 0
+    out = root / "output" / "predictions"
+    north = out / "city" / "north_mask.tif"
+    north_mtime = north.stat().st_mtime_ns
+    # a torn output: the marker lists a size the file no longer has
+    south = out / "south_mask.tif"
+    south.write_bytes(south.read_bytes()[:100])
+    proc = run_entry(root)
+    assert proc.returncode == 0, proc.stderr
+    assert "city/north.tif: outputs already complete, skipped" in proc.stdout
+    assert "south.tif: predicted" in proc.stdout
+    assert north.stat().st_mtime_ns == north_mtime
+    assert south.stat().st_size > 100
+    assert json.loads((out / "failures.json").read_text()) == []
+
+
+def test_an_input_without_scenes_is_one_sentence(tmp_path):
+    (tmp_path / "input" / "scenes").mkdir(parents=True)
+    (tmp_path / "input" / "model").mkdir(parents=True)
+    proc = run_entry(tmp_path)
+    assert proc.returncode == 2
+    assert "holds no scene" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("hosts", [1, 2])
+def test_each_host_writes_its_own_failures_file(hosts):
+    from trainer.scenejob import contract
+
+    assert contract.failures_name("algo-2", hosts) == ("failures.json" if hosts == 1 else "failures-algo-2.json")

@@ -1,0 +1,117 @@
+"""``python -m trainer.scenejob``: predict every scene under an input folder or S3 prefix.
+
+In a SageMaker Processing container the defaults are the job's mounted paths; elsewhere
+(``roadseg predict --backend local``) the same code runs in one process on local folders or
+s3:// prefixes, using the GPU when there is one. Exit status: 0 when every scene is complete,
+1 when a scene failed (listed in failures.json), 2 when nothing could start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import RoadsegError
+from . import contract
+from .runner import JobOptions, list_scenes, run_scenes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m trainer.scenejob", description=__doc__.split("\n\n")[0])
+    p.add_argument("--input", default=str(contract.input_scenes()), help="folder or s3:// prefix of scenes")
+    p.add_argument("--model", default=str(contract.input_model()), help="model folder, model.tar.gz or a folder holding one")
+    p.add_argument("--output", default=str(contract.output_dir()), help="output folder or s3:// prefix")
+    p.add_argument("--cog", default=True, action=argparse.BooleanOptionalAction, help="write Cloud Optimized GeoTIFFs")
+    p.add_argument("--probability", action="store_true", help="also write the road probability raster")
+    p.add_argument("--vector", action="store_true", help="also write the GeoJSON road network")
+    p.add_argument("--wgs84", action="store_true", help="GeoJSON in EPSG:4326 instead of the scene's CRS")
+    p.add_argument("--tile", type=int, default=512, help="model window in pixels")
+    p.add_argument("--overlap", type=int, default=64, help="overlap between windows")
+    p.add_argument("--threshold", type=float, default=None, help="road probability cut (default: the model's)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--sse", default="", choices=("", "AES256", "aws:kms"), help="server-side encryption of S3 outputs")
+    p.add_argument("--kms-key-id", default="", help="KMS key for --sse aws:kms")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    options = JobOptions(cog=args.cog, probability=args.probability, vector=args.vector, wgs84=args.wgs84,
+                         tile=args.tile, overlap=args.overlap, threshold=args.threshold, device=args.device)
+    try:
+        summary = run(args.input, args.model, args.output, options, sse=args.sse, kms_key_id=args.kms_key_id)
+    except RoadsegError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    print(f"scene job finished: {summary.describe()}", flush=True)
+    return 1 if summary.failed else 0
+
+
+def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse: str = "", kms_key_id: str = "",
+        s3=None):
+    """Run the job on local folders and/or s3:// prefixes; returns the JobSummary."""
+    from ..predict import Predictor
+
+    host = contract.current_host()
+    remote_in, remote_out = input_uri.startswith("s3://"), output_uri.startswith("s3://")
+    if (remote_in or remote_out) and s3 is None:
+        import boto3
+        s3 = boto3.client("s3")
+    with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as work:
+        if remote_in:
+            from . import s3io
+            scenes, _ = s3io.remaining_scenes(s3, input_uri, output_uri) if remote_out else \
+                (_remote_scene_list(s3, input_uri), [])
+            fetch = s3io.fetcher(s3, input_uri)
+        else:
+            root = Path(input_uri)
+            if not root.is_dir():
+                raise RoadsegError(f"the scene folder {root} does not exist", "Check --input.")
+            scenes = list_scenes(root)
+            if not scenes:
+                raise RoadsegError(f"{root} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
+                                   "Point the input at the folder that holds the GeoTIFF scenes.")
+            fetch = lambda relative, _folder: root / relative  # noqa: E731 - local scenes are read in place
+        output_dir, published = _output(s3, output_uri, Path(work), sse, kms_key_id)
+        print(f"loading model {model}…", flush=True)
+        predictor = Predictor(contract.model_path(model), device=options.device, tile=options.tile,
+                              overlap=options.overlap, threshold=options.threshold)
+        print(f"{len(scenes)} scene(s) on {predictor.describe()} (host {host[0]} of {host[1]})", flush=True)
+        summary = run_scenes(scenes, fetch, output_dir, predictor, options, on_published=published, host=host)
+        if remote_out:
+            from . import s3io
+            name = contract.failures_name(*host)
+            s3io.upload_file(s3, output_dir / name, output_uri, name, _extra_args(sse, kms_key_id))
+    return summary
+
+
+def _remote_scene_list(s3, input_uri: str) -> list[str]:
+    from . import s3io
+    scenes = [k for k in s3io.list_keys(s3, input_uri) if contract.is_scene_name(k.rsplit("/", 1)[-1])]
+    if not scenes:
+        raise RoadsegError(f"{input_uri} holds no scene", "Point the input at the prefix that holds the scenes.")
+    return scenes
+
+
+def _extra_args(sse: str, kms_key_id: str) -> dict:
+    extra = {"ServerSideEncryption": sse} if sse else {}
+    if sse == "aws:kms" and kms_key_id:
+        extra["SSEKMSKeyId"] = kms_key_id
+    return extra
+
+
+def _output(s3, output_uri: str, work: Path, sse: str, kms_key_id: str):
+    """(local output folder, per-scene publish callback or None)."""
+    if not output_uri.startswith("s3://"):
+        return Path(output_uri), None
+    from . import s3io
+    staging = work / "published"
+    return staging, s3io.publisher(s3, output_uri, staging, _extra_args(sse, kms_key_id))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The contract between a scene-prediction job and whatever runs it.
+
+SageMaker Processing mounts inputs under ``/opt/ml/processing/input/<name>`` and uploads
+``/opt/ml/processing/output/<name>`` when the job ends; ``--backend local`` uses the same
+layout in any folder. Each finished scene gets a ``<stem>.done.json`` marker, written last,
+that lists its outputs with their sizes: a scene counts as complete only when the marker
+exists and every file it lists has that size, so a rerun skips exactly the finished scenes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path, PurePosixPath
+
+# ROADSEG_PROCESSING_ROOT moves the whole tree (tests, or a run outside a container)
+def processing_root() -> Path:
+    return Path(os.environ.get("ROADSEG_PROCESSING_ROOT", "/opt/ml/processing"))
+
+
+RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
+
+
+def input_scenes() -> Path:
+    return processing_root() / "input" / "scenes"
+
+
+def input_model() -> Path:
+    return processing_root() / "input" / "model"
+
+
+def output_dir() -> Path:
+    return processing_root() / "output" / "predictions"
+
+
+SCENE_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".img"}
+MARKER_SUFFIX = ".done.json"
+FAILURES = "failures.json"
+# the line the follower counts: one per scene finished (or skipped) on this host
+PROGRESS_FORMAT = "scenes_done={done} scenes_total={total} scene={name}"
+
+
+def is_scene_name(name: str) -> bool:
+    return not name.startswith(".") and PurePosixPath(name).suffix.lower() in SCENE_SUFFIXES
+
+
+def marker_name(relative: str) -> str:
+    """``city/a.tif`` -> ``city/a.done.json`` (the scene's relative path is kept)."""
+    path = PurePosixPath(relative)
+    return str(path.with_name(path.stem + MARKER_SUFFIX))
+
+
+def output_stem(relative: str) -> PurePosixPath:
+    path = PurePosixPath(relative)
+    return path.with_name(path.stem)
+
+
+def current_host() -> tuple[str, int]:
+    """(this host's name, number of hosts) from SageMaker's resource config; ("local", 1) elsewhere."""
+    try:
+        config = json.loads(RESOURCE_CONFIG.read_text("utf-8"))
+        return str(config["current_host"]), len(config.get("hosts") or [1])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "local", 1
+
+
+def failures_name(host: str, hosts: int) -> str:
+    """One failures file per host, so instances sharing an output prefix never overwrite each other."""
+    return FAILURES if hosts <= 1 else f"failures-{host}.json"
+
+
+def model_path(directory: str | os.PathLike) -> Path:
+    """The model inside a mounted model input: its single model.tar.gz, else the folder itself."""
+    directory = Path(directory)
+    if directory.is_file():
+        return directory
+    archives = sorted(directory.glob("*.tar.gz"))
+    return archives[0] if len(archives) == 1 else directory

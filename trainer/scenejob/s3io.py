@@ -1,0 +1,119 @@
+"""The job's loop over S3 prefixes: which scenes remain, fetch one, publish its outputs.
+
+Used by ``--backend local`` with s3:// paths (one scene on local disk at a time) and by the
+SageMaker launcher, which sends only the remaining scenes in a manifest so a rerun skips
+scenes whose outputs are complete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import BadInputError, RoadsegError
+from . import contract
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ("bucket", "some/prefix/") (a folder prefix, "" for the bucket root)."""
+    if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
+        raise BadInputError(f"{uri!r} is not an s3://BUCKET/PREFIX URI", "Write e.g. s3://my-bucket/scenes/.")
+    bucket, _, prefix = uri[5:].partition("/")
+    prefix = prefix.strip("/")
+    return bucket, (prefix + "/" if prefix else "")
+
+
+def list_keys(s3, uri: str) -> list[str]:
+    """Every key under the prefix, relative to it."""
+    bucket, prefix = split_uri(uri)
+    keys = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [item["Key"][len(prefix):] for item in page.get("Contents", [])]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise RoadsegError(f"cannot list {uri} ({code or exc})",
+                           "Check the bucket name, the region and that your user may s3:ListBucket there.") from exc
+    except BotoCoreError as exc:
+        raise RoadsegError(f"cannot reach S3 to list {uri}: {exc}", "Check the network and the endpoint.") from exc
+    return keys
+
+
+def _relative_is_safe(relative: str) -> bool:
+    parts = relative.split("/")
+    return bool(relative) and not relative.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+def remaining_scenes(s3, input_uri: str, output_uri: str) -> tuple[list[str], list[str]]:
+    """(scenes still to predict, scenes already complete), as keys relative to the input prefix.
+
+    Complete means the output prefix holds the scene's marker and every file it lists with that size.
+    """
+    scenes = [k for k in list_keys(s3, input_uri) if contract.is_scene_name(k.rsplit("/", 1)[-1])
+              and _relative_is_safe(k)]
+    if not scenes:
+        raise BadInputError(f"{input_uri} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
+                            "Point the input at the prefix that holds the GeoTIFF scenes.")
+    outputs = {}
+    bucket, prefix = split_uri(output_uri)
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            outputs.update({item["Key"][len(prefix):]: item["Size"] for item in page.get("Contents", [])})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise RoadsegError(f"cannot list the output prefix {output_uri}",
+                               "Check that your user may s3:ListBucket there.") from exc
+        raise BadInputError(f"the output bucket {bucket!r} does not exist", "Create it or fix --out.") from exc
+    done, todo = [], []
+    for relative in scenes:
+        marker = contract.marker_name(relative)
+        (done if marker in outputs and _marker_complete(s3, bucket, prefix, marker, outputs) else todo).append(relative)
+    return todo, done
+
+
+def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict) -> bool:
+    try:
+        listed = json.loads(s3.get_object(Bucket=bucket, Key=prefix + marker)["Body"].read())["files"]
+    except (ClientError, ValueError, KeyError, TypeError):
+        return False
+    folder = marker.rsplit("/", 1)[0] + "/" if "/" in marker else ""
+    return all(outputs.get(folder + name) == size for name, size in listed.items())
+
+
+def fetcher(s3, input_uri: str):
+    """``fetch(relative, folder)`` for the runner: download one scene (keeping its name) and return its path."""
+    bucket, prefix = split_uri(input_uri)
+
+    def fetch(relative: str, folder: Path) -> Path:
+        target = Path(folder) / relative.rsplit("/", 1)[-1]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            s3.download_file(bucket, prefix + relative, str(target))
+        except ClientError as exc:
+            raise RoadsegError(f"cannot download s3://{bucket}/{prefix}{relative} "
+                               f"({exc.response.get('Error', {}).get('Code', exc)})") from exc
+        return target
+    return fetch
+
+
+def publisher(s3, output_uri: str, output_dir: Path, extra_args: dict | None = None):
+    """``on_published(relative, marker)``: upload the scene's files, then its marker (last), then drop them locally."""
+    bucket, prefix = split_uri(output_uri)
+
+    def publish(relative: str, marker: Path) -> None:
+        listed = json.loads(marker.read_text("utf-8"))["files"]
+        folder = contract.marker_name(relative).rpartition("/")[0]
+        for name in list(listed) + [marker.name]:
+            local = marker.parent / name
+            key = prefix + (f"{folder}/{name}" if folder else name)
+            s3.upload_file(str(local), bucket, key, ExtraArgs=extra_args or None)
+        for name in listed:
+            (marker.parent / name).unlink(missing_ok=True)
+    return publish
+
+
+def upload_file(s3, path: Path, output_uri: str, name: str, extra_args: dict | None = None) -> None:
+    bucket, prefix = split_uri(output_uri)
+    s3.upload_file(str(path), bucket, prefix + name, ExtraArgs=extra_args or None)
