@@ -126,24 +126,43 @@ def open_model(window) -> None:
     window.activate_model(path)
 
 
-SHORTCUTS_HTML = """<table cellpadding=3>
-<tr><td><b>B</b> / <b>E</b></td><td>brush / eraser (Shift: erase with any tool)</td></tr>
-<tr><td><b>L</b></td><td>road line: click points, double-click or Enter ends, Esc cancels</td></tr>
-<tr><td><b>P</b> / <b>F</b></td><td>polygon fill / flood fill</td></tr>
-<tr><td><b>[</b> / <b>]</b></td><td>smaller / bigger brush</td></tr>
-<tr><td><b>Space</b></td><td>show/hide overlays (hold and drag: pan)</td></tr>
-<tr><td><b>Wheel</b>, middle drag</td><td>zoom, pan; Ctrl+0 fits the tile</td></tr>
-<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b></td><td>undo / redo (per tile)</td></tr>
-<tr><td><b>←</b> <b>→</b> or <b>A</b> <b>D</b></td><td>previous / next tile</td></tr>
-<tr><td><b>Enter</b></td><td>accept the mask and go to the next tile</td></tr></table>"""
+# Mouse gestures and modifiers have no QAction; the keys come from the menus themselves.
+MOUSE_HELP = (("Shift + any tool", "erase with that tool"),
+              ("Road line", "click points, double-click or Enter ends, Esc cancels"),
+              ("Hold Space + drag", "pan"),
+              ("Wheel, middle drag", "zoom, pan"))
+
+
+def shortcut_rows(window) -> list[tuple[str, str]]:
+    """(keys, what) for every menu action with a shortcut, in menu order, so F1 never falls behind."""
+    from PySide6.QtGui import QKeySequence
+
+    rows, seen = [], set()
+    for menu_action in window.menuBar().actions():
+        menu = menu_action.menu()
+        for action in (menu.actions() if menu is not None else []):
+            keys = [k.toString(QKeySequence.NativeText) for k in action.shortcuts() if not k.isEmpty()]
+            if keys and id(action) not in seen:
+                seen.add(id(action))
+                rows.append((" or ".join(keys), action.text().replace("&", "").rstrip("…")))
+    return rows
+
+
+def shortcuts_html(window) -> str:
+    from html import escape
+
+    cells = [f"<tr><td><b>{escape(k)}</b></td><td>{escape(w)}</td></tr>"
+             for k, w in shortcut_rows(window) + list(MOUSE_HELP)]
+    return "<table cellpadding=2>" + "".join(cells) + "</table>"
 
 
 def show_shortcuts(window) -> None:
     box = QMessageBox(window)
     box.setWindowTitle("Keyboard shortcuts")
-    box.setText(SHORTCUTS_HTML)
+    box.setText(shortcuts_html(window))
     box.setModal(False)
     box.show()
+    window.shortcuts_box = box  # tests read it; one box at a time is enough
 
 
 def confirm_quit_unsaved(window) -> bool:

@@ -32,8 +32,12 @@ def build(window) -> None:
     edit = bar.addMenu("&Edit")
     group = window.editor.undo.group
     undo, redo = group.createUndoAction(window, "&Undo"), group.createRedoAction(window, "&Redo")
-    undo.setShortcut(QKeySequence.Undo)
-    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+    # Explicit keys, not QKeySequence.Redo: on X11 that is also Ctrl+Shift+Z, and a key bound
+    # twice is "ambiguous" to Qt, so it did nothing.
+    undo.setShortcut(QKeySequence("Ctrl+Z"))
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    for action in (undo, redo):
+        action.setShortcutVisibleInContextMenu(True)
     window.undo_action, window.redo_action = undo, redo
     edit.addActions([undo, redo])
     edit.addSeparator()
