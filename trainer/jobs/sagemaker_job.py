@@ -76,6 +76,8 @@ def _split_s3(uri: str) -> tuple[str, str]:
 class SageMakerJob(JobRunner):
     """A handle on one SageMaker training job."""
 
+    log_group = LOG_GROUP
+
     def __init__(self, job: TrainingJob, sagemaker_client, logs_client, s3_client):
         self.job = job
         self.sagemaker = sagemaker_client
@@ -122,7 +124,7 @@ class SageMakerJob(JobRunner):
     def _streams(self) -> list[str]:
         names, token = [], None
         while True:
-            kwargs = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": f"{self.job.name}/"}
+            kwargs = {"logGroupName": self.log_group, "logStreamNamePrefix": f"{self.job.name}/"}
             if token:
                 kwargs["nextToken"] = token
             page = self.logs.describe_log_streams(**kwargs)
@@ -134,7 +136,7 @@ class SageMakerJob(JobRunner):
     def _read_stream(self, stream: str) -> list[str]:
         lines = []
         for _ in range(100):  # pages per poll; the rest comes on the next poll
-            kwargs = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+            kwargs = {"logGroupName": self.log_group, "logStreamName": stream, "startFromHead": True}
             token = self._tokens.get(stream)
             if token:
                 kwargs["nextToken"] = token
