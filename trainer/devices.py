@@ -14,6 +14,21 @@ import torch
 from .errors import RoadsegError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+BF16_MIN_CAPABILITY = (8, 0)  # Ampere: native bf16 tensor cores
+
+
+def amp_dtype(device) -> torch.dtype | None:
+    """The autocast dtype for ``device``: bf16 on CUDA capability >= 8.0, fp16 below, None (fp32) off CUDA.
+
+    Not ``torch.cuda.is_bf16_supported()``: it says True on T4 and V100 (7.x) through emulation,
+    which is slow; fp16 with a GradScaler is what those GPUs run fast.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    if torch.cuda.get_device_capability(device) >= BF16_MIN_CAPABILITY:
+        return torch.bfloat16
+    return torch.float16
 
 
 class DeviceError(RoadsegError):

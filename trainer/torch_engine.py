@@ -1,6 +1,6 @@
 """The torch inference engine: uint8 image batches in, road probabilities out.
 
-On CUDA it uses autocast (bf16 where supported, else fp16), channels_last, a
+On CUDA it uses autocast (bf16 on compute capability >= 8, else fp16), channels_last, a
 reused pinned host buffer with non-blocking copies, and cudnn autotuning; the
 uint8 batch crosses the bus (4x smaller than float) and is normalised on the GPU.
 On the CPU it is plain fp32 (ONNX Runtime is faster there; see onnx_engine).
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .devices import DeviceChoice
+from .devices import DeviceChoice, amp_dtype
 
 
 class ImageToProbability(nn.Module):
@@ -53,7 +53,7 @@ class TorchEngine:
         self.amp_dtype = None
         if self.on_cuda:
             self.module = self.module.to(memory_format=torch.channels_last)
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            self.amp_dtype = amp_dtype(self.device)
             torch.backends.cudnn.benchmark = True  # fixed tile shapes: autotune once
         self._pinned: torch.Tensor | None = None
         self._lock = threading.Lock()  # the pinned buffer is shared: one batch at a time

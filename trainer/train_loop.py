@@ -11,6 +11,7 @@ import time
 import numpy as np
 import torch
 
+from . import devices
 from .data import Unreadable
 from .losses import bce_dice_loss
 from .metrics import Confusion
@@ -25,9 +26,7 @@ EVAL_TILE, EVAL_OVERLAP, PREDICT_THRESHOLD = 512, 64, 0.5
 
 
 def amp_dtype(runtime: Runtime):
-    if not runtime.cuda:
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return devices.amp_dtype(runtime.device)
 
 
 def autocast(runtime: Runtime):
