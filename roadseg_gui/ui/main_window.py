@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxL
 
 from roadseg_gui.core.settings import LabelingSettings
 
-from . import dialogs, menus
+from . import dialogs, docks, menus
 from .actions import Actions
 from .banner import Banner
 from .canvas import TileCanvas
@@ -96,11 +96,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_model)
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title.lower().replace(" ", "_"))
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
+        return docks.make_dock(self, title, widget, area)
 
     # ---- wiring ----------------------------------------------------------
     def _wire(self) -> None:

@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel
+from PySide6.QtWidgets import QLabel
 
-from . import dialogs
+from . import dialogs, docks
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +127,10 @@ def _create_side_panels(window, root: Path, classes: dict) -> None:
             widget = QLabel(f"{title} could not start: {exc}")
             widget.setWordWrap(True)
         if old is None:
-            dock = QDockWidget(title, window)
-            dock.setObjectName(attr)
-            window.addDockWidget(Qt.RightDockWidgetArea, dock)
+            dock = docks.make_dock(window, title, widget, Qt.RightDockWidgetArea, object_name=attr)
             window.tabifyDockWidget(window.layers_dock, dock)
             window.view_menu.addAction(dock.toggleViewAction())
             setattr(window, attr, dock)
             window.layers_dock.raise_()
         else:
-            dock = old
-            previous = dock.widget()
-            if previous is not None:
-                previous.deleteLater()
-        dock.setWidget(widget)
+            docks.set_panel(old, widget)
