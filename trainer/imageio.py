@@ -5,8 +5,9 @@ alpha is dropped, 16-bit and float imagery get a per-band 2-98 percentile stretc
 Masks: 1- or 3-channel, 0/255, 0/1 or soft-edged; road is channel 0 >= 128, or
 == 1 when the mask's maximum is 1 (the seed's and other sources' conventions).
 
-rasterio is optional here: the SageMaker training image lacks it, and PIL reads
-the JPEG/PNG tiles of the S3 layout.
+TIFFs are read with rasterio (SageMaker installs it from trainer/requirements.txt). Without it,
+PIL reads JPEG, PNG and 8-bit RGB/gray TIFFs; a 16-bit colour or multi-band TIFF is then refused
+for the whole run (RasterioNeededError), never skipped, so no environment trains on fewer pairs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import BadInputError
+from .errors import BadInputError, DataError
 from .fsutil import atomic_write_bytes
 
 # Whole-image reads above this are refused (decompression bombs, or a scene that
@@ -34,6 +35,43 @@ _RASTERIO_SUFFIXES = {".tif", ".tiff", ".img", ".vrt", ".jp2"}
 # PIL's own guard follows our cap (it raises at twice it); our checks come first with a clearer message.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+class RasterioNeededError(DataError):
+    """A TIFF that only rasterio reads, where rasterio is not installed: a problem of the environment,
+    so it stops the run instead of skipping the tile (a BadInputError would skip it)."""
+
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _rasterio_needed(path: Path, exc: Exception) -> RasterioNeededError:
+    what = "a TIFF that Pillow cannot decode"
+    try:
+        from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+        with open(path, "rb") as fh:
+            header = fh.read(8)
+            if header[:4] in _TIFF_MAGIC[:2]:  # classic TIFF: read the first IFD's tags
+                ifd = ImageFileDirectory_v2(header)
+                fh.seek(ifd.next)
+                ifd.load(fh)
+                bits, bands = ifd.get(258, (8,)), ifd.get(277, 1)
+                what = f"a {bands}-band {max(bits)}-bit TIFF, which Pillow cannot decode"
+    except Exception:  # the description is a courtesy; the refusal stands without it
+        pass
+    return RasterioNeededError(
+        f"{what} and rasterio is not installed here",
+        "Install rasterio (pip install rasterio; SageMaker installs it from trainer/requirements.txt) "
+        "so that every environment trains on the same pairs.", path)
+
+
+def _is_tiff(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in _TIFF_MAGIC
+    except OSError:
+        return False
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -123,6 +161,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     except Image.DecompressionBombError as exc:
         raise _bomb_error(path, exc) from exc
     except (UnidentifiedImageError, OSError) as exc:
+        if _is_tiff(path):  # only reached without rasterio
+            raise _rasterio_needed(path, exc) from exc
         raise BadInputError("not a readable image", "The file may be corrupt or of another type.", path) from exc
 
 
@@ -134,7 +174,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         try:
             return _read_with_rasterio(path)
         except ImportError:
-            pass  # the SageMaker image has no rasterio; PIL reads plain TIFFs
+            pass  # no rasterio: PIL reads 8-bit RGB/gray TIFFs and refuses the rest (RasterioNeededError)
     return _read_with_pil(path)
 
 
@@ -171,7 +211,12 @@ def _read_with_pil(path: Path) -> np.ndarray:
         raise
     except Image.DecompressionBombError as exc:
         raise _bomb_error(path, exc) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:
+        if _is_tiff(path):  # a 16-bit colour or multi-band TIFF, read here only without rasterio
+            raise _rasterio_needed(path, exc) from exc
+        raise BadInputError(f"not a readable image ({exc.__class__.__name__}: {exc})",
+                            "The file may be truncated or corrupt; re-export it.", path) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(
             f"not a readable image ({exc.__class__.__name__}: {exc})",
             "The file may be truncated or corrupt; re-export it.", path) from exc
