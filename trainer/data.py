@@ -21,6 +21,7 @@ from torchvision.transforms import v2
 
 from .errors import BadInputError, DataError
 from .imageio import image_size, is_image_file, read_image, read_mask
+from .listing import list_folder
 from .model import IMAGENET_MEAN, IMAGENET_STD
 
 log = logging.getLogger(__name__)
@@ -65,27 +66,29 @@ def list_pairs(directory: str | os.PathLike, name: str = "") -> SplitFiles:
     directory = Path(directory)
     found = SplitFiles(name or directory.name, directory)
     images: dict[str, Path] = {}
-    for entry in sorted(os.scandir(directory / "images"), key=lambda e: e.name):
-        if not (entry.is_file() and is_image_file(entry.name)):
-            continue
-        stem = Path(entry.name).stem
+    image_files = list_folder(directory / "images", is_image_file)
+    found.skipped += [(path.name, reason) for path, reason in image_files.skipped]
+    for path in image_files.files:
+        stem = path.stem
         if stem in images:
-            found.skipped.append((entry.name, f"another image has the same stem ({images[stem].name})"))
+            found.skipped.append((path.name, f"another image has the same stem ({images[stem].name})"))
             continue
-        images[stem] = Path(entry.path)
+        images[stem] = path
     masks: dict[str, Path] = {}
+    broken_masks: dict[str, str] = {}  # stem -> why its mask cannot be read (a link loop, a pipe...)
     mask_dir = directory / "masks"
     if mask_dir.is_dir():
-        for entry in sorted(os.scandir(mask_dir), key=lambda e: e.name):
-            suffix = Path(entry.name).suffix.lower()
-            if entry.is_file() and suffix in MASK_SUFFIXES and not entry.name.startswith("."):
-                # .png wins over a .tif of the same stem
-                if Path(entry.name).stem not in masks or suffix == ".png":
-                    masks[Path(entry.name).stem] = Path(entry.path)
+        mask_files = list_folder(mask_dir, lambda n: Path(n).suffix.lower() in MASK_SUFFIXES)
+        broken_masks = {path.stem: f"its mask masks/{path.name} cannot be read: {reason}"
+                        for path, reason in mask_files.skipped}
+        for path in mask_files.files:
+            # .png wins over a .tif of the same stem
+            if path.stem not in masks or path.suffix.lower() == ".png":
+                masks[path.stem] = path
     for stem, image in images.items():
         mask = masks.get(stem)
         if mask is None:
-            found.skipped.append((image.name, f"no mask (expected masks/{stem}.png)"))
+            found.skipped.append((image.name, broken_masks.get(stem, f"no mask (expected masks/{stem}.png)")))
             continue
         try:
             image_hw, mask_hw = image_size(image), image_size(mask)
@@ -133,26 +136,54 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
+# Augmentation strengths, weakest first. "flips": flips and 90-degree turns (exact, no resampling);
+# "color": + brightness/contrast/saturation jitter; "strong": + any rotation, 0.75-1.33x scale and blur.
+AUGMENT_LEVELS = ("none", "flips", "color", "strong")
+DEFAULT_AUGMENT = "color"
+_PAD = {tv_tensors.Image: 0, tv_tensors.Mask: IGNORE}
+
+
+def augment_level(augment: bool | str) -> str:
+    """``True`` means the default strength, ``False`` none; otherwise one of AUGMENT_LEVELS."""
+    if augment is True:
+        return DEFAULT_AUGMENT
+    if augment is False or augment is None:
+        return "none"
+    if augment not in AUGMENT_LEVELS:
+        raise DataError(f"unknown augmentation strength {augment!r}", f"Use one of: {', '.join(AUGMENT_LEVELS)}.")
+    return augment
+
+
+def augmentation(level: str, image_size: int | None):
+    """The joint image + mask transform for a strength (90-degree turns are applied in the dataset)."""
+    steps = []
+    if level == "strong":  # scale and rotate before cropping, so the crop holds no corner padding more often
+        steps.append(v2.RandomAffine(degrees=180, scale=(0.75, 1.33), fill=_PAD))
+    if image_size:
+        steps.append(v2.RandomCrop(image_size, pad_if_needed=True, fill=_PAD))
+    if level != "none":
+        steps += [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip()]
+    if level == "color":
+        steps.append(v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.15, hue=0.02))
+    elif level == "strong":
+        steps += [v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05),
+                  v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 1.5))], p=0.3)]
+    return v2.Compose(steps) if steps else None
+
+
 class RoadDataset(Dataset):
     """Normalised image (3 x H x W float) and target (H x W uint8: 0, 1, or IGNORE for padding).
 
     For training only: a tile that cannot be read is reported once and replaced by the next one
     (an epoch keeps its length); evaluation uses ``EvalTiles``, which never substitutes."""
 
-    def __init__(self, pairs: list, image_size: int | None = None, augment: bool = False,
+    def __init__(self, pairs: list, image_size: int | None = None, augment: bool | str = False,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD):
         self.pairs = list(pairs)
         self.image_size = image_size
-        self.augment = augment
+        self.augment = augment_level(augment)
         self.normalize = v2.Normalize(list(mean), list(std))
-        steps = []
-        if image_size:
-            steps.append(v2.RandomCrop(image_size, pad_if_needed=True,
-                                       fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE}))
-        if augment:
-            steps += [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip(),
-                      v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.15, hue=0.02)]
-        self.transform = v2.Compose(steps) if steps else None
+        self.transform = augmentation(self.augment, image_size)
         self._reported: set[str] = set()
 
     def __len__(self) -> int:
@@ -176,7 +207,7 @@ class RoadDataset(Dataset):
         image_t, mask_t = _as_tv(image, mask)
         if self.transform is not None:
             image_t, mask_t = self.transform(image_t, mask_t)
-        if self.augment:
+        if self.augment != "none":
             turns = int(torch.randint(0, 4, ()).item())  # 90-degree rotations: exact, no resampling
             if turns:
                 image_t, mask_t = torch.rot90(image_t, turns, (-2, -1)), torch.rot90(mask_t, turns, (-2, -1))

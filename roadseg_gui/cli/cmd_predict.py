@@ -22,6 +22,7 @@ from tqdm import tqdm
 from trainer.errors import BadInputError, RoadsegError
 from trainer.fsutil import atomic_write_bytes
 from trainer.imageio import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, read_image, to_rgb8, write_mask_png
+from trainer.listing import walk_folder
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +58,30 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def collect_inputs(inputs: list[str], out_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files named or found (recursively) in folders; missing ones come back as failures."""
+def collect_inputs(inputs: list[str], out_dir: Path,
+                   notes: list | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files named or found (recursively) in folders; missing ones, link loops and dangling links come
+    back as failures; sub-folders that are not read are appended to ``notes`` as (path, reason)."""
     found, failed = [], []
-    out_dir = out_dir.resolve()
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if (child.is_file() and child.suffix.lower() in INPUT_SUFFIXES and not child.name.startswith(".")
-                        and out_dir not in child.resolve().parents):
-                    found.append(child)
+            listing, skipped_folders = walk_folder(path, _is_input_name, exclude=out_dir)
+            found += listing.files
+            failed += listing.skipped
+            if notes is not None:
+                notes += skipped_folders
         elif path.is_file():
             found.append(path)
+        elif path.is_symlink():
+            failed.append((path, "a symbolic link that cannot be followed (a loop, or its target is missing)"))
         else:
             failed.append((path, "not found"))
     return found, failed
+
+
+def _is_input_name(name: str) -> bool:
+    return Path(name).suffix.lower() in INPUT_SUFFIXES
 
 
 def parse_bands(text: str | None) -> tuple[int, ...] | None:
@@ -132,7 +141,8 @@ def run(args) -> int:
 
     bands = parse_bands(args.bands)
     started = time.perf_counter()
-    paths, failed = collect_inputs(args.inputs, args.out)
+    folder_notes: list = []
+    paths, failed = collect_inputs(args.inputs, args.out, folder_notes)
     if not paths and not failed:
         raise BadInputError("no image files in the inputs", "Give image files (.jpg .png .tif) or folders of them.")
     predictor = Predictor(args.model, device=args.device, tile=args.tile, overlap=args.overlap,
@@ -147,6 +157,8 @@ def run(args) -> int:
         failed.append((path, reason))
         tqdm.write(f"failed: {path}: {reason}")
 
+    for path, reason in folder_notes:
+        tqdm.write(f"skipped: {path}: {reason}")
     for path, reason in list(failed):
         tqdm.write(f"failed: {path}: {reason}")
     images, scenes, stems = [], [], {}

@@ -1,0 +1,55 @@
+"""Symbolic-link loops, dangling links and pipes in a split: each is reported once and the rest is used."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from PIL import Image
+
+from trainer.data import list_pairs
+from trainer.listing import list_folder, walk_folder
+from trainer.synthetic import write_dataset
+
+
+def _hostile_split(root):
+    split = write_dataset(root, train=0, test=3, size=32) / "test"
+    images, masks = split / "images", split / "masks"
+    os.symlink("loop_img.jpg", images / "loop_img.jpg")           # a link to itself
+    os.symlink("nowhere.jpg", images / "dangling.jpg")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(images / "loop_mask.jpg")
+    os.symlink("loop_mask.png", masks / "loop_mask.png")
+    os.mkfifo(images / "pipe.jpg")
+    (images / "sub").mkdir()
+    return split
+
+
+def test_list_pairs_reports_each_link_problem_once_and_pairs_the_rest(tmp_path, caplog):
+    split = _hostile_split(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        found = list_pairs(split, "test")
+    assert [p.stem for p in found.pairs] == ["tile_00000", "tile_00001", "tile_00002"]
+    reasons = dict(found.skipped)
+    assert set(reasons) == {"loop_img.jpg", "dangling.jpg", "loop_mask.jpg", "pipe.jpg"}
+    assert "symbolic link loop" in reasons["loop_img.jpg"]
+    assert "dangling symbolic link" in reasons["dangling.jpg"] and "nowhere.jpg" in reasons["dangling.jpg"]
+    assert "masks/loop_mask.png" in reasons["loop_mask.jpg"] and "loop" in reasons["loop_mask.jpg"]
+    assert "not a regular file" in reasons["pipe.jpg"]
+    for name in reasons:
+        assert sum(name in r.getMessage() for r in caplog.records) == 1
+
+
+def test_walk_folder_follows_linked_folders_once_and_names_what_it_skips(tmp_path):
+    (tmp_path / "a" / ".hidden").mkdir(parents=True)
+    (tmp_path / "a" / "x.jpg").write_bytes(b"x")
+    os.symlink("..", tmp_path / "a" / "up")              # back to the root: a loop
+    os.symlink("gone.png", tmp_path / "a" / "gone.png")   # a link to itself
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "y.jpg").write_bytes(b"y")
+    listing, notes = walk_folder(tmp_path, lambda n: n.endswith((".jpg", ".png")), exclude=tmp_path / "out")
+    assert listing.files == [tmp_path / "a" / "x.jpg"]
+    assert [(p.name, "loop" in r) for p, r in listing.skipped] == [("gone.png", True)]
+    named = {p.name: r for p, r in notes}
+    assert "already read" in named["up"] and "output folder" in named["out"] and "hidden" in named[".hidden"]
+    assert list_folder(tmp_path / "a", lambda n: True).folders == [tmp_path / "a" / "up"]
