@@ -29,6 +29,9 @@ class Banner(QFrame):
         layout.addWidget(self.secondary)
         self.hide()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, with_buttons: bool = True) -> None:
+        """``with_buttons=False`` for a passing state ("Loading model…") that needs no choice."""
         self.label.setText(text)
+        self.button.setVisible(with_buttons)
+        self.secondary.setVisible(with_buttons and bool(self.secondary.text()))
         self.show()

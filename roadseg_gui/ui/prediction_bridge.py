@@ -7,6 +7,7 @@ is requested first and the next tiles in the current order are predicted ahead.
 
 from __future__ import annotations
 
+import html
 import logging
 import queue
 from pathlib import Path
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 NO_MODEL = ("<b>No model is configured</b>, so tiles show no prediction and you label from scratch. "
             "Open a model folder, a <code>model.tar.gz</code> or a seed <code>.pth</code> checkpoint, "
             "or train one on this workspace's labeled tiles.")
+LOADING = "<b>Loading model…</b> {name}: predictions appear when it is ready (a large model takes a while)."
 
 
 class PredictionBridge(QObject):
@@ -48,7 +50,7 @@ class PredictionBridge(QObject):
         self.model_loaded.connect(self._show_model)
         self.model_failed.connect(self._show_model_failure)
         self.tile_failed.connect(self._show_tile_failure)
-        window.banner.show_message(NO_MODEL)
+        # Which banner (none, loading, no model) is decided when the workspace's model is known.
 
     def set_workspace(self, workspace) -> None:
         self.workspace = workspace
@@ -65,6 +67,7 @@ class PredictionBridge(QObject):
         from roadseg_gui.core.prediction_service import PredictionService
 
         self.window.status_model.setText("Loading model…")
+        self.window.banner.show_message(LOADING.format(name=html.escape(_model_name(path))), with_buttons=False)
         if self.service is None:
             # One torch thread in the child leaves the UI and the image decoders their cores.
             self.service = PredictionService(path, workspace=self.workspace, prefetch=3, threads=1)
@@ -157,6 +160,12 @@ class PredictionBridge(QObject):
         if self.service is not None:
             self.service.close(timeout=2.0)
             self.service = None
+
+
+def _model_name(path: str) -> str:
+    """The model folder's name ("v0003"), not "model.tar.gz" or "model.pth"."""
+    p = Path(path)
+    return p.parent.name if p.name.startswith("model") and p.parent.name else p.name
 
 
 def _last_model() -> str:
