@@ -1,0 +1,96 @@
+"""Following a scene-prediction Processing job like a training job: status, logs, scenes done, cost, stop."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import RoadsegError
+from ..jobs.base import JobState, JobStatus
+from ..jobs.sagemaker_job import SageMakerJob, _epoch
+
+PROGRESS = re.compile(r"scenes_done=(\d+) scenes_total=(\d+)")
+_PRIMARY = {"Completed": JobState.COMPLETED, "Failed": JobState.FAILED, "Stopped": JobState.STOPPED,
+            "Stopping": JobState.STOPPING}
+
+
+def status_from_processing(desc: dict) -> JobStatus:
+    """Map DescribeProcessingJob to the backend-neutral status (a running job is 'Training': working)."""
+    primary = desc.get("ProcessingJobStatus", "InProgress")
+    state = _PRIMARY.get(primary, JobState.TRAINING if desc.get("ProcessingStartTime") else JobState.STARTING)
+    return JobStatus(state=state, secondary="Predicting scenes" if state == JobState.TRAINING else primary,
+                     failure_reason=desc.get("FailureReason", "") if state == JobState.FAILED else "",
+                     started=_epoch(desc.get("CreationTime")),
+                     ended=_epoch(desc.get("ProcessingEndTime")) if state.terminal else None,
+                     artifact=_output_uri(desc))
+
+
+def _output_uri(desc: dict) -> str:
+    outputs = (desc.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    return ((outputs[0].get("S3Output") or {}).get("S3Uri", "")) if outputs else ""
+
+
+class ProcessingJobRunner(SageMakerJob):
+    """A handle on one scene-prediction Processing job; ``scenes_done`` sums every instance's progress."""
+
+    log_group = "/aws/sagemaker/ProcessingJobs"
+
+    def __init__(self, job, sagemaker_client, logs_client, s3_client):
+        super().__init__(job, sagemaker_client, logs_client, s3_client)
+        self.progress: dict[str, tuple[int, int]] = {}   # log stream prefix -> (done, total) on that instance
+
+    @property
+    def scenes_done(self) -> tuple[int, int]:
+        done = sum(d for d, _ in self.progress.values())
+        total = sum(t for _, t in self.progress.values()) or int(self.job.data.get("scenes", 0))
+        return done, total
+
+    def refresh(self) -> JobStatus:
+        try:
+            desc = self.sagemaker.describe_processing_job(ProcessingJobName=self.job.name)
+        except ClientError as exc:
+            raise RoadsegError(f"cannot read the status of processing job {self.job.name}: "
+                               f"{exc.response.get('Error', {}).get('Message', exc)}",
+                               "Check the region and that your user may call sagemaker:DescribeProcessingJob.") from exc
+        except BotoCoreError as exc:
+            raise RoadsegError(f"cannot reach SageMaker to read job {self.job.name}: {exc}",
+                               "Check the network connection.") from exc
+        self.last_description = desc
+        status = status_from_processing(desc)
+        if self.job.status.state == JobState.STOPPING and not status.terminal:
+            status.state = JobState.STOPPING
+        self.job.status = status
+        return status
+
+    def poll(self) -> list[str]:
+        lines = super().poll()
+        for line in lines:
+            match = PROGRESS.search(line)
+            if match:
+                host = line.split("]", 1)[0] if line.startswith("[") else ""
+                self.progress[host] = (int(match.group(1)), int(match.group(2)))
+        return lines
+
+    def stop(self) -> None:
+        if self.job.status.terminal:
+            return
+        try:
+            self.sagemaker.stop_processing_job(ProcessingJobName=self.job.name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ValidationException":
+                return  # it already ended
+            raise RoadsegError(f"cannot stop processing job {self.job.name}: "
+                               f"{exc.response.get('Error', {}).get('Message', exc)}",
+                               "Your user needs sagemaker:StopProcessingJob.") from exc
+        self.job.status.state = JobState.STOPPING
+        self.job.status.secondary = "Stop requested"
+
+    def fetch_artifact(self, dest: Path) -> Path:
+        raise RoadsegError("a scene-prediction job has no model to bring back",
+                           f"Its outputs are under {self.job.details.get('output_uri', 'the output prefix')}.")
+
+
+def attach(job, session) -> ProcessingJobRunner:
+    return ProcessingJobRunner(job, session.client("sagemaker"), session.client("logs"), session.client("s3"))

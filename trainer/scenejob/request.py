@@ -1,0 +1,175 @@
+"""The SageMaker Processing job that predicts a whole scene archive.
+
+SageMaker's own distributed engine does the work: a Processing job with the AWS PyTorch
+image, the ``trainer`` package as its code (the SDK's FrameworkProcessor stages it and
+installs ``trainer/requirements.txt``), the model as one input and the scenes as another,
+sharded across instances by S3 key. Only the scenes whose outputs are not yet complete are
+sent, through a manifest, so a rerun skips finished work. Every setting is checked before
+anything is created.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
+
+from ..errors import BadInputError, RoadsegError
+from ..jobs.base import JobState, JobStatus, TrainingJob, new_job_name
+from ..jobs.sagemaker_backend import (TELEMETRY_OFF, SageMakerConfig, stage_source, training_image,
+                                      upload_init_model, validate)
+from . import contract, s3io
+
+LAUNCHER = "roadseg_predict_job.py"
+LAUNCHER_CODE = ('"""SageMaker Processing entry script: run the trainer package\'s scene job as a module."""\n'
+                 "import runpy\n\nrunpy.run_module('trainer.scenejob', run_name='__main__', alter_sys=True)\n")
+CONTAINER_ROOT = "/opt/ml/processing"
+
+
+@dataclass
+class SceneJobRequest:
+    input_uri: str                 # s3://BUCKET/scenes/
+    output_uri: str                # s3://BUCKET/predictions/
+    model: str                     # model folder, model.tar.gz, .pth, or s3://.../model.tar.gz
+    config: SageMakerConfig        # role, region, instance type and count, bucket (for staging), SSE
+    arguments: list[str] = field(default_factory=list)   # --vector, --probability, --wgs84, --no-cog...
+    max_runtime_seconds: int = 24 * 3600
+
+    def check(self) -> None:
+        for name, uri in (("input", self.input_uri), ("output", self.output_uri)):
+            if not uri.startswith("s3://"):
+                raise BadInputError(f"the {name} of a SageMaker scene job must be an s3:// prefix (got {uri!r})",
+                                    "Upload the scenes to S3 first, or use --backend local.")
+        s3io.split_uri(self.input_uri), s3io.split_uri(self.output_uri)
+        if self.output_uri.rstrip("/").startswith(self.input_uri.rstrip("/") + "/") or \
+                self.output_uri.rstrip("/") == self.input_uri.rstrip("/"):
+            raise BadInputError("the output prefix lies inside the input prefix",
+                                "Write predictions under another prefix, or their masks would be read as scenes.")
+
+
+def sdk_session(config: SageMakerConfig, session):
+    from sagemaker.core.helper.session_helper import Session
+
+    return Session(boto_session=session, default_bucket=config.bucket, default_bucket_prefix=config.jobs_prefix,
+                   sagemaker_config=TELEMETRY_OFF)
+
+
+def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | None, list[str], list[str]]:
+    """Validate, plan, stage and create the job (without waiting).
+
+    Returns (the job record, or None when every scene is already complete; scenes sent; scenes skipped)."""
+    request.check()
+    session = validate(request.config, session)
+    s3 = session.client("s3")
+    todo, done = s3io.remaining_scenes(s3, request.input_uri, request.output_uri)
+    if not todo:
+        return None, [], done
+    name = new_job_name("roadseg-predict")
+    staging = f"s3://{request.config.bucket}/{request.config.jobs_prefix}/{name}"
+    with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as tmp:
+        model_uri = request.model if request.model.startswith("s3://") else \
+            upload_init_model(request.config, session, request.model, Path(tmp))
+        manifest_uri = _upload_manifest(s3, request, todo, f"{staging}/scenes.manifest")
+        source_dir = stage_source(Path(tmp) / "source")
+        (source_dir / LAUNCHER).write_text(LAUNCHER_CODE, "utf-8")
+        processor = build_processor(request, session, staging)
+        with sdk_errors("processing job"):
+            processor.run(code=LAUNCHER, source_dir=str(source_dir), requirements="trainer/requirements.txt",
+                          inputs=processing_inputs(manifest_uri, model_uri), outputs=processing_outputs(request),
+                          arguments=(request.arguments + _sse_arguments(request.config)) or None, wait=False, logs=False,
+                          job_name=name)
+    job = TrainingJob(name=name, backend="sagemaker", status=JobStatus(JobState.STARTING, "Starting"),
+                      data={"scenes": len(todo), "skipped": len(done)},
+                      details={"kind": "predict", "region": session.region_name,
+                               "instance_type": request.config.instance_type,
+                               "instance_count": int(request.config.instance_count), "use_spot": False,
+                               "input_uri": request.input_uri, "output_uri": request.output_uri,
+                               "model": request.model, "bucket": request.config.bucket,
+                               "prefix": request.config.prefix})
+    return job, todo, done
+
+
+def build_processor(request: SceneJobRequest, session, staging: str):
+    from sagemaker.core.processing import FrameworkProcessor
+
+    config = request.config
+    return FrameworkProcessor(
+        image_uri=training_image(config, session.region_name), role=config.role_arn,
+        instance_count=int(config.instance_count), instance_type=config.instance_type, command=["python3"],
+        volume_size_in_gb=int(config.volume_size_gb), volume_kms_key=config.kms_key_id or None,
+        output_kms_key=config.kms_key_id or None, code_location=f"{staging}/code",
+        max_runtime_in_seconds=int(request.max_runtime_seconds), base_job_name="roadseg-predict",
+        sagemaker_session=sdk_session(config, session), env={"PYTHONUNBUFFERED": "1"})
+
+
+def processing_inputs(manifest_uri: str, model_uri: str) -> list:
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    scenes = ProcessingS3Input(s3_uri=manifest_uri, local_path=f"{CONTAINER_ROOT}/input/scenes",
+                               s3_data_type="ManifestFile", s3_input_mode="File",
+                               s3_data_distribution_type="ShardedByS3Key")
+    model = ProcessingS3Input(s3_uri=model_uri, local_path=f"{CONTAINER_ROOT}/input/model",
+                              s3_data_type="S3Prefix", s3_input_mode="File",
+                              s3_data_distribution_type="FullyReplicated")
+    return [ProcessingInput(input_name="scenes", s3_input=scenes), ProcessingInput(input_name="model", s3_input=model)]
+
+
+def processing_outputs(request: SceneJobRequest) -> list:
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+
+    # Continuous: each finished scene reaches S3 while the job runs, so a stopped job keeps them
+    output = ProcessingS3Output(s3_uri=request.output_uri.rstrip("/") + "/",
+                                local_path=f"{CONTAINER_ROOT}/output/predictions", s3_upload_mode="Continuous")
+    return [ProcessingOutput(output_name="predictions", s3_output=output)]
+
+
+def _sse_arguments(config: SageMakerConfig) -> list[str]:
+    return ["--sse", "aws:kms", "--kms-key-id", config.kms_key_id] if config.kms_key_id else []
+
+
+def _upload_manifest(s3, request: SceneJobRequest, scenes: list[str], uri: str) -> str:
+    """A SageMaker manifest: the input prefix, then each scene key relative to it (relative paths are kept)."""
+    bucket, prefix = s3io.split_uri(request.input_uri)
+    body = json.dumps([{"prefix": f"s3://{bucket}/{prefix}"}] + scenes).encode("utf-8")
+    target_bucket, key = uri[5:].split("/", 1)
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": request.config.kms_key_id} \
+        if request.config.kms_key_id else {}
+    try:
+        s3.put_object(Bucket=target_bucket, Key=key, Body=body, **extra)
+    except (ClientError, BotoCoreError) as exc:
+        raise RoadsegError(f"cannot write the scene manifest to {uri}: {exc}",
+                           "Check that your user may s3:PutObject under the workspace prefix.") from exc
+    return uri
+
+
+class sdk_errors:
+    """Turn what leaves the SDK's create call into one sentence (S3 errors worded as S3 errors)."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            operation = getattr(exc, "operation_name", "")
+            service = "S3" if operation in ("PutObject", "CreateMultipartUpload", "UploadPart",
+                                            "CompleteMultipartUpload", "HeadObject", "GetObject") else "SageMaker"
+            raise RoadsegError(f"{service} refused the {self.what} ({operation}): {error.get('Code')}: "
+                               f"{error.get('Message')}",
+                               "See the README's AWS section for the permissions and quotas needed.") from exc
+        if isinstance(exc, ParamValidationError):
+            raise BadInputError(f"the {self.what} request is not valid: {exc}") from exc
+        if isinstance(exc, (NoCredentialsError, BotoCoreError)):
+            raise RoadsegError(f"cannot reach AWS to create the {self.what}: {exc}",
+                               "Check the credentials and the network.") from exc
+        if isinstance(exc, ValueError):
+            raise BadInputError(f"the SageMaker SDK rejected the {self.what} settings: {exc}") from exc
+        return False
