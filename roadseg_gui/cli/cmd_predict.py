@@ -38,7 +38,7 @@ def register(subparsers) -> None:
                     "GeoJSON road polygons and centre lines with --vector.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image/raster files or folders of them")
     parser.add_argument("--model", required=True, help="model folder, model.tar.gz, model.pth or seed checkpoint")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--out", required=True, help="output folder (an s3:// prefix with --backend)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
     parser.add_argument("--engine", default="auto", choices=["auto", "torch", "onnx"],
                         help="auto: ONNX Runtime on the CPU, torch on GPUs")
@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     parser.add_argument("--bands", help="1-based R,G,B band numbers for multispectral rasters, e.g. 5,3,2")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the engine")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .predict_jobs import add_arguments
+    add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -137,6 +139,10 @@ def encode_png(array: np.ndarray) -> bytes:
 
 
 def run(args) -> int:
+    if args.backend:
+        from .predict_jobs import run as run_job
+        return run_job(args)
+    args.out = Path(args.out)
     from trainer.predict import Predictor
 
     bands = parse_bands(args.bands)

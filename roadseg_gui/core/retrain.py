@@ -159,6 +159,9 @@ def reattach(root: str | Path, job: TrainingJob) -> JobRunner:
     """A live handle on a remembered job (e.g. after the app restarted)."""
     if job.backend == "local":
         return LocalJob.attach(job)
+    from . import scene_jobs
+    if scene_jobs.is_scene_job(job):
+        return scene_jobs.attach(root, job)
     from trainer.jobs import sagemaker_backend
 
     settings = WorkspaceSettings.load(root)

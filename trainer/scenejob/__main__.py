@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import RoadsegError
 from . import contract
-from .runner import JobOptions, list_scenes, run_scenes
+from .runner import JobOptions, JobSummary, list_scenes, run_scenes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +64,7 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
     with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as work:
         if remote_in:
             from . import s3io
-            scenes, _ = s3io.remaining_scenes(s3, input_uri, output_uri) if remote_out else \
+            scenes, already = s3io.remaining_scenes(s3, input_uri, output_uri) if remote_out else \
                 (_remote_scene_list(s3, input_uri), [])
             fetch = s3io.fetcher(s3, input_uri)
         else:
@@ -76,12 +76,18 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
                 raise RoadsegError(f"{root} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
                                    "Point the input at the folder that holds the GeoTIFF scenes.")
             fetch = lambda relative, _folder: root / relative  # noqa: E731 - local scenes are read in place
+            already = []
+        for relative in already:
+            print(f"{relative}: outputs already complete, skipped", flush=True)
+        if not scenes:
+            return JobSummary(skipped=already)
         output_dir, published = _output(s3, output_uri, Path(work), sse, kms_key_id)
         print(f"loading model {model}…", flush=True)
         predictor = Predictor(contract.model_path(model), device=options.device, tile=options.tile,
                               overlap=options.overlap, threshold=options.threshold)
         print(f"{len(scenes)} scene(s) on {predictor.describe()} (host {host[0]} of {host[1]})", flush=True)
         summary = run_scenes(scenes, fetch, output_dir, predictor, options, on_published=published, host=host)
+        summary.skipped[:0] = already
         if remote_out:
             from . import s3io
             name = contract.failures_name(*host)

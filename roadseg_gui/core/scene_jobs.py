@@ -1,0 +1,78 @@
+"""Scene-prediction jobs seen from a workspace: settings to request, launch, remember, re-attach.
+
+The job itself lives in ``trainer.scenejob``; this module maps the workspace's S3 and SageMaker
+settings onto it and keeps the job in the workspace's jobs list beside training jobs (its
+``details["kind"]`` is ``"predict"``), so the app can list and follow both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trainer.errors import BadInputError
+from trainer.jobs.base import TrainingJob
+
+from .settings import WorkspaceSettings
+
+KIND = "predict"
+
+
+def is_scene_job(job: TrainingJob) -> bool:
+    return job.details.get("kind") == KIND
+
+
+def current_model(root: str | Path) -> str:
+    """The workspace's active model, as ``--model current`` names it."""
+    active = WorkspaceSettings.load(root).active_model
+    if not active:
+        raise BadInputError("this workspace has no current model",
+                            "Give --model a model folder or model.tar.gz, or activate a model in the app.", root)
+    return str(active)
+
+
+def build_request(settings: WorkspaceSettings, input_uri: str, output_uri: str, model: str, *,
+                  role: str = "", instance_type: str = "", instance_count: int | None = None,
+                  arguments: list[str] | None = None):
+    """The Processing request: role, instance type and count default to the workspace's SageMaker settings;
+    code and the model are staged in the workspace's bucket, or the output bucket when none is set."""
+    from trainer.scenejob.request import SceneJobRequest
+    from trainer.scenejob.s3io import split_uri
+
+    from .retrain import sagemaker_config
+
+    config = sagemaker_config(settings, instance_type=instance_type or None, instance_count=instance_count,
+                              use_spot=False)
+    if role:
+        config.role_arn = role
+    if not config.bucket:
+        config.bucket, _ = split_uri(output_uri)
+        config.prefix = "roadseg"
+    hours = max(1, int(settings.sagemaker.max_run_seconds) // 3600)
+    return SceneJobRequest(input_uri, output_uri, model, config, arguments=list(arguments or []),
+                           max_runtime_seconds=max(hours, 24) * 3600)
+
+
+def launch(root: str | Path | None, request):
+    """Create the job; remember it in the workspace when there is one. Returns (runner or None, sent, skipped)."""
+    from trainer.scenejob import follow, request as scene_request
+    from trainer.jobs.sagemaker_backend import make_boto_session
+
+    session = make_boto_session(request.config)
+    job, sent, skipped = scene_request.launch(request, session=session)
+    if job is None:
+        return None, sent, skipped
+    if root is not None:
+        from .retrain import remember
+        remember(root, job)
+    return follow.attach(job, session), sent, skipped
+
+
+def attach(root: str | Path, job: TrainingJob):
+    from trainer.jobs.sagemaker_backend import make_boto_session
+    from trainer.scenejob import follow
+
+    from .retrain import sagemaker_config
+
+    config = sagemaker_config(WorkspaceSettings.load(root))
+    config.region = job.details.get("region", config.region)
+    return follow.attach(job, make_boto_session(config))
