@@ -37,6 +37,8 @@ from trainer.predict import Predictor  # noqa: E402
 from trainer.synthetic import make_tile, write_dataset  # noqa: E402
 from trainer.train import TrainConfig, fit  # noqa: E402
 
+from summary import add_summary_flag, write_summary  # noqa: E402  (bench/summary.py)
+
 TILE = 512
 
 
@@ -106,6 +108,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--quick", action="store_true", help="fewer tiles")
     parser.add_argument("--untrained", action="store_true", help="random-init model instead of a trained one")
+    add_summary_flag(parser)
     args, _ = parser.parse_known_args()
     cuda = torch.cuda.is_available()
     count = args.tiles or (1024 if cuda else (4 if args.quick else 8))
@@ -127,7 +130,8 @@ def main() -> int:
         model.to(device)
         if cuda:
             predictor = Predictor(model_dir, device="cuda", tile=TILE)
-            print(f"device: {predictor.describe()}, batch {predictor.batch_size}")
+            described = predictor.describe()
+            print(f"device: {described}, batch {predictor.batch_size}")
             methods = [
                 ("seed-style loop (PIL, fp32 torch, batch 1)", lambda: seed_style(model, paths[:128], device)),
                 (f"torch engine alone, batch {predictor.batch_size}",
@@ -141,7 +145,8 @@ def main() -> int:
             print(f"Predictor start-up: torch {torch_start:.2f} s; auto ({default.engine_name}) cold {cold_start:.2f} s, "
                   f"warm {warm_start:.2f} s" + "".join(f"\n  note: {note}" for note in default.notes))
             onnx = Predictor(model_dir, device="cpu", tile=TILE, engine="onnx", batch_size=1)
-            print(f"device: {default.describe()}, batch {default.batch_size}")
+            described = default.describe()
+            print(f"device: {described}, batch {default.batch_size}")
             methods = [
                 ("seed-style loop (PIL, fp32 torch, batch 1)", lambda: seed_style(model, paths, device)),
                 ("torch fp32 engine alone, pre-decoded, batch 1", lambda: engine_alone(torch_engine.engine, tiles, 1)),
@@ -164,6 +169,9 @@ def main() -> int:
     ours = rows[-1][1]
     print(f"Predictor vs seed-style baseline: {ours / baseline:.2f}x (target >= 2x on CPU)")
     print(f"fastest engine alone / Predictor: {fastest_engine / ours:.2f} (target <= 1.2)")
+    write_summary(args.summary_json, device=described, backbone=args.backbone, tiles=count,
+                  predict_tiles_per_s=round(ours, 2), seed_tiles_per_s=round(baseline, 2),
+                  vs_seed=round(ours / baseline, 2), fastest_engine_over_predictor=round(fastest_engine / ours, 2))
     return 0
 
 

@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from summary import add_summary_flag, write_summary  # noqa: E402  (bench/summary.py)
+
 
 def write_scene(path: Path, size: int) -> None:
     """A tiled, compressed RGB GeoTIFF written block row by block row (never whole in memory)."""
@@ -52,14 +54,17 @@ def child(scene: str, model_dir: str, out_dir: str) -> None:
                            batch_size=predictor.batch_size, threshold=predictor.threshold)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    import torch
+    gpu_mb = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
     print(json.dumps({"megapixels": result.width * result.height / 1e6, "seconds": seconds, "tiles": result.tiles,
-                      "peak_rss_mb": peak_mb, "engine": predictor.describe()}))
+                      "peak_rss_mb": peak_mb, "peak_gpu_mb": gpu_mb, "engine": predictor.describe()}))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--quick", action="store_true", help="2k^2 and 4k^2 only")
+    add_summary_flag(parser)
     parser.add_argument("--child", nargs=3, metavar=("SCENE", "MODEL", "OUT"), help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
     if args.child:
@@ -89,7 +94,8 @@ def main() -> int:
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append((size, row))
             print(f"  {size:6d}^2  {row['megapixels']:7.1f} MP  {row['tiles']:5d} windows  {row['seconds']:7.1f} s  "
-                  f"{row['megapixels'] / row['seconds']:6.2f} MP/s  peak RSS {row['peak_rss_mb']:7.0f} MB", flush=True)
+                  f"{row['megapixels'] / row['seconds']:6.2f} MP/s  peak RSS {row['peak_rss_mb']:7.0f} MB"
+                  + (f"  peak GPU memory {row['peak_gpu_mb']:.0f} MB" if row.get("peak_gpu_mb") else ""), flush=True)
             scene.unlink()
             for output in (tmp / "out").glob("*"):
                 output.unlink()
@@ -98,6 +104,10 @@ def main() -> int:
     print(f"peak RSS {min(peaks):.0f}-{max(peaks):.0f} MB (target < 1500 MB, flat); "
           f"largest/smallest scene RSS ratio {max(peaks) / min(peaks):.2f} for a "
           f"{(sizes[-1] / sizes[0]) ** 2:.0f}x larger scene")
+    largest = rows[-1][1]
+    write_summary(args.summary_json, engine=largest["engine"], size=sizes[-1], peak_rss_mb=round(largest["peak_rss_mb"]),
+                  peak_gpu_mb=None if largest.get("peak_gpu_mb") is None else round(largest["peak_gpu_mb"]),
+                  megapixels_per_s=round(largest["megapixels"] / largest["seconds"], 2))
     return 0
 
 

@@ -28,6 +28,8 @@ from trainer.synthetic import write_dataset  # noqa: E402
 from trainer.train_dist import Runtime  # noqa: E402
 from trainer.train_loop import train_epoch  # noqa: E402
 
+from summary import add_summary_flag, write_summary  # noqa: E402  (bench/summary.py)
+
 
 class SeedStyleDataset(Dataset):
     """What the seed did: list the folder on every item, decode with PIL, divide by 255."""
@@ -45,8 +47,8 @@ class SeedStyleDataset(Dataset):
         return torch.from_numpy(image).permute(2, 0, 1), torch.from_numpy(mask / 255.0)[None]
 
 
-def seed_loop(root: Path, steps: int) -> tuple[float, float]:
-    model = build_model()
+def seed_loop(root: Path, steps: int, device: torch.device) -> tuple[float, float]:
+    model = build_model().to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     loader = DataLoader(SeedStyleDataset(root), batch_size=1, shuffle=True)
@@ -54,6 +56,7 @@ def seed_loop(root: Path, steps: int) -> tuple[float, float]:
     images = 0
     waited = time.perf_counter()
     for image, mask in loader:
+        image, mask = image.to(device), mask.to(device)
         started = time.perf_counter()
         data_s += started - waited
         image = torch.cat([image, image])  # BatchNorm in ASPP pooling cannot train on one sample
@@ -62,6 +65,8 @@ def seed_loop(root: Path, steps: int) -> tuple[float, float]:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         images += 1
         waited = time.perf_counter()
         compute_s += waited - started
@@ -70,14 +75,15 @@ def seed_loop(root: Path, steps: int) -> tuple[float, float]:
     return images / (data_s + compute_s), data_s / (data_s + compute_s)
 
 
-def our_loop(root: Path, size: int, batch: int, workers: int, epochs: int) -> tuple[float, float]:
+def our_loop(root: Path, size: int, batch: int, workers: int, epochs: int,
+             device: torch.device) -> tuple[float, float]:
     train, _ = resolve_splits(root)
-    model = build_model()
+    model = build_model().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     dataset = RoadDataset(train.pairs, size, augment=True)
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers,
                         persistent_workers=workers > 0)
-    runtime = Runtime(torch.device("cpu"))
+    runtime = Runtime(device)
     step = 0
     train_epoch(model, loader, optimizer, None, runtime, step=0, total_steps=100, base_lr=1e-3,
                 schedule="cosine", warmup=0)  # warm-up epoch: worker start, allocator
@@ -96,16 +102,22 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/gpu_check.sh passes cuda)")
+    add_summary_flag(parser)
     args = parser.parse_args()
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     with tempfile.TemporaryDirectory() as tmp:
         root = write_dataset(Path(tmp), train=args.tiles, test=1, size=args.size, seed=0)
-        print(f"cpu threads={torch.get_num_threads()} tiles={args.tiles} size={args.size} "
+        print(f"device={name} cpu threads={torch.get_num_threads()} tiles={args.tiles} size={args.size} "
               f"batch={args.batch_size} workers={args.workers}")
-        base_rate, base_share = seed_loop(root / "train", args.tiles)
+        base_rate, base_share = seed_loop(root / "train", args.tiles, device)
         print(f"seed-style loop  : {base_rate:6.2f} images/s  data loading {base_share:5.1%} of step time")
-        rate, share = our_loop(root, args.size, args.batch_size, args.workers, args.epochs)
+        rate, share = our_loop(root, args.size, args.batch_size, args.workers, args.epochs, device)
         print(f"roadseg trainer  : {rate:6.2f} images/s  data loading {share:5.1%} of step time")
         print(f"throughput ratio : {rate / base_rate:.2f}x the seed-style loop")
+        write_summary(args.summary_json, device=name, train_images_per_s=round(rate, 2),
+                      data_loading_share=round(share, 3), seed_images_per_s=round(base_rate, 2))
 
 
 if __name__ == "__main__":
