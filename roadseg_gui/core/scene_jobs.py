@@ -76,3 +76,35 @@ def attach(root: str | Path, job: TrainingJob):
     config = sagemaker_config(WorkspaceSettings.load(root))
     config.region = job.details.get("region", config.region)
     return follow.attach(job, make_boto_session(config))
+
+
+def download_for_review(root: str | Path, job: TrainingJob, limit: int = 3) -> tuple[list[Path], list[dict]]:
+    """Bring the first ``limit`` finished scenes of a completed job into the workspace for review.
+
+    Returns (local scene files under ``.roadseg/scene-jobs/<job>/``, the job's failures). The app then
+    cuts each scene into chips (``scene_import``), so the predictions are reviewed tile by tile."""
+    import json
+
+    from trainer.jobs.sagemaker_backend import make_boto_session
+    from trainer.scenejob import contract, s3io
+
+    from .layout import state_dir
+    from .retrain import sagemaker_config
+
+    config = sagemaker_config(WorkspaceSettings.load(root))
+    config.region = job.details.get("region", config.region)
+    s3 = make_boto_session(config).client("s3")
+    input_uri, output_uri = job.details["input_uri"], job.details["output_uri"]
+    outputs = s3io.list_keys(s3, output_uri)
+    finished = sorted(key[:-len(contract.MARKER_SUFFIX)] for key in outputs if key.endswith(contract.MARKER_SUFFIX))
+    scenes = [k for k in s3io.list_keys(s3, input_uri)
+              if contract.is_scene_name(k.rsplit("/", 1)[-1]) and str(contract.output_stem(k)) in finished]
+    folder = state_dir(Path(root)) / "scene-jobs" / job.name
+    fetch = s3io.fetcher(s3, input_uri)
+    local = [fetch(relative, folder / relative.rpartition("/")[0]) for relative in scenes[:limit]]
+    bucket, prefix = s3io.split_uri(output_uri)
+    failures: list[dict] = []
+    for key in outputs:
+        if key.rsplit("/", 1)[-1].startswith("failures") and key.endswith(".json"):
+            failures += json.loads(s3.get_object(Bucket=bucket, Key=prefix + key)["Body"].read() or b"[]")
+    return local, failures

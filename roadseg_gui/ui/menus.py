@@ -120,6 +120,8 @@ def _create_side_panels(window, root: Path, classes: dict) -> None:
                 widget = QLabel(f"{title} is not available.")
             elif attr == "retrain_dock":  # a retrained model becomes the one that predicts
                 widget = panel_class(root, on_model_activated=window.activate_model)
+                from .scene_review import import_for_review
+                widget.review_button.scenesReady.connect(lambda paths: import_for_review(window, paths))
             else:
                 widget = panel_class(root)
         except Exception as exc:  # noqa: BLE001

@@ -17,13 +17,14 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from roadseg_gui.core import retrain
+from roadseg_gui.core import retrain, scene_jobs
 from roadseg_gui.core.settings import WorkspaceSettings
 from trainer.jobs.base import BACKENDS, Hyperparameters, JobRunner, JobState
 from trainer.jobs.metrics import MetricsTracker
 from trainer.jobs.pricing import INSTANCE_TYPES
 
 from .metrics_plot import MetricsPlot
+from .scene_review import SceneReviewButton
 from .workers import Failed, Succeeded, failure_from, submit
 
 BACKBONES = ("mobilenet_v3_large", "resnet50", "resnet101")
@@ -121,6 +122,9 @@ class RetrainPanel(QWidget):
         jobs_row.addWidget(QLabel("Jobs:"))
         jobs_row.addWidget(self.jobs_combo, 1)
         jobs_row.addWidget(show)
+        self.review_button = SceneReviewButton(self.root)
+        self.review_button.message.connect(self.status_label.setText)
+        jobs_row.addWidget(self.review_button)
 
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -234,16 +238,24 @@ class RetrainPanel(QWidget):
             self.log_view.appendPlainText(line)
             for epoch in self.tracker.feed(line):
                 self.plot.add_epoch(epoch)
-        self.status_label.setText(f"{self.runner.job.name} [{self.runner.job.backend}]: {status.describe()}")
+        scenes = ""
+        if scene_jobs.is_scene_job(self.runner.job):
+            done, total = self.runner.scenes_done
+            scenes = f"; scenes {done}/{total}"
+        self.status_label.setText(f"{self.runner.job.name} [{self.runner.job.backend}]: {status.describe()}{scenes}")
         self.elapsed_label.setText(f"elapsed {_clock(status.elapsed(time.time()))}")
         self.cost_label.setText(f"cost: {cost.describe()}" if cost else "")
+        self.review_button.set_job(self.runner.job)
         if status.terminal:
             self.timer.stop()
             self.stop_button.setEnabled(False)
             self.start_button.setEnabled(True)
             self.jobFinished.emit(status.state.value)
             self.refresh_jobs()
-            if status.state == JobState.COMPLETED and not self.runner.job.model_version:
+            if scene_jobs.is_scene_job(self.runner.job):
+                output = self.runner.job.details.get("output_uri", "")
+                self.status_label.setText(self.status_label.text() + f" - outputs in {output}")
+            elif status.state == JobState.COMPLETED and not self.runner.job.model_version:
                 self.status_label.setText(self.status_label.text() + " - bringing the model back and evaluating ...")
                 submit(retrain.bring_back, self.root, self.runner, on_done=self._on_brought_back)
 
@@ -256,7 +268,8 @@ class RetrainPanel(QWidget):
         self.jobs_combo.clear()
         for job in outcome.value:
             model = f" -> model {job.model_version}" if job.model_version else ""
-            self.jobs_combo.addItem(f"{job.name} [{job.backend}] {job.status.state.value}{model}", job)
+            kind = "predict" if scene_jobs.is_scene_job(job) else "train"
+            self.jobs_combo.addItem(f"{job.name} [{kind}, {job.backend}] {job.status.state.value}{model}", job)
 
     def show_selected_job(self) -> None:
         """Follow the chosen job: its log and metrics replay; a completed job not yet brought back is."""
