@@ -53,9 +53,12 @@ def test_local_backend_over_s3_predicts_reports_the_broken_scene_and_a_rerun_ski
     assert [row["scene"] for row in failures] == ["broken.tif"]
 
     s3_archive.delete_object(Bucket=BUCKET, Key="scenes/broken.tif")
+    s3_archive.upload_file(str(model_archive), BUCKET, "models/v2/model.tar.gz")
+    s3_archive.delete_object(Bucket=BUCKET, Key="predictions/two.done.json")  # two must be predicted again
+    args = tuple(f"s3://{BUCKET}/models/v2/model.tar.gz" if a == str(model_archive) else a for a in args)
     second = roadseg(s3_server, *args)
     assert second.returncode == 0, second.stderr
-    assert "0 scene(s) predicted, 2 already complete" in second.stdout
+    assert "1 scene(s) predicted, 1 already complete" in second.stdout
 
 
 def test_sagemaker_backend_creates_the_processing_job_and_the_workspace_remembers_it(s3_archive, s3_server,

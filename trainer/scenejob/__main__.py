@@ -59,8 +59,7 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
     host = contract.current_host()
     remote_in, remote_out = input_uri.startswith("s3://"), output_uri.startswith("s3://")
     if (remote_in or remote_out) and s3 is None:
-        import boto3
-        s3 = boto3.client("s3")
+        s3 = _s3_client()
     with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as work:
         if remote_in:
             from . import s3io
@@ -83,6 +82,8 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
             return JobSummary(skipped=already)
         output_dir, published = _output(s3, output_uri, Path(work), sse, kms_key_id)
         print(f"loading model {model}…", flush=True)
+        if model.startswith("s3://"):
+            model = _download_model(s3 or _s3_client(), model, Path(work))
         predictor = Predictor(contract.model_path(model), device=options.device, tile=options.tile,
                               overlap=options.overlap, threshold=options.threshold)
         print(f"{len(scenes)} scene(s) on {predictor.describe()} (host {host[0]} of {host[1]})", flush=True)
@@ -93,6 +94,31 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
             name = contract.failures_name(*host)
             s3io.upload_file(s3, output_dir / name, output_uri, name, _extra_args(sse, kms_key_id))
     return summary
+
+
+def _s3_client():
+    import boto3
+    return boto3.client("s3")
+
+
+def _download_model(s3, uri: str, work: Path) -> str:
+    """An s3://…/model.tar.gz (or a prefix holding one) to a local file."""
+    from . import s3io
+    bucket, key = uri[5:].split("/", 1) if "/" in uri[5:] else (uri[5:], "")
+    if not key.endswith((".tar.gz", ".tgz")):
+        archives = [k for k in s3io.list_keys(s3, uri) if k.endswith((".tar.gz", ".tgz"))]
+        if len(archives) != 1:
+            raise RoadsegError(f"{uri} holds {len(archives)} model archives, not one",
+                               "Give the s3:// URI of the model.tar.gz itself.")
+        key = key.rstrip("/") + "/" + archives[0] if key else archives[0]
+    target = work / "model" / "model.tar.gz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        s3.download_file(bucket, key, str(target))
+    except Exception as exc:  # botocore errors: one sentence
+        raise RoadsegError(f"cannot download the model s3://{bucket}/{key} ({exc})",
+                           "Check the URI and that your user may s3:GetObject there.") from exc
+    return str(target)
 
 
 def _remote_scene_list(s3, input_uri: str) -> list[str]:
