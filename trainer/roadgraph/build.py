@@ -1,0 +1,78 @@
+"""The whole chain for one mask: skeleton -> graph -> cleaned graph -> measured graph."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from .georef import Georeference
+from .simplify import path_length, simplify
+from .skeleton import skeletonize_mask
+from .trace import trace_graph
+
+
+def mask_to_graph(mask: np.ndarray, *, transform=None, crs=None, min_spur_px: float | None = None,
+                  merge_px: float = 3.0) -> nx.MultiGraph:
+    """Road network of a boolean H x W mask as a networkx MultiGraph.
+
+    Nodes: ``o`` (row, col) float centre, ``pts`` their pixels, ``kind`` "junction" (3+ edges),
+    "end" (1 edge), "isolated" (a dot with no edge) or "loop" (a closed ring's only node).
+    Edges: ``pts`` (N, 2) int row/col pixel path, ``length`` and ``width`` (``weight`` = length),
+    in metres when ``transform`` is given (``crs`` names its units; no CRS = map units as metres),
+    else in pixels; ``G.graph["units"]`` is "m" or "px".
+    Spurs shorter than the road's width at their junction (or ``min_spur_px``) are pruned, and
+    nodes joined by an edge of at most ``merge_px`` pixels are merged.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    return graph_from_skeleton(mask, skeletonize_mask(mask), transform=transform, crs=crs,
+                               min_spur_px=min_spur_px, merge_px=merge_px)
+
+
+def graph_from_skeleton(mask: np.ndarray, skeleton: np.ndarray, *, transform=None, crs=None,
+                        min_spur_px: float | None = None, merge_px: float = 3.0) -> nx.MultiGraph:
+    """``mask_to_graph`` for a mask whose skeleton is already at hand (the metrics need both)."""
+    from scipy import ndimage
+
+    graph = trace_graph(skeleton)
+    distance = ndimage.distance_transform_edt(mask) if graph.number_of_edges() else None
+    simplify(graph, distance, min_spur_px=min_spur_px, merge_px=merge_px)
+    measure(graph, distance, Georeference(transform, crs) if transform is not None else None)
+    graph.graph.update(shape=mask.shape, transform=transform, crs=crs)
+    return graph
+
+
+def measure(graph: nx.MultiGraph, distance: np.ndarray | None, georef: Georeference | None) -> None:
+    """Set edge ``length``/``weight``/``width``, node ``kind`` and ``G.graph['units']``."""
+    graph.graph["units"] = "m" if georef is not None else "px"
+    for _, _, data in graph.edges(data=True):
+        pts = data["pts"]
+        width_px = edge_width_px(distance, pts)
+        if georef is None:
+            length, width = path_length(pts), width_px
+        else:
+            middle = pts[len(pts) // 2]
+            length = georef.path_length_m(pts)
+            width = width_px * georef.pixel_size_m(float(middle[0]), float(middle[1]))
+        data.update(length=length, weight=length, width=width)
+    label_kinds(graph)
+
+
+def edge_width_px(distance: np.ndarray | None, pts: np.ndarray) -> float:
+    """Road width along a path: 2 x the median distance to the road's edge, less the centre pixel."""
+    if distance is None or not len(pts):
+        return 1.0
+    return max(1.0, 2.0 * float(np.median(distance[pts[:, 0], pts[:, 1]])) - 1.0)
+
+
+def label_kinds(graph: nx.MultiGraph) -> None:
+    for node in graph.nodes:
+        degree = graph.degree(node)
+        if degree == 0:
+            kind = "isolated"
+        elif degree == 1:
+            kind = "end"
+        elif degree == 2 and graph.has_edge(node, node):
+            kind = "loop"
+        else:
+            kind = "junction"
+        graph.nodes[node]["kind"] = kind

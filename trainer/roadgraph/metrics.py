@@ -1,0 +1,69 @@
+"""Connectivity metrics of a predicted road mask against the truth: APLS and clDice.
+
+Both are computed on pixel grids (a tile's own scale): APLS from ``apls``, clDice per
+Shit et al. (CVPR 2021): Tprec = |skel(P) & G| / |skel(P)|, Tsens = |skel(G) & P| / |skel(G)|,
+clDice = 2 Tprec Tsens / (Tprec + Tsens). Empty against empty scores 1 on both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .apls import apls_between
+from .build import graph_from_skeleton
+from .skeleton import skeletonize_mask
+
+DEFAULT_WIDTH_PX = 5.0
+
+
+def cldice_score(pred: np.ndarray, truth: np.ndarray) -> float:
+    pred, truth = _pair(pred, truth)
+    return _cldice(pred, truth, skeletonize_mask(pred), skeletonize_mask(truth))
+
+
+def apls_score(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None = None,
+               buffer: float | None = None, **graph_options) -> float:
+    """APLS of ``pred`` against ``truth`` (bool H x W). ``spacing`` between control points
+    defaults to 4 road widths (at least 10 px) and the snapping ``buffer`` to one road width
+    (at least 3 px), the truth's median width; ``graph_options`` go to ``mask_to_graph``."""
+    pred, truth = _pair(pred, truth)
+    return road_metrics(pred, truth, spacing=spacing, buffer=buffer, **graph_options)["apls"]
+
+
+def road_metrics(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None = None,
+                 buffer: float | None = None, **graph_options) -> dict:
+    """``apls`` and ``cldice`` from one skeletonisation of each mask (plus both APLS directions)."""
+    pred, truth = _pair(pred, truth)
+    pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
+    truth_graph = graph_from_skeleton(truth, truth_skeleton, **graph_options)
+    pred_graph = graph_from_skeleton(pred, pred_skeleton, **graph_options)
+    width = _median_width(truth_graph) or _median_width(pred_graph) or DEFAULT_WIDTH_PX
+    spacing = max(10.0, 4.0 * width) if spacing is None else float(spacing)
+    buffer = max(3.0, width) if buffer is None else float(buffer)
+    result = apls_between(truth_graph, pred_graph, spacing=spacing, buffer=buffer)
+    result["cldice"] = _cldice(pred, truth, pred_skeleton, truth_skeleton)
+    return result
+
+
+def _cldice(pred, truth, pred_skeleton, truth_skeleton) -> float:
+    pred_len, truth_len = np.count_nonzero(pred_skeleton), np.count_nonzero(truth_skeleton)
+    if pred_len == 0 and truth_len == 0:
+        return 1.0
+    if pred_len == 0 or truth_len == 0:
+        return 0.0
+    precision = np.count_nonzero(pred_skeleton & truth) / pred_len
+    sensitivity = np.count_nonzero(truth_skeleton & pred) / truth_len
+    total = precision + sensitivity
+    return float(2 * precision * sensitivity / total) if total else 0.0
+
+
+def _median_width(graph) -> float | None:
+    widths = [w for _, _, w in graph.edges(data="width")]
+    return float(np.median(widths)) if widths else None
+
+
+def _pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
+    pred, truth = np.asarray(pred, dtype=bool), np.asarray(truth, dtype=bool)
+    if pred.shape != truth.shape or pred.ndim != 2:
+        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} must be masks of one H x W size")
+    return pred, truth
