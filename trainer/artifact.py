@@ -8,7 +8,6 @@ The seed's checkpoint (an ``nn.DataParallel`` state_dict of ``deeplabv3_resnet10
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -19,51 +18,21 @@ import tarfile
 import tempfile
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 from .errors import ModelLoadError
 from .fsutil import atomic_write_text, atomic_writer
-from .model import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, RoadSegNet, build_model
+from .model import BACKBONES, RoadSegNet, build_model
+from .model_meta import MetaFieldError, ModelMeta  # noqa: F401  (ModelMeta is imported from here too)
 
 WEIGHTS_NAME = "model.pth"
 META_NAME = "model.json"
 SERVE_DIR = Path(__file__).resolve().parent / "serve"
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-@dataclass
-class ModelMeta:
-    backbone: str = "mobilenet_v3_large"
-    mean: list = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list = field(default_factory=lambda: list(IMAGENET_STD))
-    threshold: float = 0.5
-    image_size: int = 512
-    metrics: dict = field(default_factory=dict)
-    data: dict = field(default_factory=dict)
-    hyperparameters: dict = field(default_factory=dict)
-    created: str = field(default_factory=_now)
-    version: str = ""
-    lineage: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ModelMeta":
-        known = {f.name for f in dataclasses.fields(cls)}
-        meta = cls(**{k: v for k, v in data.items() if k in known})  # newer keys are ignored
-        meta.mean, meta.std = [float(v) for v in meta.mean], [float(v) for v in meta.std]
-        meta.threshold, meta.image_size = float(meta.threshold), int(meta.image_size)
-        if len(meta.mean) != 3 or len(meta.std) != 3 or not all(meta.std):
-            raise ValueError("mean and std need three values, std non-zero")
-        return meta
+# A model (weights + metadata + serving code) is well under 1 GB; an archive unpacking to more is refused.
+MAX_MODEL_BYTES = int(os.environ.get("ROADSEG_MAX_MODEL_BYTES", 1_000_000_000))
 
 
 @dataclass
@@ -122,15 +91,19 @@ def pack_model(model_dir: str | os.PathLike, tar_path: str | os.PathLike) -> Pat
 
 
 def unpack_model(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
-    """Extract a model.tar.gz; entries that would land outside ``dest_dir`` are refused."""
+    """Extract a model.tar.gz with tarfile's ``data`` filter, after checking from the members' headers
+    that it unpacks to at most MAX_MODEL_BYTES; each refusal says what the entry is."""
     tar_path, dest_dir = Path(tar_path), Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(tar_path, "r:*") as tar:
-            tar.extractall(dest_dir, filter="data")
+            members = tar.getmembers()  # headers only: nothing is written yet
+            _check_members(members, tar_path)
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            tar.extractall(dest_dir, members=members, filter="data")
     except tarfile.FilterError as exc:
-        raise ModelLoadError(f"archive entry refused: {exc}",
-                             "The archive tries to write outside its folder; do not use it.", tar_path) from exc
+        raise ModelLoadError(f"archive entry {exc.tarinfo.name!r} refused: {archive_refusal(exc)}",
+                             "A model archive holds only model.pth, model.json and code/; do not use this one.",
+                             tar_path) from exc
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ModelLoadError(f"not a readable model archive ({exc})", "Re-download model.tar.gz.", tar_path) from exc
     if (dest_dir / WEIGHTS_NAME).is_file():
@@ -139,6 +112,41 @@ def unpack_model(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Pa
     if not found:
         raise ModelLoadError(f"the archive holds no {WEIGHTS_NAME}", "", tar_path)
     return found[0].parent
+
+
+def _check_members(members: list, tar_path: Path) -> None:
+    """Refusals decided from the headers alone, before anything is written."""
+    for member in members:
+        # the data filter would quietly strip the leading '/'; an archive that has one was not made by us
+        if member.name.startswith(("/", "\\")) or (len(member.name) > 1 and member.name[1] == ":"):
+            raise ModelLoadError(f"archive entry {member.name!r} refused: it has an absolute path, which would "
+                                 f"be written anywhere on this machine",
+                                 "A model archive holds only model.pth, model.json and code/; do not use this one.",
+                                 tar_path)
+    total = sum(m.size for m in members if m.isfile())
+    if total > MAX_MODEL_BYTES:
+        raise ModelLoadError(f"the archive would unpack to {total / 1e6:,.1f} MB, over the "
+                             f"{MAX_MODEL_BYTES / 1e6:,.1f} MB a model needs (a possible archive bomb); refused "
+                             f"before writing anything",
+                             "Use the model.tar.gz that roadseg or SageMaker wrote.", tar_path)
+
+
+def archive_refusal(exc: tarfile.FilterError) -> str:
+    """What the ``data`` filter refused, in words: a FIFO is not 'outside its folder'."""
+    member = exc.tarinfo
+    if isinstance(exc, tarfile.SpecialFileError):
+        kind = ("a FIFO (named pipe)" if member.isfifo() else "a character device" if member.ischr()
+                else "a block device" if member.isblk() else "a special file")
+        return f"it is {kind}, not a regular file"
+    if isinstance(exc, tarfile.AbsoluteLinkError):
+        return f"it is a link to the absolute path {member.linkname}"
+    if isinstance(exc, tarfile.LinkOutsideDestinationError):
+        return f"it is a link that points outside the archive's folder ({member.linkname})"
+    if isinstance(exc, tarfile.AbsolutePathError):
+        return "it has an absolute path, which would be written anywhere on this machine"
+    if isinstance(exc, tarfile.OutsideDestinationError):
+        return "it would be written outside the archive's folder"
+    return str(exc)
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
@@ -151,7 +159,14 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if path.name.lower().endswith(_TAR_SUFFIXES) or (
             path.suffix.lower() not in (".pth", ".pt") and tarfile.is_tarfile(path)):
         with tempfile.TemporaryDirectory(prefix="roadseg-model-") as tmp:
-            loaded = _load_dir(unpack_model(path, tmp))
+            try:
+                loaded = _load_dir(unpack_model(path, tmp))
+            except ModelLoadError as exc:  # name the archive, not a temp path that is about to vanish
+                if exc.path is None or Path(exc.path) == path:
+                    raise
+                inner = os.path.relpath(exc.path, tmp)
+                raise ModelLoadError(f"{inner}: {exc.what}" if inner != "." else exc.what, exc.fix,
+                                     path) from exc
         loaded.source = path
         return loaded
     return _load_weights(path, None, [])
@@ -167,8 +182,12 @@ def _load_dir(directory: Path) -> LoadedModel:
     if meta_path.is_file():
         try:
             meta = ModelMeta.from_dict(json.loads(meta_path.read_text("utf-8")))
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise ModelLoadError(f"model.json is not valid ({exc})", "Restore it from model.tar.gz.", meta_path) from exc
+        except MetaFieldError as exc:
+            raise ModelLoadError(str(exc), "Fix that field, or restore model.json from the model's model.tar.gz.",
+                                 meta_path) from exc
+        except (ValueError, TypeError, RecursionError) as exc:  # not JSON, or a field this version cannot take
+            raise ModelLoadError(f"not valid model metadata ({exc})", "Restore it from the model's model.tar.gz.",
+                                 meta_path) from exc
     else:
         notes.append(f"no {META_NAME} beside the weights: ImageNet normalisation and threshold 0.5 assumed")
     loaded = _load_weights(weights, meta, notes)
@@ -242,8 +261,20 @@ def _unknown(what: str) -> str:
     raise ValueError(f"its backbone is {what}; supported: {', '.join(BACKBONES)}")
 
 
+def _refuse_non_finite(state: dict, path: Path) -> None:
+    """NaN or infinite weights load fine and predict garbage: refuse them with a count and a tensor name."""
+    bad = {k: int((~torch.isfinite(v)).sum()) for k, v in state.items() if v.is_floating_point()}
+    bad = {k: n for k, n in bad.items() if n}
+    if bad:
+        first = next(iter(bad))
+        raise ModelLoadError(f"the weights hold {sum(bad.values())} non-finite values (NaN or infinity), "
+                             f"in {len(bad)} tensor(s) starting with {first}",
+                             "The file is damaged or training diverged; use an earlier model.", path)
+
+
 def _load_weights(path: Path, meta: ModelMeta | None, notes: list[str]) -> LoadedModel:
     state = read_state_dict(path)
+    _refuse_non_finite(state, path)
     try:
         state, backbone, more_notes, is_seed = normalize_state_dict(state)
     except ValueError as exc:

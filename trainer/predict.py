@@ -89,8 +89,10 @@ class Predictor:
         self.source = Path(loaded.source) if loaded.source else None
         self.notes = list(loaded.notes)
         self.threshold = float(self.meta.threshold if threshold is None else threshold)
-        if not 0.0 <= self.threshold <= 1.0:
-            raise BadInputError(f"threshold {self.threshold} is outside 0..1")
+        if not 0.0 <= self.threshold <= 1.0:  # also NaN
+            where = "the model's threshold (model.json)" if threshold is None else "--threshold"
+            raise BadInputError(f"{where} {self.threshold} is outside 0..1", "Give a road probability cut "
+                                "such as 0.5.")
         self.tile, self.overlap = int(tile), int(overlap)
         self.choice: DeviceChoice = select_device(device)
         self.device = self.choice.device
