@@ -1,5 +1,8 @@
 """Evaluate a model on a labelled split: road IoU, F1, precision, recall over the whole set,
-and pixel accuracy only beside the all-background accuracy of the same pixels."""
+and pixel accuracy only beside the all-background accuracy of the same pixels; beside them the
+connectivity of the roads: APLS and clDice (``trainer.roadgraph``).
+``evaluate_predictions`` scores a folder of masks made elsewhere (another tool, an older model,
+a second annotator) the same way, with no model."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from .data import list_pairs
 from .errors import BadInputError, DataError
 from .imageio import read_image, read_mask
 from .metrics import Confusion
+from .roadgraph.metrics import ConnectivityTotals
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +32,18 @@ def evaluation_directory(data_dir: str | os.PathLike) -> Path:
 
 
 def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike, device: str = "cpu",
-             engine: str = "torch", tile: int = 512, overlap: int = 64, skipped: list | None = None) -> dict:
+             engine: str = "torch", tile: int = 512, overlap: int = 64, skipped: list | None = None,
+             connectivity: bool = False) -> dict:
     """Metrics of ``model`` on the test split of ``data_dir``; unusable pairs are reported and skipped
-    (appended to ``skipped`` as (name, reason) when given)."""
+    (appended to ``skipped`` as (name, reason) when given). ``connectivity`` adds ``apls`` and
+    ``cldice`` (off by default: the keys training writes are the pixel metrics)."""
     from .predict import Predictor
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     directory = evaluation_directory(data_dir)
     files = list_pairs(directory, directory.name)
     predictor = Predictor(loaded, device=device, tile=tile, overlap=overlap, engine=engine)
-    confusion = Confusion()
+    confusion, roads = Confusion(), (ConnectivityTotals() if connectivity else None)
     problems = list(files.skipped)
     for pair in files.pairs:
         try:
@@ -49,9 +55,64 @@ def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike
         if image.shape[:2] != truth.shape:
             problems.append((pair.image.name, "image and mask sizes differ"))
             continue
-        confusion.add(predictor.predict(image).mask, truth)
+        mask = predictor.predict(image).mask
+        confusion.add(mask, truth)
+        if roads is not None:
+            roads.add(mask, truth)
+    return _result(confusion, roads, problems, skipped, directory)
+
+
+def evaluate_predictions(predictions_dir: str | os.PathLike, data_dir: str | os.PathLike,
+                         skipped: list | None = None) -> dict:
+    """The metrics of ``evaluate`` for existing masks in ``predictions_dir``, paired with the truth
+    of ``data_dir``'s test split by stem (``STEM.png``/``.tif``, or ``STEM_mask.*`` as predict writes)."""
+    predictions_dir = Path(predictions_dir)
+    if not predictions_dir.is_dir():
+        raise DataError("is not a folder of predicted masks", "Point --predictions at a folder of STEM.png masks.",
+                        predictions_dir)
+    directory = evaluation_directory(data_dir)
+    files = list_pairs(directory, directory.name)
+    found = _masks_by_stem(predictions_dir)
+    confusion, connectivity = Confusion(), ConnectivityTotals()
+    problems = list(files.skipped)
+    for pair in files.pairs:
+        prediction = found.get(pair.stem)
+        if prediction is None:
+            problems.append((pair.image.name, f"no prediction {pair.stem}.png in {predictions_dir}"))
+            continue
+        try:
+            mask, truth = read_mask(prediction), read_mask(pair.mask)
+        except BadInputError as exc:
+            problems.append((pair.image.name, exc.what))
+            continue
+        if mask.shape != truth.shape:
+            problems.append((pair.image.name, f"prediction {prediction.name} is {mask.shape[1]}x{mask.shape[0]} "
+                                              f"but the truth is {truth.shape[1]}x{truth.shape[0]}"))
+            continue
+        confusion.add(mask, truth)
+        connectivity.add(mask, truth)
+    for name, reason in problems[len(files.skipped):]:
+        log.warning("skipped %s: %s", name, reason)
+    return _result(confusion, connectivity, problems, skipped, directory)
+
+
+def _masks_by_stem(folder: Path) -> dict[str, Path]:
+    masks: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in (".png", ".tif", ".tiff") or not path.is_file():
+            continue
+        if path.stem.endswith("_probability"):
+            continue
+        stem = path.stem.removesuffix("_mask")
+        if stem not in masks or path.suffix.lower() == ".png":
+            masks[stem] = path
+    return masks
+
+
+def _result(confusion: Confusion, connectivity: ConnectivityTotals | None, problems: list, skipped: list | None,
+            directory: Path) -> dict:
     if skipped is not None:
         skipped.extend(problems)
     if confusion.tiles == 0:
         raise DataError("no tile could be evaluated", "See the messages above for each file.", directory)
-    return confusion.as_dict()
+    return {**confusion.as_dict(), **(connectivity.as_dict() if connectivity is not None else {})}

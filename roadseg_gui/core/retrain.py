@@ -20,7 +20,7 @@ from .layout import images_dir, masks_dir
 from .models import ModelRecord, ModelRegistry
 from .settings import WorkspaceSettings
 
-COMPARED = ("iou", "f1", "precision", "recall")
+COMPARED = ("iou", "f1", "precision", "recall", "apls", "cldice")   # apls/cldice: do routes survive
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 
 
@@ -234,14 +234,14 @@ def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> C
             tar_path = runner.fetch_artifact(store.job_dir(job.name) / "model.tar.gz")
         record = registry.add_archive(tar_path, job_name=job.name, backend=job.backend, data=job.data,
                                       hyperparameters=job.hyperparameters, parent=job.details.get("parent", ""))
-        new_metrics = evaluate(record.path, root / "test", device=device)
+        new_metrics = evaluate(record.path, root / "test", device=device, connectivity=True)
         registry.set_metrics(record.version, new_metrics)
         comparison = Comparison(job.name, registry.get(record.version), new_metrics)
         current_path = job.details.get("parent_path") or WorkspaceSettings.load(root).active_model
         if current_path and Path(current_path).exists():
             current = _current_record(registry, current_path)
             comparison.current_version = current.version if current else Path(current_path).name
-            comparison.current_metrics = evaluate(current_path, root / "test", device=device)
+            comparison.current_metrics = evaluate(current_path, root / "test", device=device, connectivity=True)
             if current:
                 registry.set_metrics(current.version, comparison.current_metrics)
         elif current_path:

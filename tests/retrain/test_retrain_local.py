@@ -88,7 +88,7 @@ def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, c
     assert "training on: 4 train / 2 test pairs" in out
     assert "epoch=1 " in out and "epoch=2 " in out and "> epoch 2: loss" in out
     assert "status: Completed" in out
-    for metric in ("iou", "f1", "precision", "recall"):
+    for metric in ("iou", "f1", "precision", "recall", "apls", "cldice"):
         assert any(line.startswith(metric) and len(line.split()) >= 3 for line in out.splitlines()), out
 
     jobs = JobsStore(tiny_workspace)
@@ -101,7 +101,7 @@ def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, c
         new = registry.get(job.model_version)
         assert new.parent == previous_model.version and new.job_name == job.name and new.backend == "local"
         assert new.data["train_pairs"] == 4 and new.hyperparameters["epochs"] == 2
-        assert set(new.metrics) >= {"iou", "f1", "precision", "recall"} and new.metrics["tiles"] == 2
+        assert set(new.metrics) >= {"iou", "f1", "precision", "recall", "apls", "cldice"} and new.metrics["tiles"] == 2
         assert registry.get(previous_model.version).metrics["tiles"] == 2  # compared on the same pairs
         assert [r.version for r in registry.lineage(new.version)] == [new.version, previous_model.version]
         assert registry.active().version == new.version

@@ -67,3 +67,45 @@ def _pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
     if pred.shape != truth.shape or pred.ndim != 2:
         raise ValueError(f"prediction {pred.shape} and truth {truth.shape} must be masks of one H x W size")
     return pred, truth
+
+
+APLS_WINDOW = 1024   # SpaceNet scores ~1300-px chips; bigger tiles are scored window by window
+
+
+class ConnectivityTotals:
+    """APLS and clDice over a set of tiles, beside ``trainer.metrics.Confusion``.
+
+    clDice sums its skeleton counts over the set (as IoU sums pixels), so big tiles weigh
+    more; APLS is the mean over tiles (SpaceNet's way), tiles over ``APLS_WINDOW`` px split
+    into windows so the pairs of control points stay in memory.
+    """
+
+    def __init__(self):
+        self.pred_skeleton = self.pred_inside = self.truth_skeleton = self.truth_inside = 0
+        self.apls_sum, self.apls_count = 0.0, 0
+
+    def add(self, pred: np.ndarray, truth: np.ndarray) -> "ConnectivityTotals":
+        pred, truth = _pair(pred, truth)
+        pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
+        self.pred_skeleton += int(np.count_nonzero(pred_skeleton))
+        self.pred_inside += int(np.count_nonzero(pred_skeleton & truth))
+        self.truth_skeleton += int(np.count_nonzero(truth_skeleton))
+        self.truth_inside += int(np.count_nonzero(truth_skeleton & pred))
+        height, width = truth.shape
+        for r in range(0, height, APLS_WINDOW):
+            for c in range(0, width, APLS_WINDOW):
+                window = (slice(r, r + APLS_WINDOW), slice(c, c + APLS_WINDOW))
+                self.apls_sum += road_metrics(pred[window], truth[window])["apls"]
+                self.apls_count += 1
+        return self
+
+    def as_dict(self) -> dict:
+        if self.pred_skeleton == 0 and self.truth_skeleton == 0:
+            cldice = 1.0
+        elif self.pred_skeleton == 0 or self.truth_skeleton == 0:
+            cldice = 0.0
+        else:
+            precision = self.pred_inside / self.pred_skeleton
+            sensitivity = self.truth_inside / self.truth_skeleton
+            cldice = 2 * precision * sensitivity / (precision + sensitivity) if precision + sensitivity else 0.0
+        return {"apls": self.apls_sum / self.apls_count if self.apls_count else 1.0, "cldice": float(cldice)}
