@@ -1,4 +1,5 @@
-"""Autosave of the working mask: ~1 s after the last edit, on tile switch and on quit.
+"""Autosave of the working mask: ~1 s after the last edit, at most ~1.5 s after the first unsaved
+edit while edits keep coming (so nothing older than ~2 s is lost), on tile switch and on quit.
 
 Saves run in order on one pool thread (so an older mask never overwrites a
 newer one) through ``Workspace.save_working_mask`` (atomic: temp file, fsync,
@@ -12,13 +13,14 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThreadPool, QTime
 from .workers import Failed, Succeeded, failure_from, submit
 
 DEBOUNCE_MS = 1000
+MAX_WAIT_MS = 1500   # + the write itself: the README promises nothing older than ~2 s is lost
 
 
 class Autosaver(QObject):
     saved = Signal(str)              # stem
     failed = Signal(str, object)     # stem, Failed
 
-    def __init__(self, parent=None, delay_ms: int = DEBOUNCE_MS):
+    def __init__(self, parent=None, delay_ms: int = DEBOUNCE_MS, max_wait_ms: int = MAX_WAIT_MS):
         super().__init__(parent)
         self.workspace = None
         self.pool = QThreadPool(self)
@@ -27,6 +29,11 @@ class Autosaver(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.flush)
+        # Not restarted by later edits: a click every 0.3 s would otherwise postpone the save for ever.
+        self._max_wait = QTimer(self)
+        self._max_wait.setSingleShot(True)
+        self._max_wait.setInterval(max_wait_ms)
+        self._max_wait.timeout.connect(self.flush)
         self._dirty: dict[str, object] = {}   # stem -> callable returning the current mask
         self._unsaved_errors: dict[str, Failed] = {}
         self._inflight = 0
@@ -37,9 +44,12 @@ class Autosaver(QObject):
         self.workspace = workspace
 
     def mark_dirty(self, stem: str, current_mask) -> None:
-        """``current_mask()`` returns the mask to save; the timer restarts on every edit."""
+        """``current_mask()`` returns the mask to save; the debounce restarts on every edit, the
+        maximum wait only on the first unsaved one."""
         self._dirty[stem] = current_mask
         self._timer.start()
+        if not self._max_wait.isActive():
+            self._max_wait.start()
 
     def forget(self, stem: str) -> None:
         """The tile was accepted or discarded: nothing of it is left to autosave."""
@@ -65,6 +75,7 @@ class Autosaver(QObject):
     def flush(self) -> None:
         """Queue a save of every dirty tile (copies are taken now, on the UI thread)."""
         self._timer.stop()
+        self._max_wait.stop()
         if self.workspace is None:
             return
         dirty, self._dirty = self._dirty, {}
@@ -77,6 +88,7 @@ class Autosaver(QObject):
     def flush_now(self) -> bool:
         """Save synchronously (quit, workspace switch). Returns False if a save failed."""
         self._timer.stop()
+        self._max_wait.stop()
         self.pool.waitForDone()
         # Deliver the outcomes of saves that just finished: a failed one puts its mask back in _dirty.
         QCoreApplication.sendPostedEvents(None, QEvent.MetaCall)
