@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: constraints run test setup sysdeps-display sysdeps-offscreen screenshot bench clean
+.PHONY: constraints run test setup sysdeps-display sysdeps-offscreen screenshot starter-model bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed ($(PYTHON) not found); set PYTHON=python3.12 if that is what you have."; exit 1; }
@@ -33,6 +33,10 @@ test: sysdeps-offscreen setup
 
 screenshot: sysdeps-offscreen setup
 	$(PY) -m roadseg_gui.screenshot resources/screenshot.png
+
+# The demo's starter model (resources/models/starter): a few minutes on a 2-core CPU, nothing downloaded.
+starter-model: setup
+	$(PY) scripts/build_starter_model.py
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -7,7 +7,8 @@ import pytest
 import rasterio
 
 from roadseg_gui.cli.main import main as cli
-from roadseg_gui.core.demo import DEMO_SOURCE, ensure_demo_workspace
+from roadseg_gui.core.demo import DEMO_SOURCE, STARTER_MODEL, ensure_demo_workspace, model_description
+from roadseg_gui.core.models import ModelRegistry
 from roadseg_gui.core.statedb import TileStatus
 from roadseg_gui.core.workspace import Workspace
 from trainer.errors import RoadsegError
@@ -49,3 +50,34 @@ def test_cli_demo_workspace(tmp_path, capsys):
     with pytest.raises(RoadsegError):
         from roadseg_gui.core.demo import copy_demo
         copy_demo(tmp_path / "x", source=tmp_path / "nowhere")
+
+
+def test_first_run_predicts_with_the_starter_model(tmp_path):
+    path = ensure_demo_workspace(tmp_path / "demo")
+    registry = ModelRegistry(path)
+    try:
+        active = registry.active()
+    finally:
+        registry.close()
+    assert active is not None and active.path.is_relative_to(path)  # a copy: survives moving the install
+    assert "weak" in model_description(active.path)
+    from trainer.predict import Predictor
+    predictor = Predictor(str(active.path), device="cpu", engine="torch")
+    ws = Workspace.open(path, create=False)
+    prediction = predictor.predict(ws.read_image("vegas_r0_c0"))
+    assert prediction.mask.shape == (432, 432) and 0.01 < prediction.mask.mean() < 0.6
+    assert 0.0 < prediction.uncertainty < 1.0  # gives "most uncertain first" something to sort
+
+
+def test_starter_model_is_small_and_its_card_tells_the_truth():
+    import json
+
+    from trainer.evaluate import evaluate
+
+    assert (STARTER_MODEL / "model.pth").stat().st_size < 25_000_000  # float16 weights
+    meta = json.loads((STARTER_MODEL / "model.json").read_text("utf-8"))
+    measured = evaluate(STARTER_MODEL, DEMO_SOURCE)
+    assert measured["iou"] == pytest.approx(meta["metrics"]["iou"], abs=1e-3)
+    card = (STARTER_MODEL / "MODEL_CARD.md").read_text("utf-8")
+    assert f"road IoU {measured['iou']:.3f}" in card and "CC BY-SA 4.0" in card
+    assert f"IoU {measured['iou']:.2f}" in meta["description"]
