@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from .tools import TOOL_CLASSES
+from .toolbox import TOOL_CLASSES
 
 
 def _action(parent, text: str, shortcuts=(), tip: str = "", checkable: bool = False) -> QAction:
@@ -46,6 +46,11 @@ class Actions(QObject):
             self.tool_group.addAction(action)
             self.tools[cls.name] = action
         self.tools["brush"].setChecked(True)
+        self.next_issue = a(window, "&Next connectivity issue", ["N"],
+                            "Show the next dangling end, gap or short fragment of the mask")
+        self.show_qa = a(window, "Show connectivity &QA", ["Q"], "Mark dangling ends, gaps and fragments",
+                         checkable=True)
+        self.show_qa.setChecked(True)
         self.bigger_brush = a(window, "Bigger brush", ["]"])
         self.smaller_brush = a(window, "Smaller brush", ["["])
         # View

@@ -33,6 +33,7 @@ class TileCanvas(QWidget):
         self.setPalette(palette)
         self.setMinimumSize(200, 200)
         self.tool = None
+        self.decorations: list = []      # objects with paint(painter, canvas), drawn over the mask
         self._image: QImage | None = None
         self._prediction: QImage | None = None
         self._mask_buffer: np.ndarray | None = None
@@ -183,6 +184,8 @@ class TileCanvas(QWidget):
                 painter.setOpacity(min(1.0, self.opacity + 0.4))
                 painter.drawImage(QRectF(source), prediction, QRectF(source))
             painter.setOpacity(1.0)
+            for decoration in self.decorations:
+                decoration.paint(painter, self)
         if self.tool is not None:
             self.tool.paint_preview(painter, self)
 

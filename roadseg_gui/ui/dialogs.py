@@ -128,7 +128,12 @@ def open_model(window) -> None:
 
 # Mouse gestures and modifiers have no QAction; the keys come from the menus themselves.
 MOUSE_HELP = (("Shift + any tool", "erase with that tool"),
-              ("Road line", "click points, double-click or Enter ends, Esc cancels"),
+              ("Road line", "click along the road, the line follows the prediction; double-click or Enter ends, "
+                            "Esc cancels"),
+              ("Alt + click (road line, connect)", "a straight segment instead of following the prediction"),
+              ("Ctrl + click (road line)", "take the connected predicted road under the click"),
+              ("Connect", "click two road ends: they are joined at the road width"),
+              ("Esc", "dismiss the connectivity warning after accepting"),
               ("Hold Space + drag", "pan"),
               ("Wheel, middle drag", "zoom, pan"))
 

@@ -12,6 +12,7 @@ from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
 from .autosave import Autosaver
 from .layers import mask_to_argb, outline_to_qimage
+from .road_assist import RoadAssist
 from .tile_loader import TileLoader
 from .undo import TileUndoStacks
 from .workers import Failed, Succeeded
@@ -35,6 +36,7 @@ class TileEditor(QObject):
         self._quiet = False              # programmatic changes that are not edits
         self._heatmap = None
         self.undo = TileUndoStacks(self)
+        self.roads = RoadAssist(self)     # snapping cost map and predicted roads for the road tools
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
         self.loader.threshold = lambda: self.panel.threshold.threshold()

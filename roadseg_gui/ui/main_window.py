@@ -20,7 +20,8 @@ from .panels import LayerPanel
 from .prediction_bridge import PredictionBridge
 from .thumbnails import thumbnailer_for
 from .tile_browser import TileBrowser
-from .tools import TOOL_CLASSES
+from .qa_overlay import RoadQA
+from .toolbox import TOOL_CLASSES
 from .workers import Failed, Succeeded, submit
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class MainWindow(QMainWindow):
         self._build_layout()
         menus.build(self)
         self._wire()
+        self.road_qa = RoadQA(self.editor, self.canvas, self)
+        self.road_qa.install(self)
         self._restore_geometry()
 
     # ---- layout ----------------------------------------------------------
@@ -142,6 +145,8 @@ class MainWindow(QMainWindow):
             f"Could not autosave {stem}: {f.sentence()} The edit is still in memory; it is retried."))
         editor.undo.group.cleanChanged.connect(lambda clean: self.status_save.setText("" if clean else "Edited"))
         canvas.cursor_moved.connect(self._cursor_moved)
+        editor.tile_shown.connect(lambda _stem: editor.roads.prepare())
+        editor.roads.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         canvas.set_opacity(self.panel.opacity.value() / 100)
         if self.prediction is not None:
             self.prediction.wire(self)

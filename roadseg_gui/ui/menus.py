@@ -47,6 +47,8 @@ def build(window) -> None:
     tools.addActions(list(a.tools.values()))
     tools.addSeparator()
     tools.addActions([a.smaller_brush, a.bigger_brush])
+    tools.addSeparator()
+    tools.addActions([a.next_issue, a.show_qa])
 
     view = bar.addMenu("&View")
     view.addActions([a.toggle_overlays, a.show_prediction])

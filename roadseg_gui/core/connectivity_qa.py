@@ -1,0 +1,208 @@
+"""Connectivity QA: the places where a labeled road network is probably broken.
+
+A 3-px gap costs nothing in IoU but cuts every route through it, so while labeling we look at
+the mask as a graph (trainer.roadgraph) and report, in reading order:
+
+- ``gap``: two road ends (or an end and another road) closer than a few road widths;
+- ``prediction_continues``: an end where the model's prediction goes on beyond the mask;
+- ``short_fragment``: a piece of road, not touching the tile edge, shorter than a set length;
+- ``dangling_end``: any other road end away from the tile edge.
+
+Ends at the tile edge are roads leaving the tile and are never issues.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("gap", "prediction_continues", "short_fragment", "dangling_end")
+
+
+@dataclass(frozen=True)
+class Issue:
+    kind: str
+    x: float                       # where to look: image coordinates (pixel centre = col + .5)
+    y: float
+    text: str
+    x2: float | None = None        # a gap's other side
+    y2: float | None = None
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        if self.x2 is None or self.y2 is None:
+            return self.x, self.y
+        return (self.x + self.x2) / 2, (self.y + self.y2) / 2
+
+
+@dataclass(frozen=True)
+class QASettings:
+    road_width: float = 7.0        # px; sets the scale of everything below
+    gap_widths: float = 4.0        # a gap up to this many road widths is reported
+    min_fragment_px: float | None = None   # default: 8 road widths
+    edge_margin: float | None = None       # default: one road width
+
+    @property
+    def gap_px(self) -> float:
+        return self.gap_widths * self.road_width
+
+    @property
+    def fragment_px(self) -> float:
+        return self.min_fragment_px if self.min_fragment_px is not None else 8 * self.road_width
+
+    @property
+    def margin(self) -> float:
+        return self.edge_margin if self.edge_margin is not None else max(3.0, self.road_width)
+
+
+def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
+                settings: QASettings = QASettings()) -> list[Issue]:
+    """The connectivity issues of a bool road ``mask``; ``predicted`` is the model's road mask
+    at the current threshold (or None)."""
+    from trainer.roadgraph.build import mask_to_graph
+
+    mask = np.asarray(mask, bool)
+    if not mask.any():
+        return []
+    graph = mask_to_graph(mask, min_spur_px=settings.road_width)
+    h, w = mask.shape
+    near_edge = _near_edge(h, w, settings.margin)
+    issues: list[Issue] = []
+    fragment_nodes: set = set()
+    import networkx as nx
+
+    for component in nx.connected_components(graph):
+        sub = graph.subgraph(component)
+        length = sum(d.get("length", 0.0) for _u, _v, d in sub.edges(data=True))
+        if length >= settings.fragment_px or any(_touches(sub, n, near_edge) for n in component):
+            continue
+        fragment_nodes |= component
+        r, c = np.mean([graph.nodes[n]["o"] for n in component], axis=0)
+        issues.append(Issue("short_fragment", c + 0.5, r + 0.5, f"fragment of {length:.0f} px"))
+
+    ends = [n for n, d in graph.nodes(data=True)
+            if graph.degree(n) == 1 and n not in fragment_nodes and not near_edge(*d["o"])]
+    paired = _pair_gaps(graph, ends, settings.gap_px, issues)
+    labels = _labels(mask) if len(paired) < len(ends) else None
+    for n in ends:
+        if n in paired:
+            continue
+        r, c = graph.nodes[n]["o"]
+        target = _nearest_other_road(labels, (r, c), settings.gap_px)
+        if target is not None:
+            gap = math.dist((r, c), target)
+            issues.append(Issue("gap", c + 0.5, r + 0.5, f"gap of {gap:.0f} px to a road",
+                                target[1] + 0.5, target[0] + 0.5))
+        elif predicted is not None and _prediction_continues(graph, n, mask, predicted, settings.road_width):
+            issues.append(Issue("prediction_continues", c + 0.5, r + 0.5, "the prediction continues this road"))
+        else:
+            issues.append(Issue("dangling_end", c + 0.5, r + 0.5, "dangling end"))
+    issues.sort(key=lambda i: (i.centre[1] // 32, i.centre[0]))  # reading order, in bands of 32 px
+    return issues
+
+
+def summary(issues: list[Issue]) -> str:
+    """'3 connectivity issues', '1 connectivity issue' or 'No connectivity issues'."""
+    if not issues:
+        return "No connectivity issues"
+    return f"{len(issues)} connectivity issue{'s' if len(issues) != 1 else ''}"
+
+
+def _near_edge(h: int, w: int, margin: float):
+    return lambda r, c: r < margin or c < margin or r > h - 1 - margin or c > w - 1 - margin
+
+
+def _touches(graph, node, near_edge) -> bool:
+    if near_edge(*graph.nodes[node]["o"]):
+        return True
+    return any(near_edge(*p) for p in graph.nodes[node].get("pts", ()))
+
+
+def _pair_gaps(graph, ends: list, gap_px: float, issues: list[Issue]) -> set:
+    """Pair ends closer than ``gap_px``, nearest first, each end at most once; record the gaps.
+
+    Two ends of one component count only when the way round through the network is much longer
+    than the gap (a road cut in two, not the two tips of one short piece)."""
+    if len(ends) < 2:
+        return set()
+    import networkx as nx
+
+    points = np.array([graph.nodes[n]["o"] for n in ends], float)
+    distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    candidates = sorted((distance[i, j], i, j) for i in range(len(ends)) for j in range(i + 1, len(ends))
+                        if distance[i, j] <= gap_px)
+    paired: set = set()
+    for gap, i, j in candidates:
+        a, b = ends[i], ends[j]
+        if a in paired or b in paired:
+            continue
+        if nx.has_path(graph, a, b):
+            around = nx.shortest_path_length(graph, a, b, weight="length")
+            if around < 3 * gap + 2:
+                continue
+        paired |= {a, b}
+        (r, c), (r2, c2) = points[i], points[j]
+        issues.append(Issue("gap", c + 0.5, r + 0.5, f"gap of {gap:.0f} px between two road ends",
+                            c2 + 0.5, r2 + 0.5))
+    return paired
+
+
+def _labels(mask: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import label
+
+    return label(mask, structure=np.ones((3, 3), bool))[0]
+
+
+def _nearest_other_road(labels: np.ndarray | None, end: tuple[float, float], reach: float):
+    """(row, col) of the nearest road pixel of another connected piece within ``reach``, or None."""
+    if labels is None:
+        return None
+    r, c = int(round(end[0])), int(round(end[1]))
+    h, w = labels.shape
+    k = int(math.ceil(reach))
+    y0, y1, x0, x1 = max(0, r - k), min(h, r + k + 1), max(0, c - k), min(w, c + k + 1)
+    window = labels[y0:y1, x0:x1]
+    own = labels[min(max(r, 0), h - 1), min(max(c, 0), w - 1)]
+    rows, cols = np.nonzero((window != 0) & (window != own))
+    if rows.size == 0:
+        return None
+    distance = np.hypot(rows + y0 - end[0], cols + x0 - end[1])
+    best = int(np.argmin(distance))
+    return (rows[best] + y0, cols[best] + x0) if distance[best] <= reach else None
+
+
+def _prediction_continues(graph, node, mask: np.ndarray, predicted: np.ndarray, width: float) -> bool:
+    """Does predicted road lie ahead of this end, beyond the mask, for most of 1 to 4 road widths?"""
+    direction = _end_direction(graph, node, width)
+    if direction is None:
+        return False
+    r, c = graph.nodes[node]["o"]
+    h, w = mask.shape
+    steps = np.arange(max(2.0, width), 4 * max(2.0, width) + 1)
+    rows = np.round(r + direction[0] * steps).astype(int)
+    cols = np.round(c + direction[1] * steps).astype(int)
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    if inside.sum() < len(steps) / 2:
+        return False
+    rows, cols = rows[inside], cols[inside]
+    beyond = predicted[rows, cols] & ~mask[rows, cols]
+    return beyond.mean() >= 0.6
+
+
+def _end_direction(graph, node, width: float) -> np.ndarray | None:
+    """Unit (row, col) vector pointing out of the road at this end, from the last few path pixels."""
+    edges = list(graph.edges(node, data=True))
+    if not edges:
+        return None
+    pts = np.asarray(edges[0][2].get("pts", ()), float)
+    end = np.asarray(graph.nodes[node]["o"], float)
+    if len(pts) < 2:
+        return None
+    if np.hypot(*(pts[0] - end)) > np.hypot(*(pts[-1] - end)):
+        pts = pts[::-1]                      # make pts run from this end inwards
+    back = pts[min(len(pts) - 1, max(2, int(2 * width)))]
+    vector = end - back
+    norm = np.hypot(*vector)
+    return vector / norm if norm > 0 else None

@@ -1,0 +1,133 @@
+"""Connectivity QA while labeling: markers on the canvas, a count in the status bar, a key that
+jumps to the next issue, and a one-press warning when a tile is accepted with issues open.
+
+The issues are found by core.connectivity_qa on a pool thread, a moment after the mask stops
+changing, so painting never waits for the road graph.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPen, QShortcut
+from PySide6.QtWidgets import QLabel
+
+from roadseg_gui.core.connectivity_qa import QASettings, find_issues, summary
+
+from .banner import Banner
+from .workers import Succeeded, submit
+
+COLOURS = {"gap": QColor(255, 150, 0), "prediction_continues": QColor(255, 60, 200),
+           "short_fragment": QColor(255, 230, 0), "dangling_end": QColor(255, 70, 70)}
+DEBOUNCE_MS = 400
+FOCUS_ZOOM = 2.0   # next issue: zoom in to at least this, so the spot is visible
+
+
+class RoadQA(QObject):
+    issues_changed = Signal(list)
+
+    def __init__(self, editor, canvas, parent=None):
+        super().__init__(parent)
+        self.editor, self.canvas = editor, canvas
+        self.issues: list = []
+        self.current = -1
+        self.visible = True
+        self.open_on: dict[str, int] = {}       # stem -> open issues when last checked
+        self._document = None
+        self._generation = 0
+        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._timer.timeout.connect(self.check)
+        self.count_label = QLabel()
+        self.count_label.setToolTip("Dangling ends, small gaps, short fragments and roads the prediction "
+                                    "continues; N jumps to the next")
+        self.banner = Banner("Dismiss (Esc)")
+        self.banner.clicked.connect(self.banner.hide)
+        editor.tile_shown.connect(self._tile_shown)
+        editor.accepted.connect(self._accepted)
+        canvas.decorations.append(self)
+
+    def install(self, window) -> None:
+        """Place the count, the warning and the Esc key in the window; wire the QA actions."""
+        window.statusBar().addPermanentWidget(self.count_label)
+        window.centralWidget().layout().insertWidget(1, self.banner)
+        dismiss = QShortcut(QKeySequence(Qt.Key_Escape), window)
+        dismiss.activated.connect(self.banner.hide)
+        window.actions.next_issue.triggered.connect(self.next_issue)
+        window.actions.show_qa.toggled.connect(self.set_visible)
+
+    # ---- finding issues ----------------------------------------------------
+    def _tile_shown(self, _stem: str) -> None:
+        if self._document is not None:
+            self._document.remove_listener(self._mask_changed)
+        self._document = self.editor.document
+        if self._document is not None:
+            self._document.add_listener(self._mask_changed)
+        self.issues, self.current = [], -1
+        self.check()
+
+    def _mask_changed(self, _rect) -> None:
+        self._timer.start()
+
+    def settings(self) -> QASettings:
+        return QASettings(road_width=float(self.editor.road_width()))
+
+    def check(self) -> None:
+        """Find the current tile's issues on a pool thread (the newest request wins)."""
+        document = self.editor.document
+        if document is None:
+            return
+        self._generation += 1
+        generation, stem = self._generation, self.editor.stem
+        predicted = self.editor.roads.predicted_mask()
+        if predicted is not None and predicted.shape != document.shape:
+            predicted = None
+        submit(find_issues, document.mask.copy(), predicted, self.settings(), context=self,
+               on_done=lambda outcome: self._found(generation, stem, outcome))
+
+    def _found(self, generation: int, stem: str, outcome) -> None:
+        if generation != self._generation or not isinstance(outcome, Succeeded):
+            return
+        self.issues = outcome.value
+        self.current = min(self.current, len(self.issues) - 1)
+        self.open_on[stem] = len(self.issues)
+        self.count_label.setText(summary(self.issues))
+        self.canvas.update()
+        self.issues_changed.emit(self.issues)
+
+    # ---- navigation and accept ------------------------------------------------
+    def next_issue(self) -> None:
+        if not self.issues:
+            self.count_label.setText(summary(self.issues))
+            return
+        self.current = (self.current + 1) % len(self.issues)
+        x, y = self.issues[self.current].centre
+        scale = max(self.canvas.scale, FOCUS_ZOOM)
+        centre = QPointF(self.canvas.width() / 2, self.canvas.height() / 2)
+        self.canvas.set_view(scale, centre - QPointF(x * scale, y * scale))
+        issue = self.issues[self.current]
+        self.count_label.setText(f"{summary(self.issues)} · {self.current + 1}: {issue.text}")
+
+    def _accepted(self, stem: str, _split: str) -> None:
+        count = self.open_on.get(stem, 0)
+        if count:
+            issues = f"{count} connectivity issue{'s' if count != 1 else ''}"
+            self.banner.show_message(f"{stem} was accepted with {issues} open. That is allowed; "
+                                     "go back to it to fix them.")
+
+    def set_visible(self, visible: bool) -> None:
+        self.visible = visible
+        self.canvas.update()
+
+    # ---- painting (called by the canvas in image coordinates) ---------------------
+    def paint(self, painter, canvas) -> None:
+        if not self.visible or not self.issues:
+            return
+        painter.setBrush(Qt.NoBrush)
+        radius = 9 / canvas.scale
+        for index, issue in enumerate(self.issues):
+            pen = QPen(COLOURS.get(issue.kind, QColor("white")), 3.5 if index == self.current else 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            r = radius * (1.6 if index == self.current else 1.0)
+            if issue.x2 is not None:
+                painter.drawLine(QPointF(issue.x, issue.y), QPointF(issue.x2, issue.y2))
+            painter.drawEllipse(QPointF(*issue.centre), r, r)
