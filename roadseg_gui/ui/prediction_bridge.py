@@ -133,9 +133,14 @@ class PredictionBridge(QObject):
             self.prediction_ready.emit(stem, outcome.value)
 
     def _show_model(self, version: str, device: str) -> None:
+        from roadseg_gui.core.demo import model_description
+
         self.window.banner.hide()
-        self.window.status_model.setText(f"Model {version[:12]}  ·  {device}")
-        self.window.log_panel.info(f"Model {version[:12]} loaded on {device}.")
+        # e.g. the starter model says how weak it is, in the status bar and the log
+        description = model_description(self.service.model_path if self.service else None)
+        label = f"Model {version[:12]} ({description})" if description else f"Model {version[:12]}"
+        self.window.status_model.setText(f"{label}  ·  {device}")
+        self.window.log_panel.info(f"{label} loaded on {device}.")
         editor = self.window.editor
         if editor.stem is not None:
             # A tile that could not be shown is not asked for, but the next ones are predicted ahead.
