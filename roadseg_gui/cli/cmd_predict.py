@@ -4,7 +4,7 @@ Plain images (JPEG/PNG/TIFF without georeferencing) get ``<stem>.png`` 0/255 mas
 same stem as the image so they pair with it in the S3 layout. Georeferenced rasters
 (a CRS or geotransform) are predicted window by window into GeoTIFFs with the input's
 CRS, transform and nodata (``<stem>_mask.tif`` / ``<stem>_probability.tif``), plus road
-polygons and centre lines as GeoJSON with ``--vector``. A file that fails is reported
+polygons and the road network (edges and nodes) as GeoJSON with ``--vector``. A file that fails is reported
 by name and the rest go on; the exit code is 1 if any failed.
 """
 
@@ -24,6 +24,8 @@ from trainer.fsutil import atomic_write_bytes
 from trainer.imageio import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, read_image, to_rgb8, write_mask_png
 from trainer.listing import walk_folder
 
+from .wording import count, progress_disabled
+
 log = logging.getLogger(__name__)
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".img"}
@@ -35,7 +37,7 @@ def register(subparsers) -> None:
         "predict", help="predict road masks for images and georeferenced scenes",
         description="Predict roads with a trained model. Plain images get <stem>.png 0/255 masks; "
                     "georeferenced rasters get tiled GeoTIFFs (COG with --cog) in the input's CRS, and "
-                    "GeoJSON road polygons and centre lines with --vector.")
+                    "GeoJSON road polygons and the connected road network with --vector.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image/raster files or folders of them")
     parser.add_argument("--model", required=True, help="model folder, model.tar.gz, model.pth or seed checkpoint")
     parser.add_argument("--out", required=True, help="output folder (an s3:// prefix with --backend)")
@@ -49,7 +51,7 @@ def register(subparsers) -> None:
     parser.add_argument("--write", choices=["mask", "probability", "both"], default="mask",
                         help="mask (0/255), probability (0..255) or both (default mask)")
     parser.add_argument("--cog", action="store_true", help="write Cloud Optimized GeoTIFFs for scenes")
-    parser.add_argument("--vector", action="store_true", help="also write road polygons and centre lines (GeoJSON)")
+    parser.add_argument("--vector", action="store_true", help="also write road polygons and the road network: edges with length_m/width_m and nodes (GeoJSON)")
     parser.add_argument("--wgs84", action="store_true", help="GeoJSON in EPSG:4326 instead of the scene's CRS")
     parser.add_argument("--min-area", type=int, default=64, help="drop road fragments under this many pixels")
     parser.add_argument("--bands", help="1-based R,G,B band numbers for multispectral rasters, e.g. 5,3,2")
@@ -151,6 +153,7 @@ def run(args) -> int:
     paths, failed = collect_inputs(args.inputs, args.out, folder_notes)
     if not paths and not failed:
         raise BadInputError("no image files in the inputs", "Give image files (.jpg .png .tif) or folders of them.")
+    print(f"loading model {args.model}…", flush=True)  # a big model takes seconds: say so first
     predictor = Predictor(args.model, device=args.device, tile=args.tile, overlap=args.overlap,
                           batch_size=args.batch_size, engine=args.engine, threshold=args.threshold,
                           threads=args.threads)
@@ -180,7 +183,8 @@ def run(args) -> int:
     if args.vector and images:
         tqdm.write(f"note: --vector applies to georeferenced scenes; {len(images)} plain image(s) get masks only")
     write_mask, write_prob = args.write in ("mask", "both"), args.write in ("probability", "both")
-    bar = tqdm(total=len(images) + len(scenes), unit="file", disable=args.no_progress, dynamic_ncols=True)
+    bar = tqdm(total=len(images) + len(scenes), unit="file", disable=progress_disabled(args.no_progress),
+               dynamic_ncols=True)
     done = 0
     with bar:
         for path, result in predictor.predict_paths(images, read=make_reader(bands)):
@@ -219,9 +223,9 @@ def run(args) -> int:
 
 
 def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, write_prob: bool) -> None:
-    from trainer.vectorize import vectorize_raster
+    from trainer.roadgraph.vectorize import vectorize_raster
 
-    with tqdm(total=0, unit="tile", desc=path.name, leave=False, disable=args.no_progress,
+    with tqdm(total=0, unit="tile", desc=path.name, leave=False, disable=progress_disabled(args.no_progress),
               dynamic_ncols=True) as tiles:
         def progress(done: int, total: int) -> None:
             tiles.total = total
@@ -234,7 +238,8 @@ def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, writ
                                    stem=path.stem)
         if not write_mask:
             os.remove(result.mask)
-        tqdm.write(f"{path.name}: {vectors.polygon_count} road polygons, {vectors.line_count} centre lines")
+        tqdm.write(f"{path.name}: {count(vectors.polygon_count, 'road polygon')}, a network of "
+                   f"{count(vectors.line_count, 'edge')} and {count(vectors.node_count, 'node')}")
     tqdm.write(f"{path.name}: {result.width}x{result.height} in {result.seconds:.1f} s, "
                f"uncertainty {result.uncertainty:.3f}")
 

@@ -60,7 +60,8 @@ def test_predict_folder_with_good_and_bad_files(tmp_path, deeplab_dir, capsys):
     with rasterio.open(out / "scene_mask.tif") as scene:
         assert scene.crs.to_epsg() == 32618 and scene.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
     assert json.loads((out / "scene_roads.geojson").read_text())["type"] == "FeatureCollection"
-    assert json.loads((out / "scene_centerlines.geojson").read_text())["type"] == "FeatureCollection"
+    network = json.loads((out / "scene_network.geojson").read_text())
+    assert network["type"] == "FeatureCollection" and (out / "scene_nodes.geojson").is_file()
 
 
 def test_all_good_inputs_exit_zero(tmp_path, deeplab_dir, capsys):

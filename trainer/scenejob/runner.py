@@ -80,10 +80,10 @@ def predict_scene_files(predictor, source: Path, relative: str, staging: Path, o
                                      cog=options.cog)
     files = [p for p in (result.mask, result.probability) if p is not None]
     if options.vector:
-        from ..vectorize import vectorize_raster
+        from ..roadgraph.vectorize import vectorize_raster
 
         vectors = vectorize_raster(result.mask, staging, wgs84=options.wgs84, stem=stem)
-        files += [vectors.polygons, vectors.lines]
+        files += [vectors.polygons, vectors.lines, vectors.nodes]
     return files
 
 

@@ -1,0 +1,57 @@
+"""GeoJSON that QGIS and GDAL open as it is, streamed to disk one feature at a time.
+
+Coordinates are in the raster's CRS (named in a ``crs`` member, which QGIS and GDAL read)
+or in EPSG:4326 with ``wgs84=True`` (RFC 7946). The file appears atomically when closed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..fsutil import atomic_writer
+
+
+def crs_member(crs) -> dict | None:
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()
+    name = f"urn:ogc:def:crs:EPSG::{epsg}" if epsg else crs.to_wkt()
+    return {"type": "name", "properties": {"name": name}}
+
+
+class FeatureWriter:
+    """Streams a FeatureCollection to ``path``; ``close(error)`` discards it instead."""
+
+    def __init__(self, path: Path, crs, wgs84: bool):
+        self.path, self.crs, self.wgs84, self.count = path, crs, wgs84, 0
+        self._ctx = atomic_writer(path, "w")
+        self.fh = self._ctx.__enter__()
+        head = {"type": "FeatureCollection", "name": path.stem}
+        member = None if wgs84 else crs_member(crs)
+        if member:
+            head["crs"] = member
+        self.fh.write(json.dumps(head)[:-1] + ', "features": [\n')
+        self.digits = 7 if (wgs84 or (crs is not None and crs.is_geographic)) else 3
+
+    def add(self, geometry: dict, properties: dict) -> None:
+        if self.wgs84 and self.crs is not None:
+            from rasterio.warp import transform_geom
+            geometry = transform_geom(self.crs, "EPSG:4326", geometry)
+        geometry = {"type": geometry["type"], "coordinates": _round(geometry["coordinates"], self.digits)}
+        feature = {"type": "Feature", "id": self.count, "properties": properties, "geometry": geometry}
+        self.fh.write((",\n" if self.count else "") + json.dumps(feature, separators=(",", ":")))
+        self.count += 1
+
+    def close(self, error: BaseException | None = None) -> None:
+        if error is None:
+            self.fh.write("\n]}\n")
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(type(error), error, error.__traceback__)
+
+
+def _round(coords, digits: int):
+    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+        return [round(float(c), digits) for c in coords]
+    return [_round(c, digits) for c in coords]

@@ -1,0 +1,167 @@
+"""Road vectors from a mask or probability raster of any size: a connected network and polygons.
+
+Writes ``<stem>_network.geojson`` (LineStrings, one per edge, with ``from_node``/``to_node``
+ids shared where edges meet, ``length_m`` and ``width_m``), ``<stem>_nodes.geojson`` (Points:
+junctions, ends) and ``<stem>_roads.geojson`` (road polygons). The raster is read block by
+block with a halo, so memory follows the block, not the scene; a road crossing a block
+border is still one edge (``blocks``). A raster with no georeferencing is written in pixel
+units (``length_px``/``width_px``), x = column and y = -row, as QGIS places such rasters.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .blocks import Stitcher, block_network
+from .geojson import FeatureWriter
+from .georef import Georeference, pixel_centres_to_map
+
+VECTOR_BLOCK = 4096
+HALO = 64
+PIXEL_GRID = (1.0, 0.0, 0.0, 0.0, -1.0, 0.0)   # x = col, y = -row: where QGIS draws an ungeoreferenced raster
+
+
+@dataclass
+class VectorResult:
+    polygons: Path | None
+    lines: Path
+    nodes: Path
+    polygon_count: int
+    line_count: int
+    node_count: int
+    units: str
+
+
+def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, road_min_value: int = 128,
+                     min_area_px: int = 64, wgs84: bool = False, stem: str | None = None,
+                     block: int = VECTOR_BLOCK, polygons: bool = True, georeference: tuple | None = None,
+                     min_spur_px: float | None = None, merge_px: float = 3.0) -> VectorResult:
+    """Vectorise the roads of ``raster`` (valid pixels >= ``road_min_value``: 128 for a 0/255 mask).
+
+    ``georeference`` = (transform, crs) places a raster that has none of its own (a PNG mask
+    of a GeoTIFF tile). Fragments under ``min_area_px`` pixels are dropped.
+    """
+    import rasterio
+    from rasterio import windows
+    from rasterio.errors import NotGeoreferencedWarning
+
+    raster, out_dir = Path(raster), Path(out_dir)
+    stem = stem or raster.stem.removesuffix("_mask").removesuffix("_probability")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        src = rasterio.open(raster)
+    with src:
+        transform, crs = src.transform, src.crs
+        if crs is None and transform.is_identity:
+            transform, crs = georeference if georeference else (None, None)
+        if wgs84 and crs is None:
+            raise ValueError(f"{raster.name} has no CRS, so it cannot be written in WGS84")
+        writers = _Writers(out_dir, stem, transform, crs, wgs84, polygons)
+        try:
+            stitcher = Stitcher(writers.edge, writers.node)
+            for row0, row1, col0, col1 in _blocks(src.height, src.width, block):
+                h0, h1 = max(0, row0 - HALO), min(src.height, row1 + HALO)
+                w0, w1 = max(0, col0 - HALO), min(src.width, col1 + HALO)
+                values = src.read(1, window=windows.Window(w0, h0, w1 - w0, h1 - h0))
+                road = values >= road_min_value
+                if src.nodata is not None:
+                    road &= values != src.nodata
+                if not road.any():
+                    continue
+                road = drop_small_components(road, min_area_px)
+                core = (slice(row0 - h0, row1 - h0), slice(col0 - w0, col1 - w0))
+                if writers.polygons is not None:
+                    writers.add_polygons(np.ascontiguousarray(road[core]), row0, col0)
+                stitcher.add_block(block_network(road, core, (h0, w0), min_spur_px=min_spur_px, merge_px=merge_px))
+            stitcher.finish()
+        except BaseException as exc:
+            writers.close(exc)
+            raise
+        writers.close()
+    return writers.result()
+
+
+class _Writers:
+    def __init__(self, out_dir: Path, stem: str, transform, crs, wgs84: bool, polygons: bool):
+        self.georef = Georeference(transform, crs) if transform is not None else None
+        self.transform = transform if transform is not None else PIXEL_GRID
+        self.units = "m" if self.georef else "px"
+        self.polygons = FeatureWriter(out_dir / f"{stem}_roads.geojson", crs, wgs84) if polygons else None
+        self.lines = FeatureWriter(out_dir / f"{stem}_network.geojson", crs, wgs84)
+        self.nodes = FeatureWriter(out_dir / f"{stem}_nodes.geojson", crs, wgs84)
+
+    def add_polygons(self, road: np.ndarray, row0: int, col0: int) -> None:
+        from affine import Affine
+        from rasterio import features
+
+        transform = Affine(*tuple(self.transform)[:6]) @ Affine.translation(col0, row0)
+        pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
+        for geometry, _ in features.shapes(road.astype(np.uint8), mask=road, connectivity=8, transform=transform):
+            area = _ring_area(geometry["coordinates"][0]) - sum(_ring_area(h) for h in geometry["coordinates"][1:])
+            self.polygons.add(geometry, {"class": "road", "area": round(area, 3),
+                                         "area_px": int(round(area / pixel_area)) if pixel_area else None})
+
+    def edge(self, u: int, v: int, pts: np.ndarray, width_px: float) -> None:
+        from skimage.measure import approximate_polygon
+
+        from .simplify import path_length
+
+        if len(pts) < 2:
+            return
+        if self.georef is not None:
+            middle = pts[len(pts) // 2]
+            length = self.georef.path_length_m(pts)
+            width = width_px * self.georef.pixel_size_m(float(middle[0]), float(middle[1]))
+        else:
+            length, width = path_length(pts), width_px
+        line = approximate_polygon(pts.astype(float), 0.5) if len(pts) > 2 else pts.astype(float)
+        xy = pixel_centres_to_map(self.transform, line[:, 0], line[:, 1])
+        self.lines.add({"type": "LineString", "coordinates": xy.tolist()},
+                       {"class": "road", "edge": self.lines.count, "from_node": int(u), "to_node": int(v),
+                        f"length_{self.units}": round(length, 3), f"width_{self.units}": round(width, 2)})
+
+    def node(self, node_id: int, rc: np.ndarray, kind: str, degree: int) -> None:
+        xy = pixel_centres_to_map(self.transform, [rc[0]], [rc[1]])[0]
+        self.nodes.add({"type": "Point", "coordinates": xy.tolist()},
+                       {"node": int(node_id), "kind": kind, "degree": int(degree)})
+
+    def close(self, error: BaseException | None = None) -> None:
+        for writer in (self.polygons, self.lines, self.nodes):
+            if writer is not None:
+                writer.close(error)
+
+    def result(self) -> VectorResult:
+        polygons = self.polygons
+        return VectorResult(polygons.path if polygons else None, self.lines.path, self.nodes.path,
+                            polygons.count if polygons else 0, self.lines.count, self.nodes.count, self.units)
+
+
+def _blocks(height: int, width: int, size: int) -> Iterator[tuple[int, int, int, int]]:
+    for row0 in range(0, height, size):
+        for col0 in range(0, width, size):
+            yield row0, min(row0 + size, height), col0, min(col0 + size, width)
+
+
+def _ring_area(ring) -> float:
+    x, y = np.asarray(ring, dtype=np.float64).T
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def drop_small_components(road: np.ndarray, min_area_px: int) -> np.ndarray:
+    """Remove 8-connected groups of road pixels smaller than ``min_area_px``."""
+    from scipy import ndimage
+
+    if min_area_px <= 1:
+        return road
+    labels, count = ndimage.label(road, structure=np.ones((3, 3), bool))
+    if not count:
+        return road
+    keep = np.bincount(labels.ravel()) >= min_area_px
+    keep[0] = False
+    return keep[labels]
