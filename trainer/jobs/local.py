@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +81,7 @@ class LocalJob(JobRunner):
         atomic_write_text(job_dir / STATUS, json.dumps({"state": "Starting", "secondary": "Starting",
                                                         "started": started}))
         process = _start_supervisor(job_dir)
+        _reap_when_done(process)
         atomic_write_text(job_dir / "pid", str(process.pid))
         job = TrainingJob(name=name, backend="local", hyperparameters=hyperparameters.to_dict(),
                           created=started, data=dict(data or {}),
@@ -198,6 +200,12 @@ class LocalJob(JobRunner):
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
         return dest
+
+
+def _reap_when_done(process: subprocess.Popen) -> None:
+    """Wait for the supervisor on a daemon thread, so a finished job never stays a zombie under the app
+    (nobody polls a job once its status file says it is over)."""
+    threading.Thread(target=process.wait, name=f"reap-local-job-{process.pid}", daemon=True).start()
 
 
 def _start_supervisor(job_dir: Path) -> subprocess.Popen:
