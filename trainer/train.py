@@ -37,6 +37,7 @@ from torch.utils.data.distributed import DistributedSampler
 from .artifact import ModelMeta, load_model, save_model_dir
 from .data import EvalTiles, RoadDataset, as_list, batches_by_size, resolve_splits
 from .errors import DataError, RoadsegError
+from .failure_reason import write_failure_reason
 from .metrics import rounded
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
 from .train_args import TrainConfig, build_parser, config_from_args, config_from_namespace  # noqa: F401
@@ -228,7 +229,13 @@ def main(argv: list[str] | None = None) -> int:
         fit(config_from_args(argv))
     except RoadsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        write_failure_reason(str(exc))
         return 1
+    except Exception as exc:  # the traceback goes to the log; the job's FailureReason gets one sentence
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        write_failure_reason(f"training stopped on an unexpected {type(exc).__name__}: {first_line} "
+                             "(the job's CloudWatch log has the traceback)")
+        raise
     return 0
 
 
