@@ -13,6 +13,8 @@ from platformdirs import user_log_dir
 
 def _setup_logging() -> Path | None:
     """Details (tracebacks included) go to a log file; people see sentences in the log panel."""
+    from roadseg_gui.core import log_redaction
+    log_redaction.install()  # no AWS secret in the log file, stderr or the log panel, whatever the logger
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     try:
@@ -79,6 +81,7 @@ def missing_display() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parse_args(argv)  # --help and argument errors answer (and exit) without needing a display
     problem = missing_display()
     if problem:
         print(f"error: {problem}", file=sys.stderr)

@@ -49,14 +49,15 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
                    help="per-epoch checkpoint folder to resume from (default: /opt/ml/checkpoints on SageMaker, "
                         "else OUT/checkpoints)")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=8, help="tiles per step, per GPU (default 8)")
+    p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of AdamW (default 5e-4)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
     p.add_argument("--schedule", choices=("cosine", "poly"), default="cosine")
-    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="mobilenet_v3_large")
+    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="mobilenet_v3_large",
+                   help="DeepLabV3 encoder: mobilenet_v3_large is fast, resnet50/101 more accurate and slower")
     p.add_argument("--image-size", type=int, default=512, help="training crop size in pixels")
     p.add_argument("--workers", type=int, default=None, help="data loader processes (default: by CPU count)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed for weights, crops and order (default 0)")
     p.add_argument("--pretrained", type=_boolean, default=True,
                    help="start from ImageNet backbone weights when available (true/false)")
     p.add_argument("--precise-bn-batches", type=int, default=16,

@@ -27,10 +27,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.scene_import import import_scene
     from ..core.workspace import Workspace
+    from .wording import count, progress_disabled
 
     failed = 0
     for scene in args.scene:
-        with tqdm(desc=Path(scene).name, unit="chip") as bar:
+        with tqdm(desc=Path(scene).name, unit="chip", disable=progress_disabled()) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-        print(f"{scene}: {len(report.written)} chips written, {report.existing} already there, "
+        print(f"{scene}: {count(len(report.written), 'chip')} written, {report.existing} already there, "
               f"{report.skipped_nodata} all-nodata skipped (of {report.total})")
     Workspace.open(args.workspace).close()  # opening scans: the chips are registered now
     return 1 if failed else 0

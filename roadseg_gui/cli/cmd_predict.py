@@ -24,6 +24,8 @@ from trainer.fsutil import atomic_write_bytes
 from trainer.imageio import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, read_image, to_rgb8, write_mask_png
 from trainer.listing import walk_folder
 
+from .wording import count, progress_disabled
+
 log = logging.getLogger(__name__)
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".img"}
@@ -151,6 +153,7 @@ def run(args) -> int:
     paths, failed = collect_inputs(args.inputs, args.out, folder_notes)
     if not paths and not failed:
         raise BadInputError("no image files in the inputs", "Give image files (.jpg .png .tif) or folders of them.")
+    print(f"loading model {args.model}…", flush=True)  # a big model takes seconds: say so first
     predictor = Predictor(args.model, device=args.device, tile=args.tile, overlap=args.overlap,
                           batch_size=args.batch_size, engine=args.engine, threshold=args.threshold,
                           threads=args.threads)
@@ -180,7 +183,8 @@ def run(args) -> int:
     if args.vector and images:
         tqdm.write(f"note: --vector applies to georeferenced scenes; {len(images)} plain image(s) get masks only")
     write_mask, write_prob = args.write in ("mask", "both"), args.write in ("probability", "both")
-    bar = tqdm(total=len(images) + len(scenes), unit="file", disable=args.no_progress, dynamic_ncols=True)
+    bar = tqdm(total=len(images) + len(scenes), unit="file", disable=progress_disabled(args.no_progress),
+               dynamic_ncols=True)
     done = 0
     with bar:
         for path, result in predictor.predict_paths(images, read=make_reader(bands)):
@@ -221,7 +225,7 @@ def run(args) -> int:
 def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, write_prob: bool) -> None:
     from trainer.roadgraph.vectorize import vectorize_raster
 
-    with tqdm(total=0, unit="tile", desc=path.name, leave=False, disable=args.no_progress,
+    with tqdm(total=0, unit="tile", desc=path.name, leave=False, disable=progress_disabled(args.no_progress),
               dynamic_ncols=True) as tiles:
         def progress(done: int, total: int) -> None:
             tiles.total = total
@@ -234,8 +238,8 @@ def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, writ
                                    stem=path.stem)
         if not write_mask:
             os.remove(result.mask)
-        tqdm.write(f"{path.name}: {vectors.polygon_count} road polygons, a network of {vectors.line_count} edges "
-                   f"and {vectors.node_count} nodes")
+        tqdm.write(f"{path.name}: {count(vectors.polygon_count, 'road polygon')}, a network of "
+                   f"{count(vectors.line_count, 'edge')} and {count(vectors.node_count, 'node')}")
     tqdm.write(f"{path.name}: {result.width}x{result.height} in {result.seconds:.1f} s, "
                f"uncertainty {result.uncertainty:.3f}")
 

@@ -20,18 +20,21 @@ def register(subparsers) -> None:
                     "workspace's synced S3 prefix; unsynced accepted tiles are synced first) or locally (the "
                     "default when no SageMaker role is configured). Status, log lines and per-epoch metrics "
                     "are printed live; the new model is brought back and compared with the current one.")
-    parser.add_argument("workspace", type=Path)
+    parser.add_argument("workspace", type=Path, help="workspace folder (holding train/, test/ and .roadseg/)")
     parser.add_argument("--backend", choices=("local", "sagemaker"),
                         help="where to train (default: sagemaker when a role ARN is set, else local)")
     defaults = Hyperparameters()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                        help=f"passes over the training pairs (default {defaults.epochs})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help=f"tiles per step, per GPU (default {defaults.batch_size})")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default {defaults.lr:g})")
     parser.add_argument("--backbone", default=defaults.backbone,
-                        choices=("mobilenet_v3_large", "resnet50", "resnet101"))
+                        choices=("mobilenet_v3_large", "resnet50", "resnet101"),
+                        help="DeepLabV3 encoder: mobilenet_v3_large is fast, resnet50/101 more accurate and slower")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="training crop size")
     parser.add_argument("--workers", type=int, help="data loader processes")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="random seed, for a repeatable run (default: the trainer's)")
     parser.add_argument("--pretrained", choices=("true", "false"),
                         help="start from ImageNet backbone weights (default: when available)")
     parser.add_argument("--fine-tune", action="store_true",

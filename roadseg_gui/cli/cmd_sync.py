@@ -13,6 +13,7 @@ from trainer.errors import BadInputError
 from ..core.settings import WorkspaceSettings
 from ..core.sync import push
 from ..core.sync.report import SyncProgress, SyncReport
+from .wording import progress_disabled
 
 
 def register(subparsers) -> None:
@@ -88,7 +89,7 @@ def print_report(report: SyncReport, verb: str = "uploaded") -> None:
 
 class TqdmProgress:
     def __init__(self, disable: bool = False, desc: str = "sync"):
-        self.disable, self.desc = disable, desc
+        self.disable, self.desc = progress_disabled(disable), desc  # no bar (escape codes) in a log file
         self.bar: tqdm | None = None
 
     def __enter__(self) -> "TqdmProgress":

@@ -22,7 +22,7 @@ from pathlib import Path
 from trainer.errors import RoadsegError
 
 from .. import __version__
-from ..core import statedb
+from ..core import log_redaction, statedb
 from . import __path__ as _cli_path
 
 log = logging.getLogger("roadseg")
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    log_redaction.install()  # before any command can log: no AWS secret in -v output, whatever the logger
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (RoadsegError, OSError, sqlite3.Error) as exc:
         log.debug("%s failed", args.command, exc_info=True)   # -v: the traceback, for debugging
-        print(f"error: {describe(exc)}", file=sys.stderr)
+        print(f"error: {log_redaction.redact(describe(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
