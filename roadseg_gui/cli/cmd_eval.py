@@ -1,4 +1,5 @@
-"""``roadseg eval --model M --data DIR``: one JSON line of honest metrics on stdout, nothing else."""
+"""``roadseg eval --model M --data DIR`` (or ``--predictions PRED_DIR`` instead of a model):
+one JSON line of honest metrics on stdout, nothing else."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ def register(subparsers) -> None:
         description="Evaluate MODEL (folder, model.tar.gz, .pth or the seed checkpoint) on DIR/test, or on DIR "
                     "when it directly holds images/ and masks/. Prints one JSON line with road iou, f1, "
                     "precision, recall, and accuracy beside background_accuracy (what an all-background "
-                    "prediction scores). Pairs that cannot be used are reported on stderr and skipped; the "
-                    "exit status is then 1.")
-    parser.add_argument("--model", required=True, help="model folder, model.tar.gz or .pth")
+                    "prediction scores), and the roads' connectivity: apls (SpaceNet's path-length similarity) "
+                    "and cldice. With --predictions instead of --model, scores existing masks (another tool's, "
+                    "an older model's, a second annotator's) paired with DIR's masks by file stem. Pairs that "
+                    "cannot be used are reported on stderr and skipped; the exit status is then 1.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="model folder, model.tar.gz or .pth")
+    source.add_argument("--predictions", metavar="PRED_DIR",
+                        help="folder of predicted masks named like the truth (STEM.png or STEM_mask.tif); no model")
     parser.add_argument("--data", required=True, help="folder holding test/images + test/masks (or images + masks)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     parser.add_argument("--engine", default="torch", choices=("torch", "onnx", "auto"),
@@ -24,12 +30,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from trainer.evaluate import evaluate
+    from trainer.evaluate import evaluate, evaluate_predictions
     from trainer.metrics import rounded
 
     skipped: list = []
-    metrics = evaluate(args.model, args.data, device=args.device, engine=args.engine, tile=args.tile,
-                       skipped=skipped)
+    if args.predictions:
+        metrics = evaluate_predictions(args.predictions, args.data, skipped=skipped)
+    else:
+        metrics = evaluate(args.model, args.data, device=args.device, engine=args.engine, tile=args.tile,
+                           skipped=skipped, connectivity=True)
     print(json.dumps(rounded(metrics, 6)), flush=True)
     if skipped:  # each was reported by name with its reason as it was found
         print(f"error: {len(skipped)} pair(s) could not be used and were left out of the metrics",
