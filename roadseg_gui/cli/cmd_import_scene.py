@@ -17,7 +17,20 @@ def register(subparsers) -> None:
     parser.add_argument("workspace", help="workspace folder (created if missing)")
     parser.add_argument("--chip", type=int, default=512, help="chip size in pixels (default 512)")
     parser.add_argument("--overlap", type=int, default=0, help="overlap between chips in pixels (default 0)")
+    parser.add_argument("--max-gigapixels", type=_gigapixels, default=None,
+                        help="refuse scenes larger than this (default: predict's limit, 20 GP); a header that "
+                             "claims more is more often corrupt or hostile than real")
     parser.set_defaults(func=run)
+
+
+def _gigapixels(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of gigapixels (e.g. 50)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,12 +38,21 @@ def run(args: argparse.Namespace) -> int:
 
     from trainer.errors import RoadsegError
 
-    from ..core.scene_import import import_scene
+    from ..core.scene_import import import_scene, plan_scene
     from ..core.workspace import Workspace
     from .wording import count, progress_disabled
 
     failed = 0
+    max_pixels = None if args.max_gigapixels is None else int(args.max_gigapixels * 1e9)
     for scene in args.scene:
+        try:  # the size and chip count come from the header: say them before writing anything
+            plan = plan_scene(scene, chip=args.chip, overlap=args.overlap, max_pixels=max_pixels)
+        except RoadsegError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{scene}: {plan.width}x{plan.height} pixels, {count(plan.total, 'chip')} of {args.chip} px to cut",
+              flush=True)
         with tqdm(desc=Path(scene).name, unit="chip", disable=progress_disabled()) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
@@ -38,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
             try:
                 report = import_scene(scene, args.workspace, chip=args.chip, overlap=args.overlap,
-                                      progress=progress)
+                                      progress=progress, max_pixels=max_pixels)
             except RoadsegError as exc:
                 bar.close()
                 print(f"error: {exc}", file=sys.stderr)

@@ -11,11 +11,13 @@ Re-running an import skips chips already written, so a cancelled import resumes.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from trainer.errors import BadInputError
+from trainer.scene_io import MAX_SCENE_PIXELS
 
 from .layout import UNLABELED, ensure_layout
 
@@ -32,6 +34,20 @@ class SceneImportReport:
     cancelled: bool = False
 
 
+@dataclass(frozen=True)
+class ScenePlan:
+    """What an import would do, known from the header alone."""
+
+    width: int
+    height: int
+    rows: list
+    cols: list
+
+    @property
+    def total(self) -> int:
+        return len(self.rows) * len(self.cols)
+
+
 def chip_offsets(length: int, chip: int, overlap: int) -> list[int]:
     """Start offsets along one axis: a stride of chip - overlap, the last chip flush with the edge."""
     if chip <= 0 or overlap < 0 or overlap >= chip:
@@ -46,30 +62,60 @@ def chip_offsets(length: int, chip: int, overlap: int) -> list[int]:
     return offsets
 
 
+def _open(scene: Path):
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
+    if not scene.is_file():
+        raise BadInputError("scene file not found", "Check the path.", scene)
+    try:
+        with warnings.catch_warnings():  # a plain TIFF is fine here: its chips are plain too
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(scene)
+    except (RasterioError, OSError) as exc:
+        raise BadInputError(f"cannot open as a raster ({exc})", "Give a GeoTIFF or another GDAL raster.",
+                            scene) from exc
+
+
+def _plan(src, scene: Path, chip: int, overlap: int, max_pixels: int | None) -> ScenePlan:
+    plan = ScenePlan(src.width, src.height, chip_offsets(src.height, chip, overlap),
+                     chip_offsets(src.width, chip, overlap))
+    limit = MAX_SCENE_PIXELS if max_pixels is None else max_pixels
+    if plan.width * plan.height > limit:  # predict refuses the same scenes (trainer.scene_io.open_scene)
+        raise BadInputError(f"raster is {plan.width}x{plan.height} pixels, over the {limit / 1e9:g} GP scene "
+                            f"limit; it would make {plan.total:,} chips (a corrupt or hostile header?)",
+                            "Pass --max-gigapixels N if the scene is real.", scene)
+    return plan
+
+
+def plan_scene(scene: str | os.PathLike, chip: int = 512, overlap: int = 0,
+               max_pixels: int | None = None) -> ScenePlan:
+    """The scene's size and chip grid from its header; BadInputError over the size limit."""
+    scene = Path(scene)
+    with _open(scene) as src:
+        return _plan(src, scene, chip, overlap, max_pixels)
+
+
 def import_scene(scene: str | os.PathLike, workspace_root: str | os.PathLike, chip: int = 512,
                  overlap: int = 0, progress: ProgressFn | None = None,
-                 cancel: Callable[[], bool] | None = None, name: str | None = None) -> SceneImportReport:
-    """Write ``<name>_r<row>_c<col>.tif`` chips into WORKSPACE/unlabeled/ (row, col: chip indices)."""
-    import rasterio
+                 cancel: Callable[[], bool] | None = None, name: str | None = None,
+                 max_pixels: int | None = None) -> SceneImportReport:
+    """Write ``<name>_r<row>_c<col>.tif`` chips into WORKSPACE/unlabeled/ (row, col: chip indices).
+
+    A scene over ``max_pixels`` (default: predict's MAX_SCENE_PIXELS) is refused before any chip."""
     from rasterio.errors import RasterioError
     from rasterio.windows import Window, transform as window_transform
 
     scene = Path(scene)
     root = Path(workspace_root)
-    if not scene.is_file():
-        raise BadInputError("scene file not found", "Check the path.", scene)
-    ensure_layout(root)
-    out_dir = root / UNLABELED
     name = name or scene.stem
-    try:
-        src = rasterio.open(scene)
-    except (RasterioError, OSError) as exc:
-        raise BadInputError(f"cannot open as a raster ({exc})", "Give a GeoTIFF or another GDAL raster.",
-                            scene) from exc
+    src = _open(scene)
     with src:
-        rows = chip_offsets(src.height, chip, overlap)
-        cols = chip_offsets(src.width, chip, overlap)
-        report = SceneImportReport(str(scene), total=len(rows) * len(cols))
+        plan = _plan(src, scene, chip, overlap, max_pixels)
+        rows, cols = plan.rows, plan.cols
+        ensure_layout(root)
+        out_dir = root / UNLABELED
+        report = SceneImportReport(str(scene), total=plan.total)
         profile = src.profile.copy()
         profile.update(driver="GTiff", compress="deflate", tiled=True, blockxsize=256, blockysize=256,
                        BIGTIFF="IF_SAFER")
