@@ -87,12 +87,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     app, window = start(argv)
+    from roadseg_gui.ui.quit_signals import quit_on_signals
+
+    handlers = quit_on_signals(app, window)
     code = app.exec()
+    handlers.uninstall()
     # Destroy the window while Qt is still fully alive, not during interpreter shutdown.
     window.deleteLater()
     from PySide6.QtCore import QCoreApplication, QEvent
     QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    _end_background_work(code)
     return code
+
+
+def _end_background_work(code: int, wait_ms: int = 2000) -> None:
+    """Edits are saved and the prediction worker is stopped by now. Pool threads still reading tiles
+    or importing the side panels' libraries (torch: many seconds) would hold the process open, and
+    Python tearing down under them fails noisily, so give them a moment, then end without them."""
+    from PySide6.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    if pool.waitForDone(wait_ms):
+        return
+    logging.getLogger("roadseg.app").info("Quitting without waiting for %d background task(s).",
+                                          pool.activeThreadCount())
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

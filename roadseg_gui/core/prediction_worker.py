@@ -9,6 +9,7 @@ Messages out: plain tuples (see ``PredictionService._handle``); nothing raises a
 from __future__ import annotations
 
 import os
+import threading
 import time
 import traceback
 
@@ -21,8 +22,25 @@ def _reason(exc: BaseException) -> tuple[str, str]:
     return f"{exc.__class__.__name__}: {exc}", ""
 
 
+def _exit_with_parent() -> None:
+    """End this process when the app's process ends, even by kill -9: the request queue never
+    reports EOF (this process holds its write end too), so waiting on it alone would keep ~1 GB alive."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def worker_main(requests, results, cancel_id, threads: int = 0) -> None:
     """Serve requests until ("stop",) or the parent goes away."""
+    _exit_with_parent()
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     predictor = None
