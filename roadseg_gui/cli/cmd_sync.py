@@ -8,10 +8,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from trainer.errors import BadInputError
+from trainer.errors import BadInputError, RoadsegError
 
-from ..core.settings import WorkspaceSettings
-from ..core.sync import push
+from ..core.settings import WorkspaceSettings, validate_s3_settings
+from ..core.sync import keep_mine, list_conflicts, push, take_theirs
 from ..core.sync.report import SyncProgress, SyncReport
 from .wording import progress_disabled
 
@@ -31,7 +31,12 @@ def register(subparsers) -> None:
     parser.add_argument("--delete", action="store_true",
                         help="also delete remote objects this workspace synced and has since removed")
     parser.add_argument("--verify", action="store_true",
-                        help="list the remote once and re-send whatever it lost (e.g. a recreated bucket)")
+                        help="hash every local file afresh, list the remote once and re-send whatever changed "
+                             "here or whatever S3 lost (e.g. a recreated bucket)")
+    parser.add_argument("--resolve", nargs="+", metavar=("keep-mine|take-theirs", "TILE"),
+                        help="first resolve the conflicts of these tiles (all when none is named): keep-mine "
+                             "sends this workspace's version (or, with --delete, its deletion), take-theirs "
+                             "downloads S3's; then sync")
     parser.add_argument("--workers", type=int, default=16, help="concurrent uploads (default 16)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -69,13 +74,42 @@ def run(args) -> int:
         raise BadInputError("the workspace folder does not exist", "Give the folder that holds train/ and test/",
                             path=root)
     settings = WorkspaceSettings.load(root)
-    if remember_options(settings, args) and not args.dry_run:
+    changed = remember_options(settings, args)
+    validate_s3_settings(settings.s3)   # a bad profile is refused before it is remembered
+    if changed and not args.dry_run:
         settings.save(root)
+    unresolved = resolve_conflicts(root, args.resolve) if args.resolve else 0
     with TqdmProgress(disable=args.no_progress or args.dry_run) as bar:
         report = push(root, args.to, dry_run=args.dry_run, progress=bar, delete=args.delete, verify=args.verify,
                       workers=max(1, args.workers), settings=settings)
     print_report(report)
-    return report.exit_code
+    return report.exit_code or (1 if unresolved else 0)
+
+
+RESOLUTIONS = {"keep-mine": keep_mine, "take-theirs": take_theirs}
+
+
+def resolve_conflicts(root: Path, words: list[str]) -> int:
+    """``--resolve keep-mine|take-theirs [TILE...]``; returns how many could not be resolved."""
+    how, tiles = words[0], words[1:]
+    if how not in RESOLUTIONS:
+        raise BadInputError(f"--resolve takes keep-mine or take-theirs first, not '{how}'",
+                            "Write e.g. --resolve keep-mine TILE")
+    in_conflict = [c.stem for c in list_conflicts(root)]
+    failed = 0
+    for stem in tiles or in_conflict:
+        if stem not in in_conflict:
+            print(f"{stem}: not in conflict; nothing to resolve", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            RESOLUTIONS[how](root, stem)
+        except RoadsegError as exc:
+            print(f"{stem}: not resolved: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{stem}: resolved ({how})")
+    return failed
 
 
 def print_report(report: SyncReport, verb: str = "uploaded") -> None:

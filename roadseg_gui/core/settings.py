@@ -7,6 +7,7 @@ endpoint. boto3's standard chain (profile, env, SSO, instance role) supplies key
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +15,19 @@ from pathlib import Path
 import tomli_w
 from platformdirs import user_config_dir
 
+from trainer.errors import RoadsegError
 from trainer.fsutil import atomic_write_text
 
 from .layout import state_dir
 
 SETTINGS_NAME = "settings.toml"
+SSE_CHOICES = ("", "AES256", "aws:kms", "aws:kms:dsse")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION_NAME = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
+
+
+class SettingsError(RoadsegError):
+    """A setting that cannot work as given; it is not saved."""
 
 
 @dataclass
@@ -34,6 +43,33 @@ class S3Settings:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.prefix.strip('/')}" if self.bucket else ""
+
+
+def validate_s3_settings(s3: S3Settings) -> None:
+    """Raise SettingsError (one sentence) for S3 settings that cannot work, before they are saved.
+
+    Local checks only, no network: the profile exists in the AWS config/credentials files
+    (botocore's own lookup), and the bucket name, region, endpoint and encryption are well formed.
+    """
+    if s3.profile:
+        import botocore.exceptions
+        import botocore.session   # lazy: botocore costs ~0.2 s to import, and most callers never need it
+
+        try:
+            botocore.session.Session(profile=s3.profile).get_scoped_config()
+        except botocore.exceptions.ProfileNotFound:
+            raise SettingsError(f"the AWS profile '{s3.profile}' is not configured",
+                                "Create it with `aws configure --profile NAME` or choose another profile") from None
+    if s3.bucket and not _BUCKET_NAME.fullmatch(s3.bucket):
+        raise SettingsError(f"'{s3.bucket}' is not a valid S3 bucket name",
+                            "Use 3-63 lower-case letters, digits, dots and hyphens")
+    if s3.region and not _REGION_NAME.fullmatch(s3.region):
+        raise SettingsError(f"'{s3.region}' is not an AWS region name", "Write it like us-east-1 or eu-west-2")
+    if s3.endpoint_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", s3.endpoint_url):
+        raise SettingsError(f"'{s3.endpoint_url}' is not an endpoint URL",
+                            "Write it like https://s3.example.com or http://127.0.0.1:9000")
+    if s3.sse not in SSE_CHOICES:
+        raise SettingsError(f"unknown server-side encryption '{s3.sse}'", "Use AES256, aws:kms, or leave it empty")
 
 
 @dataclass

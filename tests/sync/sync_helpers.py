@@ -79,6 +79,7 @@ class RequestCounter:
     def __init__(self, client):
         self.calls: Counter[str] = Counter()
         self.headers: list[tuple[str, dict]] = []
+        self.methods: list[str] = []          # HTTP method of each entry in headers
         client.meta.events.register("before-call.s3", self._on_call)
         client.meta.events.register("before-send.s3", self._on_send)
 
@@ -88,6 +89,10 @@ class RequestCounter:
     def _on_send(self, request, **_):
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         self.headers.append((request.url, headers))
+        self.methods.append(request.method)
+
+    def puts(self) -> list[tuple[str, dict]]:
+        return [h for h, method in zip(self.headers, self.methods) if method == "PUT"]
 
 
 def reset_moto(endpoint: str) -> None:

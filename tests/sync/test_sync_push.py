@@ -55,8 +55,9 @@ def test_repush_after_editing_k_masks_sends_exactly_those(tmp_path, s3_server, s
     client, counter = counted_client(root)
     report = push(root, client=client)   # destination remembered from the first push
     assert report.summary() == "uploaded=3 unchanged=5 conflicts=0 failed=0"
-    assert counter.calls == {"HeadBucket": 1, "PutObject": 3}, counter.calls   # no listing
-    for url, headers in counter.headers:
+    # no listing: the bucket, each touched pair's unsent image, and one unchanged object (loss check)
+    assert counter.calls == {"HeadBucket": 1, "HeadObject": 4, "PutObject": 3}, counter.calls
+    for url, headers in counter.puts():
         if "/masks/" in url:
             stem = url.rsplit("/", 1)[-1][:-4]
             split = "test" if stem == "tile_00007" else "train"
@@ -68,7 +69,7 @@ def test_repush_after_editing_k_masks_sends_exactly_those(tmp_path, s3_server, s
     client, counter = counted_client(root)
     report = push(root, client=client)
     assert report.summary() == "uploaded=0 unchanged=8 conflicts=0 failed=0"
-    assert counter.calls == {}   # nothing changed: not a single request
+    assert counter.calls == {"HeadBucket": 1, "HeadObject": 1}   # nothing changed: still asks S3, cheaply
 
 
 def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path, s3_server, s3_client):

@@ -2,6 +2,8 @@
 
 keep_mine records the remote's current ETags as the ones last seen, so the next
 push overwrites them with If-Match (and still conflicts if the remote moves again).
+For a refused deletion (the tile is gone here) it does the same, so the next
+``sync --delete`` deletes the remote pair with If-Match on its current ETags.
 take_theirs downloads the remote pair over the local one (atomically) and drops
 this workspace's unsaved working edit of the tile.
 """
@@ -9,7 +11,7 @@ this workspace's unsaved working edit of the tile.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..layout import STATE_DIR, UNLABELED
 from ..settings import WorkspaceSettings
@@ -47,12 +49,17 @@ def list_conflicts(root) -> list[state.Conflict]:
 def keep_mine(root, stem: str, client=None) -> None:
     root, settings, dest, client = _context(root, client)
     local = {p.stem: p for p in scan_pairs(root)[0]}.get(stem)
-    if local is None:
-        raise SyncError(f"'{stem}' has no local image/mask pair to keep", "Accept the tile first")
     conn = state.connect(root)
     try:
+        if local is not None:
+            mine = (local.image, local.mask)
+        elif stem in {c.stem for c in state.conflicts(conn, dest.state_key)}:   # keep my deletion
+            mine = tuple(sorted(rel for rel in state.synced_objects(conn, dest.state_key)
+                                if PurePosixPath(rel).stem == stem))
+        else:
+            raise SyncError(f"'{stem}' has no local image/mask pair to keep", "Accept the tile first")
         rows, gone = [], []
-        for rel in (local.image, local.mask):
+        for rel in mine:
             found = _head(client, dest, object_key(dest.prefix, rel))
             if found is None:
                 gone.append(rel)
@@ -61,7 +68,8 @@ def keep_mine(root, stem: str, client=None) -> None:
         state.record_objects(conn, dest.state_key, rows)
         state.forget_objects(conn, dest.state_key, gone)
         state.clear_conflict(conn, dest.state_key, stem)
-        set_status(conn, [stem], TileStatus.ACCEPTED)
+        if local is not None:
+            set_status(conn, [stem], TileStatus.ACCEPTED)
     finally:
         conn.close()
 

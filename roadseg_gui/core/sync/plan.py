@@ -4,7 +4,8 @@ ETags last seen; no bucket listing is needed.
 A pair is ``{split}/images/STEM.ext`` with ``{split}/masks/STEM.png``. A file is
 sent when its content hash differs from the one recorded at its last successful
 sync to this destination; new-to-us keys carry ``If-None-Match: *`` and updates
-``If-Match: <ETag last seen>``.
+``If-Match: <ETag last seen>``. Deletions (--delete) are per pair too, mask before image,
+each conditional on the ETag last seen: the mirror of "image before mask".
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..layout import SPLITS, images_dir, masks_dir
 from ..settings import WorkspaceSettings
@@ -46,10 +47,17 @@ class PairUpload:
     split: str
     image: str                          # image relpath (for the tiles row)
     files: tuple[FileUpload, ...]       # image first when both are sent
+    image_check: FileUpload | None = None   # the unsent image, HEADed first: sent again if S3 lost it
 
     @property
     def bytes(self) -> int:
         return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True)
+class PairDeletion:
+    stem: str
+    files: tuple[tuple[str, str], ...]  # (relpath, ETag last seen), mask first
 
 
 @dataclass
@@ -59,7 +67,10 @@ class SyncPlan:
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)       # unresolved, not sent
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    deletions: list[tuple[str, str]] = field(default_factory=list)  # (relpath, etag), masks first
+    deletions: list[PairDeletion] = field(default_factory=list)
+    conflict_reasons: dict[str, str] = field(default_factory=dict)    # stem -> why, when recorded
+    cleared: list[str] = field(default_factory=list)   # --verify: "deleted remotely" conflicts S3 really lost
+    sentinels: list[str] = field(default_factory=list)  # recorded relpaths of unchanged pairs (loss check)
 
     @property
     def files_total(self) -> int:
@@ -78,8 +89,8 @@ class SyncPlan:
             for f in pair.files:
                 how = f"If-Match {f.etag}" if f.etag else "If-None-Match *"
                 lines.append(f"  put {f.relpath} ({f.size} bytes, {how})")
-        for relpath, _ in self.deletions:
-            lines.append(f"  delete {relpath}")
+        for pair in self.deletions:
+            lines.extend(f"  delete {relpath}" for relpath, _ in pair.files)
         for stem in self.conflicts:
             lines.append(f"  conflict {stem} (resolve it first)")
         for path, reason in self.invalid:
@@ -131,8 +142,10 @@ def scan_pairs(root: Path) -> tuple[list[LocalPair], list[tuple[str, str]]]:
 
 def build_plan(root: Path, conn: sqlite3.Connection, destination: Destination | None, *,
                delete: bool = False, remote: dict[str, str] | None = None) -> SyncPlan:
-    """``remote`` (relpath -> ETag from a listing, for --verify): a recorded object missing
-    there is sent again as new; without it the recorded state is trusted (no listing)."""
+    """``remote`` (relpath -> ETag from a listing, for --verify): every local file is hashed
+    afresh, a recorded object missing there is sent again as new, and a "deleted remotely"
+    conflict whose object is still missing there is cleared (sent again as new); without it the recorded state is
+    trusted (no listing)."""
     root = Path(root)
     plan = SyncPlan(destination)
     pairs, plan.invalid = scan_pairs(root)
@@ -140,32 +153,67 @@ def build_plan(root: Path, conn: sqlite3.Connection, destination: Destination | 
     if remote is not None:
         records = {rel: rec for rel, rec in records.items() if rel in remote}
     statuses = state.tile_statuses(conn)
-    cache = state.HashCache(conn)
+    recorded = {c.stem: c for c in state.conflicts(conn, destination.state_key)} if destination else {}
+    plan.conflict_reasons = {stem: c.reason for stem, c in recorded.items()}
+    cache = state.HashCache(conn, rehash=remote is not None)
     for pair in pairs:
         if statuses.get(pair.stem) == TileStatus.CONFLICT.value:
-            plan.conflicts.append(pair.stem)
-            continue
-        files = []
+            if remote is None or not _lost_entirely(recorded.get(pair.stem), remote):
+                plan.conflicts.append(pair.stem)
+                continue
+            plan.cleared.append(pair.stem)
+        files, check = [], None
         try:
             for rel in (pair.image, pair.mask):
                 sha, size = cache.sha256(root, rel)
                 rec = records.get(rel)
                 if rec is None or rec.sha256 != sha:
                     files.append(FileUpload(rel, sha, size, rec.etag if rec else None))
+                elif rel == pair.image:
+                    check = FileUpload(rel, sha, size, rec.etag)
         except OSError as exc:  # vanished or unreadable between listing and hashing
             plan.invalid.append((pair.image, f"cannot read: {exc.strerror or exc}"))
             continue
         if files:
-            plan.uploads.append(PairUpload(pair.stem, pair.split, pair.image, tuple(files)))
+            plan.uploads.append(PairUpload(pair.stem, pair.split, pair.image, tuple(files), check))
         else:
             plan.unchanged.append(pair.stem)
+            plan.sentinels.extend(rel for rel in (pair.image, pair.mask) if rel in records)
     cache.save()
+    local_stems = {p.stem for p in pairs}
+    plan.conflicts += sorted(stem for stem in recorded if stem not in local_stems)   # refused deletions
     if delete and destination:
-        present = {rel for p in pairs for rel in (p.image, p.mask)}
-        gone = [(rel, rec.etag) for rel, rec in records.items() if rel not in present
-                and not (root / rel).exists()]
-        plan.deletions = sorted(gone, key=lambda item: ("/images/" in item[0], item[0]))  # masks first
+        blocked = set(plan.conflicts)
+        plan.deletions = [d for d in _deletions(root, records) if d.stem not in blocked]
     return plan
+
+
+def _lost_entirely(conflict, remote: dict[str, str]) -> bool:
+    """A "deleted remotely" conflict whose object the listing still lacks (an emptied or
+    recreated bucket, most often): --verify is the person saying "send what S3 lost"."""
+    return conflict is not None and "deleted remotely" in conflict.reason and conflict.relpath not in remote
+
+
+def _deletions(root: Path, records: dict) -> list[PairDeletion]:
+    """Synced objects whose local file is gone, grouped per pair, mask first. A pair whose
+    local image is gone loses its remote mask too, even if the mask file is still here:
+    S3 must never keep a mask without its image."""
+    by_pair: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for rel, rec in records.items():
+        split, kind, _ = rel.split("/", 2)
+        by_pair.setdefault((split, PurePosixPath(rel).stem), {})[kind] = (rel, rec.etag)
+    deletions = []
+    for (_, stem), kinds in sorted(by_pair.items()):
+        image, mask = kinds.get("images"), kinds.get("masks")
+        image_gone = image is not None and not (root / image[0]).exists()
+        files = []
+        if mask is not None and (image_gone or not (root / mask[0]).exists()):
+            files.append(mask)
+        if image_gone:
+            files.append(image)
+        if files:
+            deletions.append(PairDeletion(stem, tuple(files)))
+    return deletions
 
 
 def pending_pairs(root: str | Path) -> list[str]:

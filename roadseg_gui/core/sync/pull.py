@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..layout import STATE_DIR, UNLABELED, ensure_layout
-from ..settings import WorkspaceSettings
+from ..settings import WorkspaceSettings, validate_s3_settings
 from ..statedb import TileStatus, transaction
 from . import state
 from .client import DEFAULT_WORKERS, destination_of, make_s3_client, parse_s3_uri
@@ -74,6 +74,7 @@ def pull(uri: str, root, *, profile: str | None = None, endpoint_url: str | None
     settings = WorkspaceSettings.load(root)
     s3 = replace(settings.s3, bucket=dest.bucket, prefix=dest.prefix, profile=profile or settings.s3.profile,
                  endpoint_url=endpoint_url or settings.s3.endpoint_url, region=region or settings.s3.region)
+    validate_s3_settings(s3)   # a bad profile is refused before it can be remembered
     if destination_of(settings.s3) is None:   # the first pull names where pushes go
         settings.s3 = s3
         settings.save(root)

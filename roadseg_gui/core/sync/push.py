@@ -2,8 +2,12 @@
 
 Concurrency is per pair (a ThreadPoolExecutor); inside a pair the image goes first
 and the mask only after the image is on S3, so the remote never holds a mask
-without its image. Workers only talk to S3; the calling thread alone writes the
-state DB, after each pair finishes. A run killed anywhere leaves either the old
+without its image; a pair whose image is not sent has it HEADed first, and sent
+again if S3 lost it. Deletions mirror this: mask before image, each conditional on
+the ETag last seen, and the image stays when its mask could not be deleted.
+Every run asks S3 something (HeadBucket, then one HeadObject of an unchanged synced
+object), so an emptied or recreated bucket is noticed rather than trusted away.
+Workers only talk to S3; the calling thread alone writes the state DB, after each pair finishes. A run killed anywhere leaves either the old
 record or the new one, and the next run's conditional writes adopt objects that
 already hold our bytes, so it converges.
 """
@@ -11,6 +15,7 @@ already hold our bytes, so it converges.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -19,17 +24,19 @@ from pathlib import Path
 from typing import Callable
 
 from ..settings import WorkspaceSettings
+from ..statedb import TileStatus, set_status
 from . import state
 from .client import DEFAULT_WORKERS, Destination, destination_of, make_s3_client, parse_s3_uri, sse_arguments
-from .errors import SyncError, describe, is_fatal
+from .errors import SyncError, describe, error_code, http_status, is_fatal, is_precondition_failed
 from .keys import object_key
-from .plan import PairUpload, build_plan
+from .plan import FileUpload, PairUpload, SyncPlan, build_plan
 from .report import ProgressCallback, ProgressMeter, SyncReport
-from .transfer import MULTIPART_THRESHOLD, FileChangedError, upload
+from .transfer import MULTIPART_THRESHOLD, FileChangedError, head, upload
 
 log = logging.getLogger(__name__)
 RECORD_BATCH = 200      # outcomes per state-DB write
 RECORD_SECONDS = 0.5    # ...or this often, so a killed run loses little (and re-adopts that little)
+RESOLVE_HINT = "resolve it with `roadseg sync --resolve keep-mine|take-theirs {stem}` or in the app"
 
 
 @dataclass
@@ -67,8 +74,9 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
          multipart_threshold: int = MULTIPART_THRESHOLD) -> SyncReport:
     """Send pairs changed since their last successful sync. Raises SyncError when S3
     cannot be used at all (credentials, bucket, region, access); per-file problems
-    are counted in the report instead. ``verify`` lists the prefix once and sends
-    again whatever the remote lost (a recreated bucket, a lifecycle rule...)."""
+    are counted in the report instead. ``verify`` hashes every local file afresh, lists
+    the prefix once and sends again whatever the remote lost (a recreated bucket, a
+    lifecycle rule...), clearing "deleted remotely" conflicts whose object S3 still lacks."""
     root = Path(root)
     started = time.monotonic()
     settings = settings or WorkspaceSettings.load(root)
@@ -85,19 +93,23 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
                             conflict_stems=list(plan.conflicts), destination=dest.uri, dry_run=dry_run)
         report.failed = len(plan.invalid)
         report.errors += [f"{path}: {reason}" for path, reason in plan.invalid]
+        report.errors += [_unresolved(stem, plan.conflict_reasons.get(stem, "")) for stem in plan.conflicts]
         report.planned = len(plan.uploads)
         if dry_run:
             report.plan = plan.describe()
-        if dry_run or not (plan.uploads or plan.deletions):
-            if not dry_run:
-                _remember(root, settings, dest)
             report.seconds = time.monotonic() - started
             return report
         client = client or make_s3_client(settings.s3, max_pool_connections=max(workers, 10))
         _check_bucket(client, dest, settings)
         _remember(root, settings, dest)   # only a destination that answered is remembered
-        _run_uploads(client, conn, root, dest, plan, report, settings, progress, cancel, workers,
-                     multipart_threshold)
+        if plan.cleared:   # --verify found their pairs gone from S3: send them again as new
+            state.clear_conflicts(conn, dest.state_key, plan.cleared)
+            set_status(conn, plan.cleared, TileStatus.ACCEPTED)
+        if not verify:
+            _check_for_loss(client, dest, plan, report, settings)
+        if plan.uploads:
+            _run_uploads(client, conn, root, dest, plan, report, settings, progress, cancel, workers,
+                         multipart_threshold)
         if delete and plan.deletions and not report.cancelled and not report.failed:
             _run_deletions(client, conn, dest, plan, report, settings)
         report.seconds = time.monotonic() - started
@@ -116,6 +128,33 @@ def list_remote(client, dest: Destination, settings: WorkspaceSettings) -> dict[
     except Exception as exc:
         raise describe(exc, bucket=dest.bucket, profile=settings.s3.profile, region=settings.s3.region,
                        endpoint=settings.s3.endpoint_url) from None
+
+
+def _unresolved(stem: str, reason: str) -> str:
+    why = f" ({reason})" if reason else ""
+    return f"conflict: {stem} is still in conflict{why}; {RESOLVE_HINT.format(stem=stem)}"
+
+
+def _check_for_loss(client, dest: Destination, plan: SyncPlan, report: SyncReport,
+                    settings: WorkspaceSettings) -> None:
+    """HEAD one synced object of an unchanged pair (a different one each run); if S3 lost it,
+    list the prefix once and say how much this workspace's records overstate what S3 holds."""
+    if not plan.sentinels:
+        return
+    sentinel = random.choice(plan.sentinels)
+    try:
+        if head(client, dest.bucket, object_key(dest.prefix, sentinel)) is not None:
+            return
+    except Exception as exc:
+        raise describe(exc, bucket=dest.bucket, profile=settings.s3.profile, region=settings.s3.region,
+                       endpoint=settings.s3.endpoint_url) from None
+    remote = list_remote(client, dest, settings)
+    lost = sorted(rel for rel in plan.sentinels if rel not in remote)
+    report.lost = len(lost)
+    report.errors.append(
+        f"{dest.uri} no longer holds {len(lost)} of the {len(plan.sentinels)} unchanged objects this workspace "
+        f"synced there (e.g. {lost[0]}): the bucket was emptied or recreated, or someone deleted them; "
+        f"run `roadseg sync --verify` to send them again")
 
 
 def _remember(root: Path, settings: WorkspaceSettings, dest: Destination) -> None:
@@ -142,7 +181,22 @@ def _run_uploads(client, conn, root, dest, plan, report, settings, progress, can
         if abort.is_set() or (cancel and cancel()):
             outcome.skipped = True
             return outcome
-        for f in pair.files:  # image first: its mask only goes up once the image is there
+        files = pair.files
+        if pair.image_check is not None:   # the image is not being sent: is it still on S3?
+            try:
+                found = head(client, dest.bucket, object_key(dest.prefix, pair.image_check.relpath))
+            except Exception as exc:
+                outcome.fatal = is_fatal(exc)
+                if outcome.fatal:
+                    abort.set()
+                outcome.error = str(describe(exc, bucket=dest.bucket, profile=settings.s3.profile,
+                                             region=settings.s3.region, endpoint=settings.s3.endpoint_url))
+                return outcome
+            if found is None:   # lost: send it again, as new, before its mask
+                lost = pair.image_check
+                files = (FileUpload(lost.relpath, lost.sha256, lost.size, None), *files)
+                outcome.pair = pair = PairUpload(pair.stem, pair.split, pair.image, files)
+        for f in files:  # image first: its mask only goes up once the image is there
             try:
                 key = object_key(dest.prefix, f.relpath)
                 result = upload(client, dest.bucket, key, root / f.relpath, f.sha256, f.etag,
@@ -229,17 +283,55 @@ def _count(outcome: _PairOutcome, report: SyncReport, fatal_messages: set[str], 
 
 
 def _run_deletions(client, conn, dest, plan, report, settings) -> None:
-    """--delete: remove remote objects this workspace synced and no longer has (masks first)."""
-    for relpath, etag in plan.deletions:
-        key = object_key(dest.prefix, relpath)
-        try:
-            client.delete_object(Bucket=dest.bucket, Key=key, IfMatch=etag)
-        except Exception as exc:
-            report.failed += 1
-            report.errors.append(f"{relpath}: not deleted: {describe(exc, bucket=dest.bucket)}")
-            if is_fatal(exc):
-                return
-            continue
-        state.forget_objects(conn, dest.state_key, [relpath])
-        report.deleted += 1
+    """--delete: remove remote pairs this workspace synced and no longer has, mask first.
 
+    Each delete is conditional: a HEAD compares the ETag last seen, then DeleteObject
+    carries If-Match (S3 and moto enforce it; the HEAD keeps stores that ignore it to a
+    window of one request). A stale ETag is a conflict, and the image of a pair whose
+    mask could not be deleted stays, so S3 never holds a mask without its image.
+    """
+    for pair in plan.deletions:
+        for relpath, etag in pair.files:
+            result = _delete(client, dest, relpath, etag)
+            if result in ("deleted", "gone"):
+                state.forget_objects(conn, dest.state_key, [relpath])
+                report.deleted += result == "deleted"
+                continue
+            if result == "conflict":
+                reason = (f"{object_key(dest.prefix, relpath)} was changed remotely since this workspace last "
+                          f"saw it; not deleted")
+                state.record_conflict(conn, dest.state_key, pair.stem, relpath, reason,
+                                      image=pair.files[-1][0], mark_tile=False)
+                report.conflicts += 1
+                report.conflict_stems.append(pair.stem)
+                report.errors.append(f"conflict: {pair.stem}: {reason}; {RESOLVE_HINT.format(stem=pair.stem)}")
+                break
+            report.failed += 1
+            report.errors.append(f"{relpath}: not deleted: {result.what}")
+            if result.fatal:
+                return
+            break   # the rest of the pair (its image) stays
+
+
+class _DeleteFailed:
+    def __init__(self, what: str, fatal: bool):
+        self.what, self.fatal = what, fatal
+
+
+def _delete(client, dest: Destination, relpath: str, etag: str):
+    """"deleted", "gone" (already not there), "conflict", or a _DeleteFailed."""
+    key = object_key(dest.prefix, relpath)
+    try:
+        found = head(client, dest.bucket, key)
+        if found is None:
+            return "gone"
+        if found["ETag"].strip('"') != etag.strip('"'):
+            return "conflict"
+        client.delete_object(Bucket=dest.bucket, Key=key, IfMatch=etag)
+        return "deleted"
+    except Exception as exc:
+        if is_precondition_failed(exc):
+            return "conflict"
+        if error_code(exc) in ("NoSuchKey", "404") or http_status(exc) == 404:
+            return "gone"   # deleted between the HEAD and the delete: what we wanted
+        return _DeleteFailed(str(describe(exc, bucket=dest.bucket)), is_fatal(exc))

@@ -15,6 +15,7 @@ class SyncReport:
     failed: int = 0
     refused: int = 0            # remote keys refused as unsafe (pull)
     deleted: int = 0            # remote objects deleted (push --delete)
+    lost: int = 0               # synced objects S3 no longer holds (noticed by a plain push)
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -28,7 +29,7 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.failed or self.conflicts or self.refused or self.cancelled)
+        return not (self.failed or self.conflicts or self.refused or self.cancelled or self.lost)
 
     @property
     def exit_code(self) -> int:
@@ -41,6 +42,8 @@ class SyncReport:
             line += f" refused={self.refused}"
         if self.deleted:
             line += f" deleted={self.deleted}"
+        if self.lost:
+            line += f" lost={self.lost}"
         return line
 
 

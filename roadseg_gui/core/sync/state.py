@@ -1,6 +1,7 @@
 """The sync engine's own tables in the workspace state DB.
 
-sync_hashes     content hash cache keyed by size + mtime_ns, so unchanged files are not re-read
+sync_hashes     content hash cache keyed by size, mtime_ns, ctime_ns and inode, so unchanged files
+                are not re-read (ctime/inode catch an edit whose mtime was put back)
 sync_objects    per destination: the content hash and the ETag last seen for each remote object
 sync_conflicts  per destination: tiles a person must resolve (keep mine / take theirs)
 """
@@ -61,6 +62,9 @@ class Conflict:
 def connect(root: Path) -> sqlite3.Connection:
     conn = statedb.connect(root)
     statedb.ensure_schema(conn, SCHEMA)
+    # older DBs: rows without these never match, so each file is hashed once more
+    statedb.add_column(conn, "sync_hashes", "ctime_ns", "INTEGER NOT NULL DEFAULT 0")
+    statedb.add_column(conn, "sync_hashes", "inode", "INTEGER NOT NULL DEFAULT 0")
     return conn
 
 
@@ -73,21 +77,29 @@ def file_sha256(path: Path) -> str:
 
 
 class HashCache:
-    """sha256 of workspace files, re-read only when size or mtime_ns changed."""
+    """sha256 of workspace files, re-read when size, mtime_ns, ctime_ns or the inode changed.
 
-    def __init__(self, conn: sqlite3.Connection):
+    Size + mtime alone miss a same-size edit whose mtime was put back (``touch -r``,
+    ``rsync -t``); such a write still moves ctime, and an atomic rewrite changes the inode.
+    ``rehash`` (sync --verify) re-reads every file whatever the cache says.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, rehash: bool = False):
         self.conn = conn
-        self._rows = {r["relpath"]: (r["size"], r["mtime_ns"], r["sha256"])
-                      for r in conn.execute("SELECT relpath, size, mtime_ns, sha256 FROM sync_hashes")}
-        self._dirty: dict[str, tuple[int, int, str]] = {}
+        self.rehash = rehash
+        self._rows = {r["relpath"]: ((r["size"], r["mtime_ns"], r["ctime_ns"], r["inode"]), r["sha256"])
+                      for r in conn.execute("SELECT relpath, size, mtime_ns, ctime_ns, inode, sha256 "
+                                            "FROM sync_hashes")}
+        self._dirty: dict[str, tuple[tuple[int, int, int, int], str]] = {}
 
     def sha256(self, root: Path, relpath: str, stat: os.stat_result | None = None) -> tuple[str, int]:
         stat = stat or os.stat(root / relpath)
+        key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         cached = self._rows.get(relpath)
-        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
-            return cached[2], stat.st_size
+        if cached and cached[0] == key and not self.rehash:
+            return cached[1], stat.st_size
         digest = file_sha256(root / relpath)
-        self._rows[relpath] = self._dirty[relpath] = (stat.st_size, stat.st_mtime_ns, digest)
+        self._rows[relpath] = self._dirty[relpath] = (key, digest)
         return digest, stat.st_size
 
     def save(self) -> None:
@@ -95,8 +107,8 @@ class HashCache:
             return
         with statedb.transaction(self.conn):
             self.conn.executemany(
-                "INSERT OR REPLACE INTO sync_hashes(relpath, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
-                [(rel, *row) for rel, row in self._dirty.items()])
+                "INSERT OR REPLACE INTO sync_hashes(relpath, size, mtime_ns, ctime_ns, inode, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [(rel, *key, sha) for rel, (key, sha) in self._dirty.items()])
         self._dirty.clear()
 
 
@@ -120,15 +132,20 @@ def forget_objects(conn: sqlite3.Connection, dest: str, relpaths: list[str]) -> 
 
 
 def record_conflict(conn: sqlite3.Connection, dest: str, stem: str, relpath: str, reason: str,
-                    image: str) -> None:
-    """Remember the conflict and mark the tile (registering it if the tiles table lacks it)."""
+                    image: str, mark_tile: bool = True) -> None:
+    """Remember the conflict and mark the tile (registering it if the tiles table lacks it).
+
+    ``mark_tile=False`` for a refused deletion: the tile has no local files, and a rescan
+    would drop its row anyway; the sync_conflicts row alone carries it."""
     split = image.split("/")[0] if image.split("/")[0] in ("train", "test") else None
     with statedb.transaction(conn):
         conn.execute("INSERT OR REPLACE INTO sync_conflicts(dest, stem, relpath, reason, detected_at) "
                      "VALUES (?, ?, ?, ?, ?)", (dest, stem, relpath, reason, time.time()))
-        conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'conflict')",
-                     (stem, image, split))
-    statedb.set_status(conn, [stem], statedb.TileStatus.CONFLICT)
+        if mark_tile:
+            conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'conflict')",
+                         (stem, image, split))
+    if mark_tile:
+        statedb.set_status(conn, [stem], statedb.TileStatus.CONFLICT)
 
 
 def clear_conflict(conn: sqlite3.Connection, dest: str, stem: str) -> None:
