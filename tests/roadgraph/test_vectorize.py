@@ -13,6 +13,7 @@ from PIL import Image
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 
+from trainer.errors import BadInputError
 from trainer.roadgraph.build import mask_to_graph
 from trainer.roadgraph.stats import network_stats
 from trainer.roadgraph.vectorize import vectorize_raster
@@ -131,7 +132,7 @@ def test_plain_png_mask_is_in_pixels(tmp_path):
     assert line["properties"]["length_px"] == pytest.approx(106, abs=3) and line["properties"]["width_px"] == 5
     xy = coords_of(line["geometry"])
     np.testing.assert_allclose(xy[:, 1], -32.5, atol=1.0)      # y = -row: where QGIS draws the PNG
-    with pytest.raises(ValueError, match="no CRS"):
+    with pytest.raises(BadInputError, match="no CRS, so it cannot be written in WGS84"):
         vectorize_raster(tmp_path / "tile.png", tmp_path / "out", wgs84=True)
 
 

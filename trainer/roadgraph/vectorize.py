@@ -18,6 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..errors import BadInputError
 from .blocks import Stitcher, block_network
 from .geojson import FeatureWriter
 from .georef import Georeference, pixel_centres_to_map
@@ -49,19 +50,24 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
     """
     import rasterio
     from rasterio import windows
-    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     raster, out_dir = Path(raster), Path(out_dir)
     stem = stem or raster.stem.removesuffix("_mask").removesuffix("_probability")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        src = rasterio.open(raster)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(raster)
+    except RasterioIOError as exc:
+        raise BadInputError(f"cannot be read as a raster ({exc})", "Give a mask image: PNG or GeoTIFF, road >= 128.",
+                            raster) from exc
     with src:
         transform, crs = src.transform, src.crs
         if crs is None and transform.is_identity:
             transform, crs = georeference if georeference else (None, None)
         if wgs84 and crs is None:
-            raise ValueError(f"{raster.name} has no CRS, so it cannot be written in WGS84")
+            raise BadInputError("has no CRS, so it cannot be written in WGS84",
+                                "Leave out --wgs84 (it is then written in pixel units).", raster)
         writers = _Writers(out_dir, stem, transform, crs, wgs84, polygons)
         try:
             stitcher = Stitcher(writers.edge, writers.node)

@@ -1,0 +1,64 @@
+"""``roadseg vectorize``: a georeferenced mask, a folder of masks, a workspace's accepted masks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import rasterio
+from PIL import Image
+from rasterio.transform import from_origin
+
+from roadseg_gui.cli.main import main
+from trainer.synthetic import make_tile
+
+
+def road_values(seed: int, size=(160, 200)) -> np.ndarray:
+    return np.where(make_tile(size, seed, roads=3)[1], 255, 0).astype(np.uint8)
+
+
+def test_masks_and_folders_with_a_bad_file(tmp_path, capsys):
+    masks = tmp_path / "masks dir"
+    masks.mkdir()
+    with rasterio.open(masks / "scene_mask.tif", "w", driver="GTiff", width=200, height=160, count=1, dtype="uint8",
+                       crs="EPSG:32618", transform=from_origin(500000, 4000000, 0.5, 0.5)) as dst:
+        dst.write(road_values(1), 1)
+    Image.fromarray(road_values(2)).save(masks / "tile é.png")
+    (masks / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    code = main(["vectorize", str(masks), str(tmp_path / "missing.tif"), "--out", str(out), "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err + captured.out
+    assert "broken.png: cannot be read as a raster" in captured.out and "missing.tif: no such file" in captured.out
+    assert "vectorised 2 of 4 masks" in captured.out
+    scene = json.loads((out / "scene_network.geojson").read_text())
+    assert scene["crs"]["properties"]["name"].endswith("32618") and scene["features"]
+    assert all("length_m" in f["properties"] and "width_m" in f["properties"] for f in scene["features"])
+    tile = json.loads((out / "tile é_network.geojson").read_text())
+    assert tile["features"] and "length_px" in tile["features"][0]["properties"]   # no georeferencing: pixels
+    assert (out / "tile é_nodes.geojson").is_file() and (out / "scene_roads.geojson").is_file()
+
+
+def test_workspace_accepted_masks_placed_by_their_geotiff_tiles(tmp_path, capsys):
+    from roadseg_gui.core.workspace import Workspace
+
+    root = tmp_path / "ws"
+    (root / "unlabeled").mkdir(parents=True)
+    image = np.zeros((3, 160, 200), np.uint8)
+    with rasterio.open(root / "unlabeled" / "chip_0.tif", "w", driver="GTiff", width=200, height=160, count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(300000, 5000000, 0.3, 0.3)) as dst:
+        dst.write(image)
+    Image.fromarray(np.zeros((160, 200, 3), np.uint8)).save(root / "unlabeled" / "chip_1.png")
+    workspace = Workspace.open(root)
+    try:
+        workspace.accept("chip_0", road_values(4) > 0)
+    finally:
+        workspace.close()
+    assert main(["vectorize", str(root), "--out", str(tmp_path / "out"), "--no-polygons"]) == 0
+    network = json.loads((tmp_path / "out" / "chip_0_network.geojson").read_text())
+    assert network["crs"]["properties"]["name"].endswith("32633")
+    x, y = np.asarray(network["features"][0]["geometry"]["coordinates"]).T
+    assert (300000 <= x).all() and (x <= 300000 + 60).all() and (5000000 - 48 <= y).all()
+    assert not (tmp_path / "out" / "chip_0_roads.geojson").exists()
+    assert not (tmp_path / "out" / "chip_1_network.geojson").exists()   # not accepted: not vectorised
+    assert "vectorised 1 of 1 masks" in capsys.readouterr().out
