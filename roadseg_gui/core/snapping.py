@@ -18,14 +18,17 @@ Point = tuple[float, float]
 
 MIN_PROBABILITY = 1e-3   # -log(p) is capped at ~6.9 so "no road" is expensive, not impassable
 LENGTH_COST = 0.05       # per pixel on top of -log p: among equally likely paths, prefer the shorter
-SMOOTH_SIGMA = 2.0       # px of blur before -log p (see cost_from_probability)
+SMOOTH_SIGMA = 2.0       # px of blur before -log p (at least; a third of the road width when known)
+COARSE = 8               # the coarse cost map is this many times smaller per side
+DIRECT_AREA = 40_000     # a corridor box up to this many pixels is routed at full resolution directly
+PIECE_PX = 96            # longer segments are refined in pieces of about this length
 
 
-def cost_from_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA) -> np.ndarray:
-    """float32 cost -log(p) + LENGTH_COST of a uint8 (0..255) or float (0..1) probability map.
+def blurred_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA) -> np.ndarray:
+    """float32 p in [MIN_PROBABILITY, 1] of a uint8 (0..255) or float (0..1) probability map, blurred.
 
-    p is blurred first: a flat plateau of high probability then peaks on its centre line, so the
-    path runs down the middle of the road instead of hugging the inside of every bend."""
+    The blur makes a flat plateau of high probability peak on its centre line, so the path runs
+    down the middle of the road instead of hugging the inside of every bend."""
     from scipy.ndimage import gaussian_filter
 
     probability = np.asarray(probability)
@@ -33,7 +36,15 @@ def cost_from_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA)
     p = probability.astype(np.float32) * np.float32(scale)
     if smooth > 0:
         p = gaussian_filter(p, smooth, truncate=3.0)
-    np.clip(p, MIN_PROBABILITY, 1.0, out=p)
+    return np.clip(p, MIN_PROBABILITY, 1.0, out=p)
+
+
+def cost_from_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA) -> np.ndarray:
+    """float32 cost -log(p) + LENGTH_COST of the blurred probability (see blurred_probability)."""
+    return _cost(blurred_probability(probability, smooth))
+
+
+def _cost(p: np.ndarray) -> np.ndarray:
     cost = np.log(p, out=p)
     np.negative(cost, out=cost)
     cost += np.float32(LENGTH_COST)
@@ -41,16 +52,29 @@ def cost_from_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA)
 
 
 def corridor_half_width(length: float, road_width: float) -> float:
-    """How far the path may stray from the straight line: a road between two clicks bends, but
-    rarely further than a fifth of the click spacing from the chord."""
-    return max(24.0, 3.0 * road_width, 0.2 * length)
+    """How far the path may stray from the straight line between two clicks: half their spacing,
+    so a road that turns a right angle between them still fits."""
+    return max(24.0, 3.0 * road_width, 0.5 * length)
 
 
 class SnapCost:
-    """The cost map of one tile's prediction, shared by every click on that tile."""
+    """The cost map of one tile's prediction, shared by every click on that tile.
 
-    def __init__(self, probability: np.ndarray):
-        self.cost = cost_from_probability(probability)
+    Besides the full-resolution cost it keeps one COARSE times smaller: a long segment is first
+    routed there through its wide corridor, then refined at full resolution in a narrow band
+    around that route (MCP's set-up costs time per pixel of its box, so the box must stay small)."""
+
+    def __init__(self, probability: np.ndarray, road_width: float | None = None):
+        import skimage.graph  # noqa: F401 - imported here (on the pool thread that makes the cost map),
+        import skimage.measure  # noqa: F401   not on the first click, where it would cost a second
+        smooth = max(SMOOTH_SIGMA, road_width / 3) if road_width else SMOOTH_SIGMA
+        p = blurred_probability(probability, smooth)
+        h, w = p.shape
+        k = COARSE
+        padded = np.pad(p, ((0, -h % k), (0, -w % k)), mode="edge")
+        self.coarse = _cost(padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k).mean(axis=(1, 3)))
+        self.cost = _cost(p)
+        self.road_width = road_width
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -59,20 +83,55 @@ class SnapCost:
     def path(self, a: Point, b: Point, road_width: float = 7.0) -> list[Point]:
         """Pixel-centre points of the cheapest 8-connected path from a to b, in their corridor."""
         h, w = self.shape
-        (ar, ac), (br, bc) = _pixel(a, h, w), _pixel(b, h, w)
-        if (ar, ac) == (br, bc):
-            return [(ac + 0.5, ar + 0.5)]
-        half = corridor_half_width(math.hypot(br - ar, bc - ac), road_width)
-        y0, x0 = max(0, int(min(ar, br) - half)), max(0, int(min(ac, bc) - half))
-        y1, x1 = min(h, int(max(ar, br) + half) + 1), min(w, int(max(ac, bc) + half) + 1)
-        crop = self.cost[y0:y1, x0:x1].copy()
-        crop[~_capsule(y0, x0, y1, x1, (ar, ac), (br, bc), half)] = np.inf  # impassable outside
-        from skimage.graph import MCP_Geometric
+        start, end = _pixel(a, h, w), _pixel(b, h, w)
+        if start == end:
+            return [(start[1] + 0.5, start[0] + 0.5)]
+        half = corridor_half_width(math.dist(start, end), road_width)
+        box = _box(start, end, half, (h, w))
+        if (box[2] - box[0]) * (box[3] - box[1]) <= DIRECT_AREA:
+            cells = _route(self.cost, box, _capsule(*box, start, end, half), start, end)
+        else:
+            cells = self._coarse_to_fine(start, end, half, road_width)
+        return [(c + 0.5, r + 0.5) for r, c in cells]
 
-        mcp = MCP_Geometric(crop, fully_connected=True)
-        start, end = (ar - y0, ac - x0), (br - y0, bc - x0)
-        mcp.find_costs([start], [end])
-        return [(c + x0 + 0.5, r + y0 + 0.5) for r, c in mcp.traceback(end)]
+    def _coarse_to_fine(self, start, end, half: float, road_width: float) -> list[tuple[int, int]]:
+        """Route on the coarse grid through the wide corridor, then refine piece by piece (about
+        PIECE_PX each) at full resolution, each piece in a narrow band around its coarse cells and
+        joined at the cheapest pixel of a coarse cell (a point on the road's centre line)."""
+        k = COARSE
+        cs, ce = (start[0] // k, start[1] // k), (end[0] // k, end[1] // k)
+        cbox = _box(cs, ce, half / k, self.coarse.shape)
+        coarse = _route(self.coarse, cbox, _capsule(*cbox, cs, ce, half / k), cs, ce)
+        cuts = list(range(0, len(coarse) - 1, max(2, PIECE_PX // k))) + [len(coarse) - 1]
+        joints = [start] + [self._centre_of(coarse[i]) for i in cuts[1:-1]] + [end]
+        reach = int(math.ceil(road_width / k)) + 1
+        cells: list[tuple[int, int]] = [start]
+        for (i, j), (p, q) in zip(zip(cuts, cuts[1:]), zip(joints, joints[1:])):
+            box, allowed = self._band(coarse[i:j + 1], reach)
+            cells += _route(self.cost, box, allowed, p, q)[1:]
+        return cells
+
+    def _centre_of(self, cell: tuple[int, int]) -> tuple[int, int]:
+        k = COARSE
+        block = self.cost[cell[0] * k:(cell[0] + 1) * k, cell[1] * k:(cell[1] + 1) * k]
+        r, c = np.unravel_index(int(np.argmin(block)), block.shape)
+        return cell[0] * k + int(r), cell[1] * k + int(c)
+
+    def _band(self, coarse_cells, reach: int):
+        """Full-resolution box and allowed pixels: the coarse cells grown by ``reach`` cells."""
+        k = COARSE
+        rows = np.array([p[0] for p in coarse_cells])
+        cols = np.array([p[1] for p in coarse_cells])
+        y0, x0 = rows.min() - reach, cols.min() - reach
+        band = np.zeros((rows.max() + reach + 1 - y0, cols.max() + reach + 1 - x0), bool)
+        for dr in range(-reach, reach + 1):           # a square dilation of a few cells: cheap
+            for dc in range(-reach, reach + 1):
+                band[rows - y0 + dr, cols - x0 + dc] = True
+        fine = np.repeat(np.repeat(band, k, axis=0), k, axis=1)
+        h, w = self.shape
+        box = (max(0, y0 * k), max(0, x0 * k), min(h, (y0 + band.shape[0]) * k), min(w, (x0 + band.shape[1]) * k))
+        oy, ox = box[0] - y0 * k, box[1] - x0 * k
+        return box, fine[oy:oy + box[2] - box[0], ox:ox + box[3] - box[1]]
 
 
 def snapped_polyline(cost: SnapCost | None, clicks: Sequence[Point], straight: Sequence[bool] = (),
@@ -101,6 +160,29 @@ def _pixel(point: Point, h: int, w: int) -> tuple[int, int]:
     """(row, col) of the pixel under an (x, y) point, clamped into the tile."""
     x, y = point
     return min(h - 1, max(0, int(math.floor(y)))), min(w - 1, max(0, int(math.floor(x))))
+
+
+def _box(a: tuple[int, int], b: tuple[int, int], half: float, shape) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1): the box around a and b grown by ``half``, clipped to ``shape``."""
+    y0, x0 = max(0, int(min(a[0], b[0]) - half)), max(0, int(min(a[1], b[1]) - half))
+    y1 = min(shape[0], int(max(a[0], b[0]) + half) + 1)
+    x1 = min(shape[1], int(max(a[1], b[1]) + half) + 1)
+    return y0, x0, y1, x1
+
+
+def _route(cost: np.ndarray, box, allowed: np.ndarray, start, end) -> list[tuple[int, int]]:
+    """(row, col) cells of the cheapest 8-connected path from start to end through the allowed
+    cells of ``cost[box]`` (skimage's MCP_Geometric: Dijkstra with diagonal steps costed sqrt 2)."""
+    from skimage.graph import MCP_Geometric
+
+    y0, x0, y1, x1 = box
+    crop = cost[y0:y1, x0:x1].astype(np.float64)
+    crop[~allowed] = np.inf  # impassable outside the corridor
+    first, last = (start[0] - y0, start[1] - x0), (end[0] - y0, end[1] - x0)
+    crop[first], crop[last] = cost[start], cost[end]
+    mcp = MCP_Geometric(crop, fully_connected=True)
+    mcp.find_costs([first], [last])
+    return [(r + y0, c + x0) for r, c in mcp.traceback(last)]
 
 
 def _capsule(y0: int, x0: int, y1: int, x1: int, a: tuple[int, int], b: tuple[int, int],

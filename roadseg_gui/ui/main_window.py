@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         editor.undo.group.cleanChanged.connect(lambda clean: self.status_save.setText("" if clean else "Edited"))
         canvas.cursor_moved.connect(self._cursor_moved)
         editor.tile_shown.connect(lambda _stem: editor.roads.prepare())
+        self.panel.road_width.valueChanged.connect(lambda _v: editor.roads.prepare())
         editor.roads.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         canvas.set_opacity(self.panel.opacity.value() / 100)
         if self.prediction is not None:

@@ -1,6 +1,6 @@
 """What the road tools need from the tile being edited: the snapping cost map (made once per
-prediction, ahead of the first click on a pool thread), the predicted mask at the current
-threshold, and 'take the predicted road under this click' as one undo step."""
+prediction and road width, ahead of the first click, on a pool thread), the predicted mask at the
+current threshold, and 'take the predicted road under this click' as one undo step."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class RoadAssist(QObject):
         self.editor = editor
         self._cost: SnapCost | None = None
         self._cost_of: np.ndarray | None = None       # the probability array the cost was made from
-        self._pending: np.ndarray | None = None
+        self._pending: tuple[int, int] | None = None   # (id of the probability, road width) being made
         self._predicted: tuple[np.ndarray, float, np.ndarray] | None = None
 
     def snap_cost(self) -> SnapCost | None:
@@ -33,25 +33,27 @@ class RoadAssist(QObject):
             return None
         if probability.shape != self.editor.document.shape:
             return None
-        if self._cost_of is not probability:
-            self._cost, self._cost_of = SnapCost(probability), probability
+        width = self.editor.road_width()
+        if self._cost_of is not probability or self._cost.road_width != width:
+            self._cost, self._cost_of = SnapCost(probability, width), probability
         return self._cost
 
     def prepare(self) -> None:
         """Make the cost map on a pool thread, so the first click on a big tile does not wait."""
-        probability = self.editor.probability
-        if probability is None or probability is self._cost_of or probability is self._pending:
+        probability, width = self.editor.probability, self.editor.road_width()
+        if probability is None or (probability is self._cost_of and self._cost.road_width == width):
             return
-        self._pending = probability
-        submit(SnapCost, probability, context=self,
+        if self._pending == (id(probability), width):
+            return
+        self._pending = (id(probability), width)
+        submit(SnapCost, probability, width, context=self,
                on_done=lambda outcome, p=probability: self._prepared(p, outcome))
 
     def _prepared(self, probability: np.ndarray, outcome) -> None:
-        if self._pending is probability:
-            self._pending = None
-        if isinstance(outcome, Succeeded) and self.editor.probability is probability:
-            if self._cost_of is not probability:
-                self._cost, self._cost_of = outcome.value, probability
+        self._pending = None
+        if isinstance(outcome, Succeeded) and self.editor.probability is probability \
+                and outcome.value.road_width == self.editor.road_width():
+            self._cost, self._cost_of = outcome.value, probability
 
     def predicted_mask(self) -> np.ndarray | None:
         """The prediction at the panel's threshold (cached until either changes)."""

@@ -78,3 +78,18 @@ def test_clicks_outside_the_tile_are_clamped_to_its_edge():
     cost = SnapCost(np.full((50, 50), 200, np.uint8))
     path = cost.path((-10, 5.5), (70, 5.5))
     assert path[0] == (0.5, 5.5) and path[-1] == (49.5, 5.5)
+
+
+def test_a_long_segment_around_a_right_angle_is_routed_coarse_to_fine_along_the_road():
+    probability = np.full((640, 640), 10, np.uint8)
+    probability[96:105, 40:560] = 230       # east along row 100...
+    probability[96:600, 551:560] = 230      # ...then south along column 555
+    rng = np.random.default_rng(0)
+    noisy = np.clip(probability + rng.normal(0, 25, probability.shape), 0, 255).astype(np.uint8)
+    cost = SnapCost(noisy, road_width=9)
+    path = cost.path((45.5, 100.5), (555.5, 595.5), road_width=9)   # box far above DIRECT_AREA
+    rows = np.array([int(y) for _x, y in path])
+    cols = np.array([int(x) for x, _y in path])
+    assert (probability[rows, cols] > 100).mean() > 0.97
+    steps = np.abs(np.diff(rows)) + np.abs(np.diff(cols))
+    assert steps.max() <= 2 and path[0] == (45.5, 100.5) and path[-1] == (555.5, 595.5)  # 8-connected
