@@ -4,7 +4,10 @@ The truth is a 1024^2 mosaic of real road masks (../shared/data/eth-roads-dev wh
 else the demo's SpaceNet chips, else synthetic tiles); the proposal is the truth as a model
 would get it wrong: a pixel thinner or thicker, a few gaps cut across roads, and blobs.
 
-    python bench/bench_graph.py [--repeats 5] [--summary-json PATH]
+    python bench/bench_graph.py [--repeats 5] [--scenes 4096 8192] [--summary-json PATH]
+
+``--scenes`` vectorises generated scene masks in a child process each and prints its peak RSS,
+which should stay flat with the scene size (blocks of 4096 px, stitched).
 """
 
 from __future__ import annotations
@@ -64,9 +67,51 @@ def corrupt(truth: np.ndarray, seed: int) -> np.ndarray:
     return pred
 
 
+def write_scene_mask(path: Path, size: int, tile: np.ndarray) -> None:
+    """A size^2 0/255 GeoTIFF mask: ``tile`` repeated, with a road along every tile seam so that
+    roads cross the 4096-px vectorising blocks; written block row by block row."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    band = np.where(tile, 255, 0).astype(np.uint8)
+    band[:, :9] = band[:9, :] = 255
+    row = np.tile(band, (1, size // band.shape[1]))
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="uint8", crs="EPSG:32618",
+                   transform=from_origin(500000.0, 4000000.0, 0.5, 0.5), tiled=True, blockxsize=512,
+                   blockysize=512, compress="deflate")
+    with rasterio.open(path, "w", **profile) as dst:
+        for y in range(0, size, band.shape[0]):
+            dst.write(row, 1, window=Window(0, y, size, band.shape[0]))
+
+
+def vectorize_scene(size: int, tile: np.ndarray) -> None:
+    """Vectorise a size^2 scene mask in a child process: seconds, edges and the child's peak RSS."""
+    import json
+    import resource
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mask = Path(tmp) / "scene_mask.tif"
+        write_scene_mask(mask, size, tile)
+        code = ("import json, sys, time, resource; sys.path.insert(0, %r)\n"
+                "from trainer.roadgraph.vectorize import vectorize_raster\n"
+                "t = time.perf_counter(); r = vectorize_raster(%r, %r, polygons=False)\n"
+                "print(json.dumps({'seconds': time.perf_counter() - t, 'edges': r.line_count, 'nodes': r.node_count,"
+                " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))") % (str(ROOT), str(mask), tmp)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        figures = json.loads(out.splitlines()[-1])
+    print(f"vectorize {size}x{size} scene mask: {figures['seconds']:.1f} s, {figures['edges']} edges, "
+          f"{figures['nodes']} nodes, peak RSS {figures['rss_mb']:.0f} MB")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scenes", type=int, nargs="*", default=[],
+                        help="also vectorise generated scene masks of these sizes (e.g. 4096 8192) for peak RSS")
     add_summary_flag(parser)
     args = parser.parse_args()
 
@@ -105,7 +150,9 @@ def main() -> None:
     print("median per stage: " + ", ".join(f"{k} {statistics.median(v):.3f} s" for k, v in stages.items()))
     seconds = statistics.median(totals)
     print(f"graph_apls_cldice_s={seconds:.3f} target<=1.0 {'OK' if seconds <= 1.0 else 'SLOW'}")
-    write_summary(args.summary_json, graph_apls_cldice_s=round(seconds, 4))
+    scenes = {size: vectorize_scene(size, mosaic(paths, 0)) for size in args.scenes}
+    write_summary(args.summary_json, graph_apls_cldice_s=round(seconds, 4),
+                  **{f"vectorize_{size}_rss_mb": round(f["rss_mb"]) for size, f in scenes.items()})
 
 
 if __name__ == "__main__":
