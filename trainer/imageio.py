@@ -35,6 +35,11 @@ _RASTERIO_SUFFIXES = {".tif", ".tiff", ".img", ".vrt", ".jp2"}
 # PIL's own guard follows our cap (it raises at twice it); our checks come first with a clearer message.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+# A plain PNG/TIFF tile has no georeferencing, and a nodata value beside an alpha band is common: both are
+# ordinary here, so rasterio's NotGeoreferencedWarning / NodataShadowWarning are not shown to people.
+# (By message, so that this module does not import rasterio, which the SageMaker image may lack.)
+warnings.filterwarnings("ignore", message="Dataset has no geotransform, gcps, or rpcs")
+warnings.filterwarnings("ignore", message="The dataset's nodata attribute is shadowing the alpha band")
 
 
 class RasterioNeededError(DataError):

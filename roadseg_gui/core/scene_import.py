@@ -151,6 +151,7 @@ def import_scene(scene: str | os.PathLike, workspace_root: str | os.PathLike, ch
 
 def _write_chip(src, window, target: Path, profile: dict, transform) -> None:
     import rasterio
+    import rasterio.errors
 
     data = src.read(window=window)
     chip_profile = dict(profile, width=int(window.width), height=int(window.height), transform=transform)
@@ -160,7 +161,10 @@ def _write_chip(src, window, target: Path, profile: dict, transform) -> None:
         chip_profile.pop("blockysize", None)
     tmp = target.with_name(f".{target.name}.part")  # dot files are not tiles: scan ignores them
     try:
-        with rasterio.open(tmp, "w", **chip_profile) as dst:
+        with warnings.catch_warnings():  # the first chip of a plain TIFF has the identity transform: fine
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            dst = rasterio.open(tmp, "w", **chip_profile)
+        with dst:
             dst.write(data)
             try:  # keeps an alpha band marked as alpha, so the chip's own mask works
                 dst.colorinterp = src.colorinterp
