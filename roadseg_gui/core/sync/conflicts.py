@@ -106,7 +106,7 @@ def fetch_theirs(root, stem: str, client=None) -> tuple[Path, Path]:
     folder = root / STATE_DIR / THEIRS_DIR
     paths = []
     for key, rel in ((remote.image_key, remote.image_rel), (remote.mask_key, remote.mask_rel)):
-        target = folder / rel.replace("/", "_")
+        target = folder / rel   # split/kind/name: no longer than the name itself
         try:
             download(client, dest.bucket, key, target)
         except Exception as exc:

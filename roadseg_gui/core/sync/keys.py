@@ -3,7 +3,10 @@
 The remote layout mirrors the workspace: ``PREFIX/{train,test}/{images,masks}/NAME``.
 A key is accepted only when it is exactly that shape with NAME a plain file name:
 no ``..``/``.``, no empty segments, no backslashes, no control characters, and the
-resulting path resolves inside the workspace.
+resulting path resolves inside the workspace. NAME must also work on every annotator's
+machine: at most 255 bytes, nothing Windows cannot hold (reserved device names, <>:"|?*,
+a trailing dot or space), and no bidirectional-override characters, which can make
+``x\u202egnp.exe`` look like ``xexe.png``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from trainer.errors import BadInputError
 from ..layout import SPLITS
 
 KINDS = ("images", "masks")
+NAME_MAX_BYTES = 255     # ext4, APFS, NTFS (in UTF-16 units, which UTF-8 bytes bound)
+WINDOWS_FORBIDDEN = frozenset('<>:"|?*')
+WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                              *(f"{dev}{n}" for dev in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3")})
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class UnsafeKeyError(BadInputError):
@@ -55,7 +63,18 @@ def check_name(name: str) -> None:
     if any(ord(ch) < 32 or ch == "\x7f" for ch in name):
         raise UnsafeKeyError(f"file name {name!r} contains control characters")
     if name.startswith(".") or name.endswith((" ", ".")):
-        raise UnsafeKeyError(f"file name {name!r} is hidden or ends with a dot or space")
+        raise UnsafeKeyError(f"file name {name!r} is hidden or ends with a dot or space, which Windows drops")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > NAME_MAX_BYTES:
+        raise UnsafeKeyError(f"file name {name[:40]!r}... is {size} bytes long; file systems hold at most "
+                             f"{NAME_MAX_BYTES}")
+    if any(ch in WINDOWS_FORBIDDEN for ch in name):
+        raise UnsafeKeyError(f"file name {name!r} contains one of <>:\"|?*, which Windows cannot hold")
+    if name.split(".")[0].rstrip(" ").upper() in WINDOWS_RESERVED:
+        raise UnsafeKeyError(f"file name {name!r} is a reserved device name on Windows")
+    if any(ch in BIDI_CONTROLS for ch in name):
+        raise UnsafeKeyError(f"file name {name!r} contains bidirectional-override characters, "
+                             "which can disguise its real extension")
 
 
 def parse_key(prefix: str, key: str) -> LayoutPath | None:

@@ -5,11 +5,14 @@ Remote pairs land in ``{split}/{images,masks}/``; remote images without a mask i
 refused and reported, never written. A local file that differs from what was last
 synced, or a tile with an unsaved working edit, is never overwritten: the tile
 becomes a conflict. The ETags of what was pulled are recorded so a later push
-updates with If-Match.
+updates with If-Match. One bad entry (a name no file system or Windows can hold, a
+local folder where a file would go) is refused with its reason; the rest is pulled.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -141,8 +144,12 @@ def _plan(root: Path, conn, dest, objects: list[dict], report: SyncReport) -> li
             if mask is not None:
                 masks[stem] = mask
             if stem not in local_split and stem not in local_unlabeled and stem not in statuses:
-                tasks.append(PullTask(stem, [replace(image, action="download")],
-                                      [f"{UNLABELED}/{image.path.name}"], unlabeled=True))
+                target = f"{UNLABELED}/{image.path.name}"
+                if blocked := _not_a_file(root, [target]):
+                    report.failed += 1
+                    report.errors.append(f"{blocked}; {stem} not pulled")
+                    continue
+                tasks.append(PullTask(stem, [replace(image, action="download")], [target], unlabeled=True))
             else:
                 report.unchanged += 1
             continue
@@ -157,8 +164,16 @@ def _plan(root: Path, conn, dest, objects: list[dict], report: SyncReport) -> li
                 task.conflict = f"the tile has local edits ({status}) and a remote label"
             else:
                 task.replaces = f"{UNLABELED}/{local_unlabeled[stem]}"
-        for remote in task.files:
-            remote.action = _file_action(root, remote, records, cache)
+        try:
+            blocked = _not_a_file(root, task.target)
+            for remote in task.files if not blocked else ():
+                remote.action = _file_action(root, remote, records, cache)
+        except OSError as exc:
+            blocked = f"cannot read {exc.filename or stem}: {exc.strerror or exc}"
+        if blocked:
+            report.failed += 1
+            report.errors.append(f"{blocked}; {stem} not pulled")
+            continue
         edits = root / STATE_DIR / "edits" / f"{stem}.png"
         if not task.conflict and status == TileStatus.EDITED.value and edits.exists() \
                 and mask.action != "same":
@@ -169,6 +184,20 @@ def _plan(root: Path, conn, dest, objects: list[dict], report: SyncReport) -> li
         report.refused += 1
         report.errors.append(f"refused: {mask.key} is a mask without its image")
     return tasks
+
+
+def _not_a_file(root: Path, targets: list[str]) -> str:
+    """Why a local non-file (a folder named like a mask, a FIFO...) stands where a pulled file would go."""
+    for rel in targets:
+        try:
+            mode = os.stat(root / rel).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(mode):
+            return f"{rel} is a folder here; move it aside and pull again"
+        if not stat.S_ISREG(mode):
+            return f"{rel} is not a regular file here; move it aside and pull again"
+    return ""
 
 
 def _file_action(root: Path, remote: RemoteFile, records, cache) -> str:
