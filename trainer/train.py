@@ -42,10 +42,14 @@ from .metrics import rounded
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
 from .train_args import TrainConfig, build_parser, config_from_args, config_from_namespace  # noqa: F401
 from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
-from .train_dist import Runtime, barrier, is_model_writer, setup_runtime, shutdown
+from .train_dist import Runtime, barrier, broadcast_flag, is_model_writer, setup_runtime, shutdown
 from .train_loop import evaluate_epoch, make_scaler, recalibrate_batchnorm, train_epoch
+from .train_schedule import LrSchedule, Throttle, TrainingClock
 
 log = logging.getLogger("trainer.train")
+# Checkpoints are written after the first and last epochs and in between while they take at most this share
+# of the time: every epoch when epochs are long, and a spot interruption then loses little.
+CHECKPOINT_SHARE = 0.05
 
 
 def _default_workers(runtime: Runtime) -> int:
@@ -95,10 +99,14 @@ def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mea
     return train_loader, test_loader
 
 
+EPOCH_KEYS = ("epoch", "train_loss", "test_loss", "test_iou", "test_f1", "test_precision", "test_recall",
+              "test_accuracy", "test_background_accuracy", "lr", "seconds", "overhead", "metrics_epoch", "progress")
+
+
 def _epoch_line(record: dict) -> str:
-    keys = ("epoch", "train_loss", "test_loss", "test_iou", "test_f1", "test_precision", "test_recall",
-            "test_accuracy", "test_background_accuracy", "lr", "seconds")
-    return " ".join(f"{k}={_fmt(k, record[k])}" for k in keys)
+    """key=value, the order trainer.jobs.metrics and SageMaker's metric_definitions read; the test_ values
+    are the last measured ones, from epoch ``metrics_epoch``."""
+    return " ".join(f"{k}={_fmt(k, record[k])}" for k in EPOCH_KEYS if k in record)
 
 
 def _fmt(key: str, value) -> str:
@@ -106,6 +114,8 @@ def _fmt(key: str, value) -> str:
         return f"{value:.6g}"
     if key == "seconds":
         return f"{value:.1f}"
+    if key in ("overhead", "progress"):
+        return f"{value:.3f}"
     return str(value) if isinstance(value, int) else f"{value:.4f}"
 
 
@@ -114,6 +124,11 @@ def fit(config: TrainConfig, on_epoch=None) -> dict:
     check_backbone(config.backbone)
     if config.epochs < 1 or config.batch_size < 1 or config.image_size < 32:
         raise DataError("--epochs and --batch-size must be at least 1 and --image-size at least 32")
+    if config.minutes is not None and not config.minutes > 0:
+        raise DataError(f"--minutes must be more than 0 (got {config.minutes})")
+    if not 0 < config.eval_share <= 1 or not 0 <= config.warmup < 1:
+        raise DataError(f"--eval-share must be in (0, 1] and --warmup in [0, 1) "
+                        f"(got {config.eval_share} and {config.warmup})")
     _check_writable_folder(Path(config.out), "--out")
     if config.checkpoint_dir:
         _check_writable_folder(Path(config.checkpoint_dir), "--checkpoint-dir")
@@ -161,44 +176,71 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
             model, device_ids=[runtime.local_rank] if runtime.cuda else None)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = make_scaler(runtime)
-    history, first_epoch, step = [], 1, 0
+    history, first_epoch, step, spent, budget_done = [], 1, 0, 0.0, False
     unreadable_tests: dict = {}  # name -> reason, each reported once however many epochs meet it
     if checkpoint is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         if scaler is not None and checkpoint.get("scaler"):
             scaler.load_state_dict(checkpoint["scaler"])
         history, first_epoch, step = list(checkpoint["history"]), checkpoint["epoch"] + 1, checkpoint["step"]
+        spent = float(checkpoint.get("elapsed_seconds", 0.0))
+        budget_done = bool(checkpoint.get("budget_done")) and checkpoint["config"].get("minutes") == config.minutes
     train_loader, test_loader = _loaders(config, runtime, train_files.pairs, test_files.pairs, mean, std)
-    total_steps = config.epochs * len(train_loader)
-    warmup = min(200, total_steps // 20)
-    final = None
-    for epoch in range(first_epoch, config.epochs + 1):
-        epoch_started = time.perf_counter()
+    if config.minutes is not None:
+        clock = TrainingClock(budget_seconds=config.minutes * 60.0, spent_seconds=spent)
+    else:
+        clock = TrainingClock(total_steps=config.epochs * len(train_loader))
+    lr_schedule = LrSchedule(config.lr, config.schedule, config.warmup)
+    testing = Throttle(config.eval_share)
+    checkpointing = Throttle(CHECKPOINT_SHARE)
+    # re-estimating BN over more batches than half an epoch costs more than it helps on a small set
+    bn_batches = min(config.precise_bn_batches, max(1, len(train_loader) // 2))
+    final, measured, epoch = None, None, first_epoch
+    line_at = time.perf_counter()
+    while not _run_is_over(config, clock, epoch, budget_done):
         torch.manual_seed(config.seed * 1000 + epoch)  # a resumed epoch sees the same crops and flips
         if isinstance(train_loader.sampler, DistributedSampler):
             train_loader.sampler.set_epoch(epoch)
-        train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step,
-                                       total_steps=total_steps, base_lr=config.lr, schedule=config.schedule,
-                                       warmup=warmup, description=f"epoch {epoch}/{config.epochs}")
-        # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
-        recalibrate_batchnorm(model, train_loader, runtime, config.precise_bn_batches)
-        test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
-        final = confusion.as_dict()
-        record = {"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss,
-                  **{f"test_{k}": v for k, v in final.items()},
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - epoch_started}
+        timings: dict = {}
+        train_started = time.perf_counter()
+        train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step, clock=clock,
+                                       lr_schedule=lr_schedule, timings=timings,
+                                       description=_describe_epoch(config, epoch))
+        last = _is_last_epoch(config, clock, epoch, time.perf_counter() - train_started, runtime)
+        if broadcast_flag(testing.due(clock.elapsed(), force=last), runtime):
+            eval_started = time.perf_counter()
+            # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
+            recalibrate_batchnorm(model, train_loader, runtime, bn_batches)
+            test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
+            final = confusion.as_dict()
+            measured = {"test_loss": test_loss, **{f"test_{k}": v for k, v in final.items()}, "metrics_epoch": epoch}
+            testing.record(time.perf_counter() - eval_started)
+            clock.reserve(testing.cost)  # the last epoch's test pass must fit in the budget too
+        now = time.perf_counter()
+        wall, line_at = now - line_at, now  # the checkpoint write below counts in the next epoch's overhead
+        record = {"epoch": epoch, "train_loss": train_loss, **measured, "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": wall, "overhead": max(0.0, 1.0 - timings.get("compute_seconds", 0.0) / max(wall, 1e-9)),
+                  "progress": clock.progress(step)}
         history.append(rounded(record, 6))
         if runtime.is_main:
             print(_epoch_line(record), flush=True)
-            save_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, scaler=scaler, epoch=epoch,
-                            step=step, config=dataclasses.asdict(config), history=history)
+            if checkpointing.due(clock.elapsed(), force=last):
+                save_started = time.perf_counter()
+                save_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, scaler=scaler, epoch=epoch,
+                                step=step, config=dataclasses.asdict(config), history=history,
+                                elapsed_seconds=clock.elapsed(), budget_done=last and clock.timed)
+                checkpointing.record(time.perf_counter() - save_started)
         barrier(runtime)
         if on_epoch is not None:
             on_epoch(record)
+        if last:
+            break
+        epoch += 1
     if final is None:  # resumed after the last epoch had already finished
         _, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
         final = confusion.as_dict()
     result = rounded(final)
+    epochs_run = history[-1]["epoch"] if history else 0
     if unreadable_tests:  # the summary lists what was left out of the metrics, as list_pairs' skips are
         test_files.skipped.extend(unreadable_tests.items())
         test_files.pairs = [pair for pair in test_files.pairs if pair.image.name not in unreadable_tests]
@@ -206,20 +248,46 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         meta = ModelMeta(backbone=config.backbone, mean=list(mean), std=list(std), threshold=0.5,
                          image_size=config.image_size, metrics=result,
                          data={"train": train_files.summary(), "test": test_files.summary()},
-                         hyperparameters=_hyperparameters(config), lineage={"parent": parent, "history": history})
+                         hyperparameters=_hyperparameters(config, epochs_run),
+                         lineage={"parent": parent, "history": history})
         save_model_dir(model.cpu(), meta, out_dir)
         seconds = time.perf_counter() - started
+        budget = f" minutes={config.minutes:g}" if config.minutes else ""
         print("final " + " ".join(f"test_{k}={_fmt(k, v)}" for k, v in final.items())
-              + f" epochs={config.epochs} seconds={seconds:.1f} version={meta.version}", flush=True)
+              + f" epochs={epochs_run}{budget} seconds={seconds:.1f} version={meta.version}", flush=True)
         result = {**result, "version": meta.version, "model_dir": str(out_dir)}
     barrier(runtime)
     return result
 
 
-def _hyperparameters(config: TrainConfig) -> dict:
-    keep = ("epochs", "batch_size", "lr", "weight_decay", "schedule", "backbone", "image_size", "seed",
-            "pretrained", "init_model")
-    return {k: getattr(config, k) for k in keep}
+def _run_is_over(config: TrainConfig, clock: TrainingClock, epoch: int, budget_done: bool) -> bool:
+    """Before an epoch: nothing left to train (a resume after the run had finished)."""
+    if clock.timed:
+        return budget_done or clock.remaining() <= 0
+    return epoch > config.epochs
+
+
+def _is_last_epoch(config: TrainConfig, clock: TrainingClock, epoch: int, train_seconds: float,
+                   runtime: Runtime) -> bool:
+    """After an epoch's steps: a budget run ends when less than half an epoch's training fits in what is
+    left (the last epoch is cut short by the budget, not begun for a few steps); rank 0 decides for all."""
+    if not clock.timed:
+        return epoch >= config.epochs
+    return broadcast_flag(clock.remaining() < 0.5 * train_seconds, runtime)
+
+
+def _describe_epoch(config: TrainConfig, epoch: int) -> str:
+    return f"epoch {epoch} ({config.minutes:g} min budget)" if config.minutes else f"epoch {epoch}/{config.epochs}"
+
+
+def _hyperparameters(config: TrainConfig, epochs_run: int) -> dict:
+    """The run's settings; a --minutes run records the epochs it had time for."""
+    keep = ("epochs", "minutes", "batch_size", "lr", "weight_decay", "schedule", "warmup", "backbone", "image_size",
+            "seed", "pretrained", "init_model")
+    values = {k: getattr(config, k) for k in keep}
+    if config.minutes is not None:
+        values["epochs"] = epochs_run
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from .errors import DataError
+from .train_schedule import SCHEDULES
 
 log = logging.getLogger("trainer.train")
 
@@ -30,6 +31,9 @@ class TrainConfig:
     lr: float = 5e-4
     weight_decay: float = 1e-4
     schedule: str = "cosine"
+    warmup: float = 0.05            # share of the run spent warming the LR up
+    minutes: float | None = None    # a wall-clock budget instead of a number of epochs
+    eval_share: float = 0.1         # most of the run's time evaluation (+ BN re-estimation) may take
     backbone: str = "mobilenet_v3_large"
     image_size: int = 512
     workers: int | None = None
@@ -48,11 +52,18 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", default=None,
                    help="per-epoch checkpoint folder to resume from (default: /opt/ml/checkpoints on SageMaker, "
                         "else OUT/checkpoints)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=30, help="epochs to train (ignored with --minutes)")
+    p.add_argument("--minutes", type=_positive, default=None,
+                   help="train for this wall-clock budget instead of --epochs; the LR schedule ends with it "
+                        "(the final test pass and model write follow)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per step, per GPU (default 8)")
     p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of AdamW (default 5e-4)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
-    p.add_argument("--schedule", choices=("cosine", "poly"), default="cosine")
+    p.add_argument("--schedule", choices=SCHEDULES, default="cosine",
+                   help="LR over the run's progress (steps, or time with --minutes): warm-up then cosine, poly "
+                        "or one-cycle")
+    p.add_argument("--warmup", type=float, default=0.05,
+                   help="share of the run spent warming the LR up (onecycle: 0 means its usual 0.3)")
     p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="mobilenet_v3_large",
                    help="DeepLabV3 encoder: mobilenet_v3_large is fast, resnet50/101 more accurate and slower")
     p.add_argument("--image-size", type=int, default=512, help="training crop size in pixels")
@@ -62,10 +73,23 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
                    help="start from ImageNet backbone weights when available (true/false)")
     p.add_argument("--precise-bn-batches", type=int, default=16,
                    help="training batches used to re-estimate BatchNorm statistics before each test (0: off)")
+    p.add_argument("--eval-share", type=float, default=0.1,
+                   help="most share of the time spent testing between epochs; skipped epochs repeat the last "
+                        "metrics with metrics_epoch= (1: test every epoch)")
     p.add_argument("--init-model", default=None,
                    help="fine-tune from this model (folder, model.tar.gz or .pth; default: SM_CHANNEL_MODEL)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     return p
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}")
+    return value
 
 
 def _boolean(text: str) -> bool:
@@ -99,7 +123,8 @@ def config_from_namespace(args: argparse.Namespace) -> TrainConfig:
         init_model = env["SM_CHANNEL_MODEL"]
     return TrainConfig(out=out, data=data, train=train, test=test, checkpoint_dir=args.checkpoint_dir,
                        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       weight_decay=args.weight_decay, schedule=args.schedule, backbone=args.backbone,
+                       weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
+                       minutes=args.minutes, eval_share=args.eval_share, backbone=args.backbone,
                        image_size=args.image_size, workers=args.workers, seed=args.seed,
                        pretrained=args.pretrained, precise_bn_batches=args.precise_bn_batches,
                        init_model=init_model, device=args.device)

@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.pth"
 # The settings that define a run: resuming with any other value would mix two runs in one model.
-RUN_SETTINGS = ("backbone", "image_size", "lr", "batch_size", "seed", "schedule", "weight_decay", "pretrained",
-                "init_model")
+RUN_SETTINGS = ("backbone", "image_size", "lr", "batch_size", "seed", "schedule", "warmup", "weight_decay",
+                "pretrained", "init_model")
 SAGEMAKER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
 
 
@@ -31,12 +31,14 @@ def default_checkpoint_dir(out_dir: Path) -> Path:
 
 
 def save_checkpoint(directory: Path, *, model, optimizer, scaler, epoch: int, step: int, config: dict,
-                    history: list) -> Path:
+                    history: list, elapsed_seconds: float = 0.0, budget_done: bool = False) -> Path:
     model = getattr(model, "module", model)
     state = {
         "format": 1,
         "epoch": epoch,  # epochs completed
         "step": step,
+        "elapsed_seconds": float(elapsed_seconds),  # of the run so far: a resumed --minutes budget goes on from it
+        "budget_done": bool(budget_done),  # a --minutes run whose last epoch this was
         "backbone": model.backbone,
         "model": model.net.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -54,7 +56,7 @@ def load_checkpoint(directory: Path | None, config: dict) -> dict | None:
     """The last checkpoint in ``directory``, or None when there is none to resume from.
 
     Refuses a checkpoint written with other run settings (``config`` is the new run's, as a dict);
-    only ``epochs`` may grow."""
+    only ``epochs`` (or a ``minutes`` budget) may grow."""
     if directory is None:
         return None
     path = Path(directory) / CHECKPOINT_NAME
@@ -90,7 +92,25 @@ def setting_differences(state: dict, config: dict) -> list[str]:
     old_epochs, new_epochs = saved.get("epochs"), config.get("epochs")
     if isinstance(old_epochs, int) and isinstance(new_epochs, int) and new_epochs < old_epochs:
         differences.append(f"epochs was {old_epochs}, now {new_epochs} (epochs may only grow)")
+    if "minutes" in saved or "minutes" in config:
+        differences += _budget_difference(saved.get("minutes"), config.get("minutes"))
     return differences
+
+
+def _budget_difference(old, new) -> list[str]:
+    """A run counted in epochs cannot go on as one timed in minutes (the LR schedules differ), nor the
+    reverse; a budget may grow."""
+    if old is None and new is None:
+        return []
+    if old is None or new is None:
+        return [f"the run was counted in {_unit(old)}, now {_unit(new)}"]
+    if float(new) < float(old) and not math.isclose(float(new), float(old)):
+        return [f"minutes was {old}, now {new} (a budget may only grow)"]
+    return []
+
+
+def _unit(minutes) -> str:
+    return "epochs" if minutes is None else f"{minutes} minutes"
 
 
 def _same(old, new) -> bool:

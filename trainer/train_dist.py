@@ -97,6 +97,15 @@ def broadcast_flag(flag: bool, runtime: Runtime) -> bool:
     return bool(tensor.item())
 
 
+def broadcast_value(value: float, runtime: Runtime) -> float:
+    """Rank 0's number on every process (e.g. a time budget's progress, which each clock reads differently)."""
+    if not runtime.distributed:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=runtime.device)
+    dist.broadcast(tensor, src=0)
+    return float(tensor.item())
+
+
 def barrier(runtime: Runtime) -> None:
     if runtime.distributed:
         dist.barrier()

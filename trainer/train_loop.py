@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import sys
 import time
 
@@ -17,7 +16,8 @@ from .losses import bce_dice_loss
 from .metrics import Confusion
 from .tiling import pad_to, plan_tiles, predict_tiled
 from .torch_engine import ImageToProbability
-from .train_dist import Runtime, all_reduce_sum
+from .train_dist import Runtime, all_reduce_sum, broadcast_value
+from .train_schedule import LrSchedule, TrainingClock, decay
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,11 @@ def make_scaler(runtime: Runtime):
 
 
 def lr_at(step: int, total_steps: int, base_lr: float, schedule: str = "cosine", warmup: int = 0) -> float:
-    """Learning rate for an optimizer step: linear warm-up, then cosine (to 1 % of base) or poly(0.9) decay."""
+    """Learning rate for an optimizer step of a run counted in steps: linear warm-up over ``warmup``
+    steps, then cosine (to 1 % of base) or poly(0.9) decay (``train_schedule`` has the progress form)."""
     if warmup and step < warmup:
         return base_lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-    if schedule == "poly":
-        return base_lr * (1.0 - progress) ** 0.9
-    floor = base_lr * 0.01
-    return floor + (base_lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return decay((step - warmup) / max(1, total_steps - warmup), base_lr, schedule)
 
 
 def _to_device(images, targets, runtime: Runtime):
@@ -72,10 +69,14 @@ def _progress(loader, runtime: Runtime, description: str):
     return tqdm(loader, desc=description, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 
-def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int, total_steps: int,
-                base_lr: float, schedule: str, warmup: int, description: str = "train",
-                timings: dict | None = None) -> tuple[float, int]:
-    """Returns (mean train loss over all processes, global step after the epoch)."""
+def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int, total_steps: int = 0,
+                base_lr: float = 0.0, schedule: str = "cosine", warmup: int = 0, description: str = "train",
+                timings: dict | None = None, clock: TrainingClock | None = None,
+                lr_schedule: LrSchedule | None = None) -> tuple[float, int]:
+    """Returns (mean train loss over all processes, global step after the epoch).
+
+    With a ``clock`` and ``lr_schedule`` the LR follows the clock's progress and a timed clock ends
+    the epoch early once its budget is spent; without them, ``lr_at`` over ``total_steps``."""
     model.train()
     loss_sum, samples = 0.0, 0
     data_seconds, step_seconds = 0.0, 0.0
@@ -85,8 +86,14 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
         data_seconds += started - waited
         if images.shape[0] == 1:  # BatchNorm in the ASPP pooling branch needs two samples
             images, targets = torch.cat([images, images.flip(-1)]), torch.cat([targets, targets.flip(-1)])
+        if clock is not None:
+            progress = _shared_progress(clock, step, runtime)
+            if clock.timed and progress >= 1.0:
+                break  # the budget is spent: every process stops at the same step
+            lr = lr_schedule.at(progress)
+        else:
+            lr = lr_at(step, total_steps, base_lr, schedule, warmup)
         images, targets = _to_device(images, targets, runtime)
-        lr = lr_at(step, total_steps, base_lr, schedule, warmup)
         for group in optimizer.param_groups:
             group["lr"] = lr
         with autocast(runtime):
@@ -111,6 +118,14 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
         timings["samples"] = timings.get("samples", 0) + samples
     total, count = all_reduce_sum([loss_sum, float(samples)], runtime)
     return total / max(count, 1.0), step
+
+
+def _shared_progress(clock: TrainingClock, step: int, runtime: Runtime) -> float:
+    """Rank 0's progress on every process, so a timed run stops all of them at the same step."""
+    progress = clock.progress(step)
+    if clock.timed and runtime.distributed:
+        progress = broadcast_value(progress, runtime)
+    return progress
 
 
 @torch.no_grad()

@@ -48,6 +48,7 @@ class Hyperparameters:
     workers: int | None = None
     seed: int | None = None
     pretrained: bool | None = None   # start from ImageNet backbone weights (trainer default: when available)
+    minutes: float | None = None     # a wall-clock training budget instead of epochs (trainer --minutes)
 
     def validate(self) -> "Hyperparameters":
         problems = []
@@ -59,6 +60,8 @@ class Hyperparameters:
             problems.append(f"learning rate must be between 0 and 10 (got {self.lr})")
         if self.backbone not in _BACKBONES:
             problems.append(f"backbone {self.backbone!r} is unknown; use one of {', '.join(_BACKBONES)}")
+        if self.minutes is not None and not 0 < float(self.minutes) <= 7 * 24 * 60:
+            problems.append(f"the time budget must be more than 0 and at most a week of minutes (got {self.minutes})")
         if int(self.image_size) < 32 or int(self.image_size) % 8:
             problems.append(f"image size must be a multiple of 8 and at least 32 (got {self.image_size})")
         if problems:
@@ -75,7 +78,16 @@ class Hyperparameters:
             values["seed"] = int(self.seed)
         if self.pretrained is not None:
             values["pretrained"] = "true" if self.pretrained else "false"
+        if self.minutes is not None:
+            values["minutes"] = float(self.minutes)
         return values
+
+    def max_run_seconds(self, default: int) -> int:
+        """SageMaker's max_run: with a time budget, the budget plus a fifth, plus 15 minutes for the container
+        start, data download, final test pass and upload, so a runaway job is stopped near its budget."""
+        if self.minutes is None:
+            return int(default)
+        return int(float(self.minutes) * 60 * 1.2 + 15 * 60)
 
     def as_flags(self) -> list[str]:
         flags = []
