@@ -90,6 +90,8 @@ class LabelingSettings:
     brush_size: int = 12
     road_width_px: int = 10
     overlay_opacity: float = 0.5
+    qa_gap_widths: float = 4.0        # connectivity QA: gaps up to this many road widths are marked
+    qa_min_fragment_px: int = 0       # fragments shorter than this are marked (0: 8 road widths)
 
 
 @dataclass

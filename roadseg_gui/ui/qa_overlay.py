@@ -68,7 +68,11 @@ class RoadQA(QObject):
         self._timer.start()
 
     def settings(self) -> QASettings:
-        return QASettings(road_width=float(self.editor.road_width()))
+        """The road width from the panel; gap and fragment sizes from the workspace's [labeling] settings."""
+        labeling = getattr(getattr(self.editor.workspace, "settings", None), "labeling", None)
+        return QASettings(road_width=float(self.editor.road_width()),
+                          gap_widths=getattr(labeling, "qa_gap_widths", 4.0),
+                          min_fragment_px=getattr(labeling, "qa_min_fragment_px", 0) or None)
 
     def check(self) -> None:
         """Find the current tile's issues on a pool thread (the newest request wins)."""

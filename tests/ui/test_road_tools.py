@@ -189,3 +189,11 @@ def test_qa_counts_issues_jumps_to_the_next_and_accept_warns_once(spacenet, qtbo
     assert f"{count} connectivity issue" in qa.banner.label.text()
     qtbot.keyClick(window.canvas, Qt.Key_Escape)                         # one press dismisses it
     assert not qa.banner.isVisible()
+
+
+def test_qa_sizes_come_from_the_workspace_labeling_settings(spacenet):
+    window, _truth = spacenet
+    labeling = window.workspace.settings.labeling
+    assert window.road_qa.settings().gap_px == 4 * WIDTH and window.road_qa.settings().fragment_px == 8 * WIDTH
+    labeling.qa_gap_widths, labeling.qa_min_fragment_px = 2.0, 500
+    assert window.road_qa.settings().gap_px == 2 * WIDTH and window.road_qa.settings().fragment_px == 500
