@@ -194,3 +194,28 @@ def test_augmentation_is_joint_and_pads_small_tiles(tmp_path):
         assert int((target == IGNORE).sum()) == 64 * 64 - 40 * 50  # padding is ignored, not background
         bright = (image_t * torch.tensor(IMAGENET_STD).view(3, 1, 1) + white).mean(0) > 0.6
         assert torch.equal(bright, target == 1)  # colour jitter is mild: roads stay where the mask says
+
+
+@pytest.mark.parametrize("level", ["none", "flips", "strong"])
+def test_every_augmentation_strength_keeps_image_and_mask_together(tmp_path, level):
+    split = _split(tmp_path)
+    image = np.zeros((80, 80, 3), np.uint8)
+    image[30:50, :] = 255  # a white road exactly where the mask is
+    mask = np.zeros((80, 80), bool)
+    mask[30:50, :] = True
+    Image.fromarray(image).save(split / "images" / "t.png")
+    _mask_png(split / "masks" / "t.png", mask)
+    torch.manual_seed(0)
+    dataset = RoadDataset(list_pairs(split).pairs, image_size=64, augment=level)
+    white = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    for _ in range(8):
+        image_t, target = dataset[0]
+        assert image_t.shape == (3, 64, 64) and target.shape == (64, 64)
+        grey = (image_t * torch.tensor(IMAGENET_STD).view(3, 1, 1) + white).mean(0)
+        bright = grey > (grey.max() + grey.min()) / 2  # colour jitter moves both; the road stays brighter
+        inside = target != IGNORE
+        # resampling (strong: any angle and scale) may blur the road's edge by a pixel, no more
+        agree = (bright == (target == 1))[inside].float().mean()
+        assert agree > (0.97 if level == "strong" else 0.999)
+    with pytest.raises(DataError, match="augmentation strength"):
+        RoadDataset([], augment="extreme")
