@@ -1,7 +1,11 @@
 """APLS and clDice with answers known by hand.
 
-The reference ``apls`` package (CosmiQ, 2019) does not install on this Python, so the
-expected values below are worked out by hand from the definitions (see each docstring).
+The reference ``apls`` 0.1.0 (CosmiQ, 2019) downloads from PyPI but its module imports utm,
+shapely, osmnx, pandas and matplotlib and reads SpaceNet GeoJSON, so it is not run here. The
+expected values below are worked out by hand from the definitions (see each docstring); the
+rules were checked against the reference's ``path_sim_metric``/``compute_apls_metric``: ordered
+pairs of control nodes, paths under a minimum length skipped, a missing node or path costs 1,
+min(1, |L - L'| / L), harmonic mean of both directions (0 when either is 0).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ other within ``buffer`` px, and for every pair of points joined in the first gra
 path length L is compared with the length L' between the snapped points in the second:
 penalty min(1, |L - L'| / L), 1 when a point found no match or no path joins them.
 A direction's score is 1 - mean penalty; APLS is the harmonic mean of both directions.
-Paths shorter than the buffer are skipped: below the snapping's resolution.
+Paths shorter than the buffer are skipped: below the snapping's resolution (the reference skips
+paths under 10 m with a 4 m buffer). One difference from the reference: two graphs with no
+path at all (two empty tiles) agree, so they score 1, where the reference returns 0.
 """
 
 from __future__ import annotations
