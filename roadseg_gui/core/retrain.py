@@ -91,7 +91,7 @@ def sagemaker_config(settings: WorkspaceSettings, *, instance_type: str | None =
         use_spot=sm.use_spot if use_spot is None else use_spot, max_run_seconds=int(sm.max_run_seconds),
         max_wait_seconds=int(sm.max_wait_seconds), s3_endpoint_url=s3.endpoint_url,
         endpoint_url=endpoint_url,  # "" = boto3's own (AWS, or AWS_ENDPOINT_URL_<SERVICE> from the environment)
-        kms_key_id=s3.kms_key_id if s3.sse == "aws:kms" else "")
+        sse=s3.sse, kms_key_id=s3.kms_key_id if s3.sse == "aws:kms" else "")
 
 
 def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, sync: bool = True,

@@ -4,8 +4,8 @@ REAL: ModelTrainer (SageMaker Python SDK v3) runs unmodified against moto's serv
 it stages the source in S3 and calls CreateTrainingJob; the request is read back with
 DescribeTrainingJob; settings validation calls STS and S3 GetBucketLocation on the same server.
 SIMULATED (moto cannot): moto completes jobs instantly, writes no model.tar.gz, has no
-StopTrainingJob and no CloudWatch log events for jobs, and no iam:SimulatePrincipalPolicy (the
-SDK's optional role check is switched off with its own SAGEMAKER_VALIDATE_ROLE=false). Status
+StopTrainingJob and no CloudWatch log events for jobs (role validation against moto's IAM:
+test_retrain_sagemaker_role.py). Status
 transitions, log following and stop are therefore tested against a recorded double standing
 where the boto3 clients stand.
 """
@@ -26,6 +26,8 @@ from trainer.jobs.metrics import MetricsTracker
 from trainer.jobs.sagemaker_backend import SageMakerConfig, launch, validate
 from trainer.jobs.sagemaker_job import LOG_GROUP, SageMakerJob
 
+from sagemaker_helpers import create_readme_role
+
 ROLE = "arn:aws:iam::123456789012:role/RoadsegSageMaker"
 BUCKET = "roadseg-data"
 PREFIX = "team/seg-data"
@@ -33,13 +35,13 @@ PREFIX = "team/seg-data"
 
 @pytest.fixture
 def sm_config(s3_server, monkeypatch):
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")  # moto lacks iam:SimulatePrincipalPolicy
-    # ...which the SDK also calls (and tolerates failing) to pick a staging bucket: moto answers 500,
-    # and botocore would retry that with backoff for seconds
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    # role validation is tested on and off in test_retrain_sagemaker_role.py; here it is off
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # a refused request fails at once, without backoff
     # moto keeps its state per process, not per server: start each test from an empty account
     urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    create_readme_role(s3_server, ROLE.rsplit("/", 1)[1], BUCKET, PREFIX)
     return SageMakerConfig(role_arn=ROLE, bucket=BUCKET, prefix=PREFIX, region="us-east-1",
                            s3_endpoint_url=s3_server, endpoint_url=s3_server, instance_type="ml.g5.xlarge",
                            use_spot=True, max_run_seconds=3600, max_wait_seconds=7200)

@@ -23,19 +23,22 @@ from trainer.artifact import pack_model
 from trainer.errors import RoadsegError
 from trainer.jobs.base import Hyperparameters, JobState
 
+from sagemaker_helpers import create_readme_role
+
 BUCKET, PREFIX = "team-bucket", "sagemaker/seg-data"
 
 
 @pytest.fixture
 def sagemaker_workspace(tiny_workspace, s3_server, monkeypatch):
     urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")  # moto lacks iam:SimulatePrincipalPolicy
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")             # ...and answers it with a 500 the SDK tolerates
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")  # on and off: test_retrain_sagemaker_role.py
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")             # a refused request fails at once
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)       # boto3's own switch: every AWS API goes to moto
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    create_readme_role(s3_server, "RoadsegSageMaker", BUCKET, PREFIX)
     settings = WorkspaceSettings.load(tiny_workspace)
     settings.s3.bucket, settings.s3.prefix, settings.s3.region = BUCKET, PREFIX, "us-east-1"
-    settings.s3.endpoint_url = s3_server
+    settings.s3.endpoint_url, settings.s3.sse = s3_server, "AES256"
     settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/RoadsegSageMaker"
     settings.sagemaker.instance_type = "ml.g4dn.xlarge"
     settings.save(tiny_workspace)
@@ -62,6 +65,8 @@ def test_sagemaker_retrain_syncs_first_launches_and_brings_the_artifact_back(sag
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in desc["InputDataConfig"]}
     assert channels["train"] == f"s3://{BUCKET}/{PREFIX}/train/"
     assert desc["ResourceConfig"]["InstanceType"] == "ml.g4dn.xlarge"
+    code = channels["code"].split(f"s3://{BUCKET}/", 1)[1].rstrip("/") + "/roadseg_train.py"
+    assert s3.head_object(Bucket=BUCKET, Key=code)["ServerSideEncryption"] == "AES256"  # the workspace's SSE
     assert [j.name for j in retrain.unfinished_jobs(root)] + [j.name for j in retrain.all_jobs(root)] \
         == [runner.job.name]  # moto completed it at launch: remembered, and not running
 

@@ -1,11 +1,9 @@
 """The SageMaker backend: ``sagemaker.train.ModelTrainer`` (SDK v3) with the AWS PyTorch training image.
 
-The source is the ``trainer`` package alone, staged into a temp folder with a three-line launcher
-(``roadseg_train.py`` runs ``trainer.train`` as a module, so its package imports work) and the
-package's requirements file. Channels ``train`` and ``test`` are the workspace's synced S3 prefix;
-code, checkpoints and output go under ``s3://BUCKET/PREFIX/jobs/``. Settings are checked before
-anything is created. The SDK's telemetry is switched off through its own config key
-(``SageMaker.PythonSDK.Modules.TelemetryOptOut``), passed to the Session.
+Channels ``train`` and ``test`` are the workspace's synced S3 prefix; code, checkpoints and output go
+under ``s3://BUCKET/PREFIX/jobs/`` (how the trainer is built: sagemaker_sdk). Settings, credentials,
+the bucket's region and the execution role (sagemaker_role) are checked before anything is created;
+any AWS or SDK error on the way becomes one sentence (aws_errors).
 """
 
 from __future__ import annotations
@@ -18,21 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import ClientError, ProfileNotFound
 
 from ..errors import BadInputError, RoadsegError
+from .aws_errors import describe_aws_error
 from .base import Hyperparameters, JobState, JobStatus, TrainingJob
 from .pricing import INSTANCE_TYPES, gpus_per_instance
 from .sagemaker_job import SageMakerJob, status_from_description
+from .sagemaker_role import check_execution_role
+from .sagemaker_sdk import (CHECKPOINT_LOCAL_PATH, JOBS_FOLDER, LAUNCHER, TELEMETRY_OFF, TRAINER_DIR,  # noqa: F401
+                            build_model_trainer, sse_upload_args, stage_source, training_image)
 
 log = logging.getLogger(__name__)
 
-TRAINER_DIR = Path(__file__).resolve().parents[1]
-LAUNCHER = "roadseg_train.py"
-LAUNCHER_CODE = ('"""SageMaker entry script: run the trainer package\'s entry point as a module."""\n'
-                 "import runpy\n\nrunpy.run_module('trainer.train', run_name='__main__', alter_sys=True)\n")
-CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
-TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
@@ -52,6 +48,7 @@ class SageMakerConfig:
     max_wait_seconds: int = 8 * 3600
     s3_endpoint_url: str = ""   # an S3 endpoint (VPC endpoint, test server); SageMaker itself reads AWS S3
     endpoint_url: str = ""      # every other AWS API (SageMaker, CloudWatch Logs, IAM, STS); "" = AWS default
+    sse: str = ""               # "", "AES256" or "aws:kms": applied to everything the launch uploads
     kms_key_id: str = ""
     volume_size_gb: int = 30
 
@@ -103,19 +100,6 @@ def make_boto_session(config: SageMakerConfig) -> boto3.Session:
     return session
 
 
-def training_image(config: SageMakerConfig, region: str) -> str:
-    from sagemaker.core import image_uris
-
-    try:
-        return image_uris.retrieve("pytorch", region=region, version=config.framework_version,
-                                   py_version=config.python_version, instance_type=config.instance_type,
-                                   image_scope="training")
-    except ValueError as exc:
-        raise BadInputError(f"no AWS PyTorch training image for framework {config.framework_version} / "
-                            f"{config.python_version} on {config.instance_type} in {region}: {exc}",
-                            "Choose another framework version in the SageMaker settings (e.g. 2.5, py311).") from exc
-
-
 def validate(config: SageMakerConfig, session: boto3.Session | None = None) -> boto3.Session:
     """Check the settings, the credentials and the bucket's region; create nothing. Returns the session."""
     if not config.role_arn:
@@ -149,8 +133,8 @@ def validate(config: SageMakerConfig, session: boto3.Session | None = None) -> b
     except ClientError as exc:
         raise RoadsegError(f"AWS rejected the credentials ({exc.response.get('Error', {}).get('Code')})",
                            "Refresh them (`aws sso login`) or choose another profile.") from exc
-    except (NoCredentialsError, BotoCoreError) as exc:
-        raise RoadsegError(f"cannot use the AWS credentials: {exc}", "Check the profile and the network.") from exc
+    except Exception as exc:  # no credentials, no network, or an answer that is not AWS's (ResponseParserError)
+        raise describe_aws_error(exc, "check the AWS credentials") from exc
     _check_bucket_region(session, config.bucket, region)
     return session
 
@@ -164,55 +148,13 @@ def _check_bucket_region(session: boto3.Session, bucket: str, region: str) -> No
             raise BadInputError(f"the bucket {bucket!r} does not exist", "Check the bucket name in the settings.") from exc
         raise RoadsegError(f"cannot read the region of bucket {bucket!r} ({code})",
                            "Your user needs s3:GetBucketLocation on it.") from exc
+    except Exception as exc:  # connection errors, or an answer that is not S3's (ResponseParserError)
+        raise describe_aws_error(exc, f"read the region of bucket {bucket!r}") from exc
     bucket_region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
     if bucket_region != region:
         raise BadInputError(f"the bucket {bucket!r} is in {bucket_region} but SageMaker would run in {region}",
                             f"SageMaker reads training data only in its own region: set the region to "
                             f"{bucket_region} in the settings, or use a bucket in {region}.")
-
-
-def stage_source(dest: Path) -> Path:
-    """Copy the trainer package alone (plus the launcher) into ``dest``: what SageMaker receives."""
-    dest = Path(dest)
-    shutil.copytree(TRAINER_DIR, dest / "trainer",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
-    (dest / LAUNCHER).write_text(LAUNCHER_CODE, "utf-8")
-    return dest
-
-
-def build_model_trainer(config: SageMakerConfig, hyperparameters: Hyperparameters, session: boto3.Session,
-                        source_dir: Path, base_job_name: str = "roadseg"):
-    """The ModelTrainer for this launch (separate so a test can inspect it without launching)."""
-    from sagemaker.core.helper.session_helper import Session
-    from sagemaker.core.training.configs import (CheckpointConfig, Compute, OutputDataConfig, SourceCode,
-                                                 StoppingCondition)
-    from sagemaker.train import ModelTrainer
-    from sagemaker.train.distributed import Torchrun
-
-    sm_session = Session(boto_session=session, default_bucket=config.bucket,
-                         default_bucket_prefix=config.jobs_prefix, sagemaker_config=TELEMETRY_OFF)
-    requirements = "trainer/requirements.txt" if (source_dir / "trainer" / "requirements.txt").is_file() else None
-    values = hyperparameters.as_hyperparameters()
-    values["checkpoint-dir"] = CHECKPOINT_LOCAL_PATH
-    return ModelTrainer(
-        sagemaker_session=sm_session,
-        role=config.role_arn,
-        base_job_name=base_job_name,
-        training_image=training_image(config, session.region_name),
-        source_code=SourceCode(source_dir=str(source_dir), entry_script=LAUNCHER, requirements=requirements),
-        distributed=Torchrun() if config.distributed else None,
-        compute=Compute(instance_type=config.instance_type, instance_count=int(config.instance_count),
-                        volume_size_in_gb=int(config.volume_size_gb),
-                        enable_managed_spot_training=bool(config.use_spot)),
-        stopping_condition=StoppingCondition(
-            max_runtime_in_seconds=int(config.max_run_seconds),
-            max_wait_time_in_seconds=int(config.max_wait_seconds) if config.use_spot else None),
-        output_data_config=OutputDataConfig(s3_output_path=f"s3://{config.bucket}/{config.jobs_prefix}/output",
-                                            kms_key_id=config.kms_key_id or None),
-        # s3_uri left empty: the SDK puts it at s3://BUCKET/PREFIX/jobs/<base>/<job name>/checkpoints
-        checkpoint_config=CheckpointConfig(local_path=CHECKPOINT_LOCAL_PATH),
-        hyperparameters=values,
-    )
 
 
 def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_path: str | Path, tmp: Path) -> str:
@@ -232,26 +174,26 @@ def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_pat
             shutil.copyfile(model_path, folder / "model.pth")
         tar = pack_model(folder, tmp / "init-model.tar.gz")
     key = f"{config.jobs_prefix}/init-models/{file_version(tar)}/model.tar.gz"
-    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": config.kms_key_id} if config.kms_key_id else None
     try:
-        session.client("s3").upload_file(str(tar), config.bucket, key, ExtraArgs=extra)
-    except (ClientError, BotoCoreError) as exc:
-        raise RoadsegError(f"cannot upload the model to fine-tune from to s3://{config.bucket}/{key}: {exc}",
-                           "Check that your user may s3:PutObject under the prefix.") from exc
+        session.client("s3").upload_file(str(tar), config.bucket, key,
+                                         ExtraArgs=sse_upload_args(config.sse, config.kms_key_id))
+    except Exception as exc:
+        raise describe_aws_error(exc, "upload the model to fine-tune from", f"s3://{config.bucket}/{key}") from exc
     return f"s3://{config.bucket}/{key.rsplit('/', 1)[0]}/"
 
 
 def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: dict | None = None,
-           session: boto3.Session | None = None, base_job_name: str = "roadseg",
+           session: boto3.Session | None = None, base_job_name: str = JOBS_FOLDER,
            init_model: str | Path | None = None) -> SageMakerJob:
-    """Validate, stage the code, create the training job (wait=False) and return its handle.
+    """Validate, check the role, stage the code, create the training job (wait=False) and return its handle.
 
     ``init_model``: fine-tune from this model (sent as the ``model`` channel)."""
-    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
     from sagemaker.core.training.configs import InputData
 
     hyperparameters.validate()
     session = validate(config, session)
+    role_check = check_execution_role(session.client("iam"), config, training_image(config, session.region_name),
+                                      session.region_name)
     with tempfile.TemporaryDirectory(prefix="roadseg-source-") as tmp:
         source_dir = stage_source(Path(tmp) / "source")
         channels = [InputData(channel_name="train", data_source=f"{config.data_uri}/train/"),
@@ -262,22 +204,20 @@ def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: d
         try:
             trainer = build_model_trainer(config, hyperparameters, session, source_dir, base_job_name)
             trainer.train(input_data_config=channels, wait=False, logs=False)
-        except RoleValidationError as exc:
-            raise RoadsegError(f"the SageMaker execution role cannot be used: {exc}",
-                               "See the README's AWS section for what the role needs.") from exc
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise RoadsegError(f"SageMaker refused the training job: {error.get('Code')}: {error.get('Message')}",
-                               "See the README's AWS section for the permissions and quotas needed.") from exc
-        except (NoCredentialsError, BotoCoreError) as exc:
-            raise RoadsegError(f"cannot reach AWS to create the job: {exc}", "Check credentials and network.") from exc
-        except ValueError as exc:
-            raise BadInputError(f"the SageMaker SDK rejected the job settings: {exc}") from exc
+        except RoadsegError:
+            raise
+        except ValueError as exc:  # pydantic's ValidationError included: a setting the SDK refuses
+            raise BadInputError("the SageMaker SDK rejected the job settings: "
+                                + (str(exc).strip().splitlines() or [""])[0]) from exc
+        except Exception as exc:  # every botocore / SDK error becomes one sentence (aws_errors)
+            raise describe_aws_error(exc, "create the training job",
+                                     f"s3://{config.bucket}/{config.jobs_prefix}/{JOBS_FOLDER}/") from exc
     created = trainer._latest_training_job  # the SDK's record of the job it just created
     job = TrainingJob(name=created.training_job_name, backend="sagemaker",
                       hyperparameters=hyperparameters.to_dict(), data=dict(data or {}),
                       status=JobStatus(JobState.STARTING, "Starting"),
-                      details={**_details(config, session.region_name), "init_model": str(init_model or "")})
+                      details={**_details(config, session.region_name), "init_model": str(init_model or ""),
+                               "role_check": role_check.note})
     runner = attach(job, config, session)
     runner.refresh()
     job.details["checkpoint_uri"] = (runner.last_description.get("CheckpointConfig") or {}).get("S3Uri", "")
@@ -298,4 +238,5 @@ def attach(job: TrainingJob, config: SageMakerConfig, session: boto3.Session | N
 
 
 __all__ = ["SageMakerConfig", "EndpointSession", "SageMakerJob", "attach", "launch", "validate",
-           "make_boto_session", "training_image", "stage_source", "build_model_trainer", "status_from_description"]
+           "make_boto_session", "training_image", "stage_source", "build_model_trainer", "status_from_description",
+           "TELEMETRY_OFF"]
