@@ -4,7 +4,9 @@ and a moto server that can be stopped and started again on the same port."""
 from __future__ import annotations
 
 import argparse
+import os
 import socket
+import subprocess
 import sys
 import threading
 import urllib.request
@@ -71,6 +73,12 @@ def run_cli(argv: list[str]) -> int:
     except RoadsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def run_process(argv: list[str]) -> subprocess.CompletedProcess:
+    """The real ``roadseg`` CLI in its own process (the whole entry point, ~2 s to start)."""
+    return subprocess.run([sys.executable, "-m", "roadseg_gui.cli.main", *argv], capture_output=True, text=True,
+                          timeout=120, env=os.environ.copy())
 
 
 class RequestCounter:

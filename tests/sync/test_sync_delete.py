@@ -1,12 +1,14 @@
 """sync --delete is the mirror of the upload rule: mask before image, both conditional on the
-ETags last seen, so S3 never holds a mask without its image. Two annotators, one real moto server."""
+ETags last seen, so S3 never holds a mask without its image. Two annotators, each running the
+real `roadseg` CLI in its own process, one real moto server."""
 
 from __future__ import annotations
 
 from roadseg_gui.core.sync import list_conflicts, make_s3_client, pull, push
 from roadseg_gui.core.settings import WorkspaceSettings
 
-from sync_helpers import BUCKET, PREFIX, URI, RequestCounter, edit_mask, make_workspace, remote_objects, run_cli
+from sync_helpers import (BUCKET, PREFIX, URI, RequestCounter, edit_mask, make_workspace, remote_objects,
+                          run_process)
 
 IMAGE, MASK = "train/images/tile_00001.jpg", "train/masks/tile_00001.png"
 
@@ -15,7 +17,7 @@ def remote_bytes(client, rel):
     return client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{rel}")["Body"].read()
 
 
-def test_a_stale_delete_is_a_conflict_and_leaves_the_pair_whole(tmp_path, s3_server, s3_client, capsys):
+def test_a_stale_delete_is_a_conflict_and_leaves_the_pair_whole(tmp_path, s3_server, s3_client):
     alice = make_workspace(tmp_path / "alice", s3_server, train=3, test=0)
     assert push(alice, URI).uploaded == 3
     bob = tmp_path / "bob"
@@ -25,9 +27,10 @@ def test_a_stale_delete_is_a_conflict_and_leaves_the_pair_whole(tmp_path, s3_ser
     assert push(alice).uploaded == 1
     for rel in (IMAGE, MASK):                             # ... bob, on the old version, deletes the tile
         (bob / rel).unlink()
-    assert run_cli(["sync", str(bob), "--delete", "--no-progress"]) == 1
-    captured = capsys.readouterr()
-    assert "tile_00001" in captured.err and "changed remotely" in captured.err
+    stale = run_process(["sync", str(bob), "--delete", "--no-progress"])
+    assert stale.returncode == 1, stale.stderr
+    assert "tile_00001" in stale.stderr and "changed remotely" in stale.stderr
+    assert "Traceback" not in stale.stderr
     remote = remote_objects(s3_client)
     assert IMAGE in remote and MASK in remote                         # the image stays with its mask
     assert remote_bytes(s3_client, MASK) == (alice / MASK).read_bytes()
@@ -37,14 +40,16 @@ def test_a_stale_delete_is_a_conflict_and_leaves_the_pair_whole(tmp_path, s3_ser
     assert again.conflict_stems == ["tile_00001"] and again.deleted == 0
     assert IMAGE in remote_objects(s3_client)
 
+    plain = run_process(["sync", str(alice), "--no-progress"])   # alice's S3 is whole: nothing to do
+    assert plain.returncode == 0 and plain.stdout.splitlines()[-1] == "uploaded=0 unchanged=3 conflicts=0 failed=0"
     client = make_s3_client(WorkspaceSettings.load(alice).s3)
     counter = RequestCounter(client)
-    report = push(alice, client=client)                    # alice's S3 is whole: nothing to do
-    assert report.summary() == "uploaded=0 unchanged=3 conflicts=0 failed=0" and report.exit_code == 0
-    assert counter.calls["HeadBucket"] == 1               # it did ask S3, it did not just trust its records
+    assert push(alice, client=client).exit_code == 0
+    assert counter.calls["HeadBucket"] == 1 and counter.calls["HeadObject"] == 1   # asked S3, not its records
 
     # bob resolves by keeping his deletion: the pair goes, mask first
-    assert run_cli(["sync", str(bob), "--delete", "--resolve", "keep-mine", "tile_00001", "--no-progress"]) == 0
+    resolved = run_process(["sync", str(bob), "--delete", "--resolve", "keep-mine", "tile_00001", "--no-progress"])
+    assert resolved.returncode == 0, resolved.stderr
     remote = remote_objects(s3_client)
     assert IMAGE not in remote and MASK not in remote and len(remote) == 4
     assert list_conflicts(bob) == []
