@@ -150,3 +150,19 @@ def test_gdal_opens_the_network_as_qgis_would(tmp_path):
     info = subprocess.run(["ogrinfo", "-ro", "-al", "-q", str(result.lines)], capture_output=True, text=True,
                           timeout=60)
     assert "length_m (Real)" in info.stdout or "length_m (Real) =" in info.stdout
+
+
+@pytest.mark.parametrize("arm_col", [148, 150, 152])
+def test_junction_on_a_block_corner(tmp_path, arm_col):
+    """A junction right at the corner of four 150-px blocks is still one junction with three edges."""
+    values = np.zeros((300, 300), np.uint8)
+    values[148:155, 3:297] = 255
+    values[20:148, arm_col - 3:arm_col + 4] = 255
+    values[155:290, 60:67] = 255
+    path = write_mask(tmp_path / "corner_mask.tif", values)
+    results = [vectorize_raster(path, tmp_path / str(block), block=block, polygons=False) for block in (4096, 150)]
+    for result in results:
+        kinds = sorted(f["properties"]["kind"] for f in features(result.nodes))
+        assert result.line_count == 5 and kinds == ["end"] * 4 + ["junction"] * 2
+    whole, blocks = ([f["properties"]["length_m"] for f in features(r.lines)] for r in results)
+    np.testing.assert_allclose(sorted(whole), sorted(blocks), atol=2 * 2.0)   # within 2 px
