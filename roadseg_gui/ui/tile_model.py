@@ -141,5 +141,7 @@ def _to_qimage(value) -> QImage:
         return value
     from .layers import rgb_to_qimage
 
+    # copy(): rgb_to_qimage wraps a numpy buffer, and scaled() to the same size returns that same data;
+    # the pixmap made from it then painted freed memory once the array was collected.
     return rgb_to_qimage(value).scaled(QSize(THUMB_SIZE, THUMB_SIZE), Qt.KeepAspectRatio,
-                                       Qt.SmoothTransformation)
+                                       Qt.SmoothTransformation).copy()

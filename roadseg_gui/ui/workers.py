@@ -6,12 +6,15 @@ Exceptions never cross threads: a job's outcome is ``Succeeded(value)``,
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from shiboken6 import isValid
 
 from trainer.errors import RoadsegError
 
@@ -79,39 +82,65 @@ def run_outcome(fn: Callable[..., Any], *args, cancel: CancelToken | None = None
     return Succeeded(value)
 
 
-class _Relay(QObject):
-    """Created on the UI thread, so the emit from a pool thread is queued to the UI thread."""
+@dataclass
+class _Ticket:
+    """One submitted job. Kept in ``_Dispatcher.tickets`` (touched on the UI thread at submit and at
+    delivery), so the callable, its arguments and the outcome are released on the UI thread: a QObject
+    among them (a progress relay, a dialog) destroyed on a pool thread crashed the app."""
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: dict
+    cancel: CancelToken
+    on_done: Callable[[Outcome], None] | None
+    context: Any = None        # weakref to the QObject whose deletion cancels delivery
+    outcome: Outcome | None = None
 
-    done = Signal(object)
-    delivered = Signal(object)
 
-    def __init__(self, context: QObject | None = None) -> None:
-        super().__init__(context)  # deleted with its context: then nothing is delivered
-        self.done.connect(self._deliver)
+class _Dispatcher(QObject):
+    """Lives for the whole session on the UI thread and is never deleted, so a pool thread always
+    emits on a live object (a per-job relay could be deleted with its context mid-emit: a segfault)."""
 
-    @Slot(object)
-    def _deliver(self, outcome: object) -> None:
-        _keep_alive.discard(self)
-        self.delivered.emit(outcome)
+    finished = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tickets: dict[int, _Ticket] = {}
+        self.finished.connect(self._deliver, Qt.QueuedConnection)
+
+    @Slot(int)
+    def _deliver(self, number: int) -> None:
+        ticket = self.tickets.pop(number, None)
+        if ticket is None or ticket.on_done is None:
+            return
+        if ticket.context is not None:
+            context = ticket.context()
+            if context is None or not isValid(context):
+                return  # its receiver is gone
+        ticket.on_done(ticket.outcome)
 
 
 class Job(QRunnable):
-    """A QRunnable whose outcome arrives on the UI thread via ``done``."""
+    """Runs one ticket on a pool thread. It holds only the ticket's number: every Python reference
+    the job used is dropped before it reports, so nothing of it is released on the pool thread."""
 
-    def __init__(self, fn: Callable[..., Any], *args, cancel: CancelToken | None = None,
-                 context: QObject | None = None, **kwargs):
+    def __init__(self, number: int):
         super().__init__()
         self.setAutoDelete(True)
-        self.relay = _Relay(context)
-        self.cancel = cancel or CancelToken()
-        self._call = (fn, args, kwargs)
+        self.number = number
 
     def run(self) -> None:
-        fn, args, kwargs = self._call
-        outcome = Cancelled() if self.cancel() else run_outcome(fn, *args, cancel=self.cancel, **kwargs)
+        ticket = _dispatcher().tickets.get(self.number)
+        if ticket is None:
+            return
+        if ticket.cancel():
+            outcome = Cancelled()
+        else:
+            outcome = run_outcome(ticket.fn, *ticket.args, cancel=ticket.cancel, **ticket.kwargs)
+        ticket.outcome = outcome
+        del ticket, outcome
         try:
-            self.relay.done.emit(outcome)
-        except RuntimeError:  # the app is quitting and the receiver is gone
+            _dispatcher().finished.emit(self.number)
+        except RuntimeError:  # the app is quitting
             pass
 
 
@@ -120,13 +149,24 @@ def submit(fn: Callable[..., Any], *args, on_done: Callable[[Outcome], None] | N
            context: QObject | None = None, **kwargs) -> CancelToken:
     """Run ``fn(*args, **kwargs)`` on a pool thread; ``on_done(outcome)`` runs on the UI thread.
     Queued jobs of higher ``priority`` start first. If ``context`` (a QObject) is deleted before the
-    job ends, ``on_done`` is not called."""
-    job = Job(fn, *args, cancel=cancel, context=context, **kwargs)
-    if on_done is not None:
-        job.relay.delivered.connect(on_done)
-    _keep_alive.add(job.relay)
-    (pool or QThreadPool.globalInstance()).start(job, priority)
-    return job.cancel
+    job ends, ``on_done`` is not called. Call it on the UI thread."""
+    token = cancel or CancelToken()
+    number = next(_numbers)
+    _dispatcher().tickets[number] = _Ticket(fn, args, kwargs, token, on_done,
+                                            weakref.ref(context) if context is not None else None)
+    (pool or QThreadPool.globalInstance()).start(Job(number), priority)
+    return token
 
 
-_keep_alive: set[_Relay] = set()
+_numbers = itertools.count(1)
+_the_dispatcher: _Dispatcher | None = None
+
+
+def _dispatcher() -> _Dispatcher:
+    global _the_dispatcher
+    if _the_dispatcher is None:
+        _the_dispatcher = _Dispatcher()
+        app = QCoreApplication.instance()
+        if app is not None and _the_dispatcher.thread() is not app.thread():
+            _the_dispatcher.moveToThread(app.thread())
+    return _the_dispatcher
