@@ -286,8 +286,9 @@ def _run_deletions(client, conn, dest, plan, report, settings) -> None:
     """--delete: remove remote pairs this workspace synced and no longer has, mask first.
 
     Each delete is conditional: a HEAD compares the ETag last seen, then DeleteObject
-    carries If-Match (S3 and moto enforce it; the HEAD keeps stores that ignore it to a
-    window of one request). A stale ETag is a conflict, and the image of a pair whose
+    carries If-Match (AWS S3 and moto 5 enforce it; on an S3-compatible store that ignores
+    it, a write landing between the HEAD and the delete would still be lost: a window of
+    one request, not a guarantee). A stale ETag is a conflict, and the image of a pair whose
     mask could not be deleted stays, so S3 never holds a mask without its image.
     """
     for pair in plan.deletions:
@@ -330,8 +331,8 @@ def _delete(client, dest: Destination, relpath: str, etag: str):
         client.delete_object(Bucket=dest.bucket, Key=key, IfMatch=etag)
         return "deleted"
     except Exception as exc:
-        if is_precondition_failed(exc):
-            return "conflict"
+        if is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict":
+            return "conflict"   # 412: it moved; 409: a concurrent write or delete is in flight
         if error_code(exc) in ("NoSuchKey", "404") or http_status(exc) == 404:
             return "gone"   # deleted between the HEAD and the delete: what we wanted
         return _DeleteFailed(str(describe(exc, bucket=dest.bucket)), is_fatal(exc))
