@@ -193,6 +193,8 @@ def _not_a_file(root: Path, targets: list[str]) -> str:
             mode = os.stat(root / rel).st_mode
         except FileNotFoundError:
             continue
+        except OSError as exc:   # a path too long, a permission, a loop: this tile only
+            return f"cannot check {rel} here: {exc.strerror or exc}"
         if stat.S_ISDIR(mode):
             return f"{rel} is a folder here; move it aside and pull again"
         if not stat.S_ISREG(mode):
