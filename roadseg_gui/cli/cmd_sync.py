@@ -73,6 +73,9 @@ def run(args) -> int:
     if not root.is_dir():
         raise BadInputError("the workspace folder does not exist", "Give the folder that holds train/ and test/",
                             path=root)
+    if args.resolve and args.dry_run:
+        raise BadInputError("--resolve downloads or records versions, so it cannot be part of a --dry-run",
+                            "Run the dry run without --resolve")
     settings = WorkspaceSettings.load(root)
     changed = remember_options(settings, args)
     validate_s3_settings(settings.s3)   # a bad profile is refused before it is remembered

@@ -114,3 +114,7 @@ def test_resolve_take_theirs_from_the_cli(tmp_path, s3_server, s3_client, capsys
     assert (root / MASK).read_bytes() == b"their mask" and list_conflicts(root) == []
     assert run_cli(["sync", str(root), "--resolve", "keep-all", "--no-progress"]) == 1
     assert "--resolve takes keep-mine or take-theirs first" in capsys.readouterr().err
+    assert run_cli(["sync", str(root), "--resolve", "keep-mine", "--dry-run"]) == 1
+    assert "cannot be part of a --dry-run" in capsys.readouterr().err
+    assert run_cli(["sync", str(root), "--resolve", "keep-mine", "tile_00000", "--no-progress"]) == 1
+    assert "tile_00000: not in conflict" in capsys.readouterr().err
