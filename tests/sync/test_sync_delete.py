@@ -4,7 +4,7 @@ real `roadseg` CLI in its own process, one real moto server."""
 
 from __future__ import annotations
 
-from roadseg_gui.core.sync import list_conflicts, make_s3_client, pull, push
+from roadseg_gui.core.sync import list_conflicts, make_s3_client, pull, push, take_theirs
 from roadseg_gui.core.settings import WorkspaceSettings
 
 from sync_helpers import (BUCKET, PREFIX, URI, RequestCounter, edit_mask, make_workspace, remote_objects,
@@ -90,3 +90,21 @@ def test_plain_sync_puts_back_a_missing_remote_image_of_a_pair_it_touches(tmp_pa
     assert report.summary() == "uploaded=1 unchanged=1 conflicts=0 failed=0"
     assert remote_bytes(s3_client, IMAGE) == (root / IMAGE).read_bytes()
     assert remote_bytes(s3_client, MASK) == (root / MASK).read_bytes()
+
+
+def test_a_refused_deletion_can_be_undone_by_taking_theirs(tmp_path, s3_server, s3_client):
+    alice = make_workspace(tmp_path / "alice", s3_server, train=2, test=0)
+    push(alice, URI)
+    bob = tmp_path / "bob"
+    pull(URI, bob, endpoint_url=s3_server)
+    edit_mask(alice, "tile_00001", value=5)
+    push(alice)
+    for rel in (IMAGE, MASK):
+        (bob / rel).unlink()
+    assert push(bob, delete=True).conflict_stems == ["tile_00001"]
+    take_theirs(bob, "tile_00001")                  # bob changes his mind: alice's version comes back
+    assert (bob / MASK).read_bytes() == (alice / MASK).read_bytes()
+    assert (bob / IMAGE).read_bytes() == (alice / IMAGE).read_bytes()
+    assert list_conflicts(bob) == []
+    report = push(bob, delete=True)
+    assert report.summary() == "uploaded=0 unchanged=2 conflicts=0 failed=0" and report.deleted == 0
