@@ -47,9 +47,18 @@ def run(args) -> int:
             failed.append((mask, f"same name as {seen[stem]}; its outputs would overwrite each other"))
             continue
         seen[stem] = mask
+        blocks = tqdm(total=0, unit="block", desc=mask.name, leave=False, dynamic_ncols=True,
+                      disable=progress_disabled(args.no_progress))
+
+        def progress(done: int, total: int) -> None:   # a scene mask takes minutes: show blocks with an ETA
+            blocks.total = total
+            blocks.update(done - blocks.n)
+
         try:
-            result = vectorize_raster(mask, args.out, min_area_px=args.min_area, wgs84=args.wgs84, stem=stem,
-                                      polygons=not args.no_polygons, georeference=georeference)
+            with blocks:
+                result = vectorize_raster(mask, args.out, min_area_px=args.min_area, wgs84=args.wgs84, stem=stem,
+                                          polygons=not args.no_polygons, georeference=georeference,
+                                          progress=progress)
         except RoadsegError as exc:
             failed.append((mask, exc.what + (f". {exc.fix}" if exc.fix else "")))
             continue

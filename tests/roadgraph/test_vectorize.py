@@ -81,7 +81,10 @@ def test_block_borders_do_not_cut_roads(tmp_path):
     values[20:148, 248:255] = 255                   # an arm from the north, joining inside a block
     path = write_mask(tmp_path / "t_mask.tif", values)
     whole = vectorize_raster(path, tmp_path / "whole", block=4096)
-    blocks = vectorize_raster(path, tmp_path / "blocks", block=100)   # borders at x=100,200,300,400, y=100,200
+    calls = []
+    blocks = vectorize_raster(path, tmp_path / "blocks", block=100,   # borders at x=100,200,300,400, y=100,200
+                              progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(i, 15) for i in range(16)]
     for result in (whole, blocks):
         lines, nodes = features(result.lines), features(result.nodes)
         assert len(lines) == 3 and sorted(f["properties"]["kind"] for f in nodes) == ["end", "end", "end", "junction"]
@@ -129,6 +132,7 @@ def test_plain_png_mask_is_in_pixels(tmp_path):
     result = vectorize_raster(tmp_path / "tile.png", tmp_path / "out", polygons=False)
     (line,) = features(result.lines)
     assert result.units == "px" and result.polygons is None
+    assert "pixel grid" in json.loads(result.lines.read_text())["crs"]["properties"]["name"]
     assert line["properties"]["length_px"] == pytest.approx(106, abs=3) and line["properties"]["width_px"] == 5
     xy = coords_of(line["geometry"])
     np.testing.assert_allclose(xy[:, 1], -32.5, atol=1.0)      # y = -row: where QGIS draws the PNG
@@ -150,6 +154,12 @@ def test_gdal_opens_the_network_as_qgis_would(tmp_path):
     info = subprocess.run(["ogrinfo", "-ro", "-al", "-q", str(result.lines)], capture_output=True, text=True,
                           timeout=60)
     assert "length_m (Real)" in info.stdout or "length_m (Real) =" in info.stdout
+    png = tmp_path / "plain.png"
+    Image.fromarray(np.where(make_tile(96, 2)[1], 255, 0).astype(np.uint8)).save(png)
+    plain = vectorize_raster(png, tmp_path / "plain", polygons=False)
+    info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(plain.lines)], capture_output=True, text=True,
+                          timeout=60)
+    assert info.returncode == 0 and "pixel grid" in info.stdout and "WGS 84" not in info.stdout
 
 
 @pytest.mark.parametrize("arm_col", [148, 150, 152])

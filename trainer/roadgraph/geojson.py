@@ -12,7 +12,14 @@ from pathlib import Path
 from ..fsutil import atomic_writer
 
 
-def crs_member(crs) -> dict | None:
+PIXEL_GRID_CRS = 'LOCAL_CS["pixel grid (no georeferencing)",UNIT["pixel",1]]'
+
+
+def crs_member(crs, pixel_grid: bool = False) -> dict | None:
+    """The GeoJSON 2008 ``crs`` member GDAL reads. ``pixel_grid``: a raster with no georeferencing
+    gets a local pixel CRS, so GDAL and QGIS do not take its pixel coordinates for WGS84 degrees."""
+    if pixel_grid:
+        return {"type": "name", "properties": {"name": PIXEL_GRID_CRS}}
     if crs is None:
         return None
     epsg = crs.to_epsg()
@@ -23,12 +30,12 @@ def crs_member(crs) -> dict | None:
 class FeatureWriter:
     """Streams a FeatureCollection to ``path``; ``close(error)`` discards it instead."""
 
-    def __init__(self, path: Path, crs, wgs84: bool):
+    def __init__(self, path: Path, crs, wgs84: bool, pixel_grid: bool = False):
         self.path, self.crs, self.wgs84, self.count = path, crs, wgs84, 0
         self._ctx = atomic_writer(path, "w")
         self.fh = self._ctx.__enter__()
         head = {"type": "FeatureCollection", "name": path.stem}
-        member = None if wgs84 else crs_member(crs)
+        member = None if wgs84 else crs_member(crs, pixel_grid)
         if member:
             head["crs"] = member
         self.fh.write(json.dumps(head)[:-1] + ', "features": [\n')

@@ -5,7 +5,8 @@ ids shared where edges meet, ``length_m`` and ``width_m``), ``<stem>_nodes.geojs
 junctions, ends) and ``<stem>_roads.geojson`` (road polygons). The raster is read block by
 block with a halo, so memory follows the block, not the scene; a road crossing a block
 border is still one edge (``blocks``). A raster with no georeferencing is written in pixel
-units (``length_px``/``width_px``), x = column and y = -row, as QGIS places such rasters.
+units (``length_px``/``width_px``), x = column and y = -row, as QGIS places such rasters, in a
+local "pixel grid" CRS (not WGS84, which GeoJSON readers assume when none is named).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -42,11 +43,13 @@ class VectorResult:
 def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, road_min_value: int = 128,
                      min_area_px: int = 64, wgs84: bool = False, stem: str | None = None,
                      block: int = VECTOR_BLOCK, polygons: bool = True, georeference: tuple | None = None,
-                     min_spur_px: float | None = None, merge_px: float = 3.0) -> VectorResult:
+                     min_spur_px: float | None = None, merge_px: float = 3.0,
+                     progress: Callable[[int, int], None] | None = None) -> VectorResult:
     """Vectorise the roads of ``raster`` (valid pixels >= ``road_min_value``: 128 for a 0/255 mask).
 
     ``georeference`` = (transform, crs) places a raster that has none of its own (a PNG mask
-    of a GeoTIFF tile). Fragments under ``min_area_px`` pixels are dropped.
+    of a GeoTIFF tile). Fragments under ``min_area_px`` pixels are dropped. ``progress(done, total)``
+    is called after each block.
     """
     import rasterio
     from rasterio import windows
@@ -71,7 +74,10 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
         writers = _Writers(out_dir, stem, transform, crs, wgs84, polygons)
         try:
             stitcher = Stitcher(writers.edge, writers.node)
-            for row0, row1, col0, col1 in _blocks(src.height, src.width, block):
+            blocks = list(_blocks(src.height, src.width, block))
+            for finished, (row0, row1, col0, col1) in enumerate(blocks):
+                if progress is not None:
+                    progress(finished, len(blocks))
                 h0, h1 = max(0, row0 - HALO), min(src.height, row1 + HALO)
                 w0, w1 = max(0, col0 - HALO), min(src.width, col1 + HALO)
                 values = src.read(1, window=windows.Window(w0, h0, w1 - w0, h1 - h0))
@@ -86,6 +92,8 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
                     writers.add_polygons(np.ascontiguousarray(road[core]), row0, col0)
                 stitcher.add_block(block_network(road, core, (h0, w0), min_spur_px=min_spur_px, merge_px=merge_px))
             stitcher.finish()
+            if progress is not None:
+                progress(len(blocks), len(blocks))
         except BaseException as exc:
             writers.close(exc)
             raise
@@ -98,9 +106,10 @@ class _Writers:
         self.georef = Georeference(transform, crs) if transform is not None else None
         self.transform = transform if transform is not None else PIXEL_GRID
         self.units = "m" if self.georef else "px"
-        self.polygons = FeatureWriter(out_dir / f"{stem}_roads.geojson", crs, wgs84) if polygons else None
-        self.lines = FeatureWriter(out_dir / f"{stem}_network.geojson", crs, wgs84)
-        self.nodes = FeatureWriter(out_dir / f"{stem}_nodes.geojson", crs, wgs84)
+        grid = transform is None
+        self.polygons = FeatureWriter(out_dir / f"{stem}_roads.geojson", crs, wgs84, grid) if polygons else None
+        self.lines = FeatureWriter(out_dir / f"{stem}_network.geojson", crs, wgs84, grid)
+        self.nodes = FeatureWriter(out_dir / f"{stem}_nodes.geojson", crs, wgs84, grid)
 
     def add_polygons(self, road: np.ndarray, row0: int, col0: int) -> None:
         from affine import Affine
