@@ -92,6 +92,25 @@ def _files_holding_secrets(*folders: Path) -> list[str]:
     return hits
 
 
+def _model_archive(tmp_path: Path) -> Path:
+    from trainer.artifact import ModelMeta, pack_model, save_model_dir
+    from trainer.model import build_model
+
+    return pack_model(save_model_dir(build_model(), ModelMeta(image_size=64), tmp_path / "model"),
+                      tmp_path / "model.tar.gz")
+
+
+def _scene(path: Path) -> Path:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=48, count=3, dtype="uint8",
+                       crs="EPSG:32611", transform=from_origin(500000.0, 4000000.0, 0.5, 0.5)) as dst:
+        dst.write(np.full((3, 48, 64), 90, np.uint8))
+    return path
+
+
 def _roadseg(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "roadseg_gui.cli.main", "-v", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=240)
@@ -119,6 +138,11 @@ def test_aws_commands_with_verbose_logs_leak_no_credential(tmp_path, s3_server):
     settings.save(workspace)
     runs["retrain"] = _roadseg(env, "retrain", str(workspace), "--backend", "sagemaker", "--epochs", "1",
                                "--no-wait")
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    s3.upload_file(str(_scene(tmp_path / "scene.tif")), BUCKET, "scenes/scene.tif")
+    runs["predict"] = _roadseg(env, "predict", "--backend", "sagemaker", "--workspace", str(workspace),
+                               "--no-wait", "--model", str(_model_archive(tmp_path)),
+                               f"s3://{BUCKET}/scenes/", "--out", f"s3://{BUCKET}/predictions/")
     for name, run in runs.items():
         assert run.returncode == 0, f"{name}: {run.stdout}\n{run.stderr}"
         for secret in SECRETS:
