@@ -95,3 +95,23 @@ def test_missing_input_and_unavailable_device(tmp_path, deeplab_dir, capsys):
         code = main(["predict", "--model", str(deeplab_dir), str(image), "--out", str(tmp_path / "o"),
                      "--device", "cuda", "--no-progress"])
         assert code == 1 and "CUDA was requested" in capsys.readouterr().err
+
+
+def test_model_json_with_an_infinite_image_size_is_one_sentence_for_eval_and_predict(tmp_path, deeplab_dir, capsys):
+    import shutil
+
+    from trainer.synthetic import write_dataset
+
+    model = tmp_path / "model"
+    shutil.copytree(deeplab_dir, model)
+    text = (model / "model.json").read_text()
+    (model / "model.json").write_text(text.replace('"image_size": 512', '"image_size": 1e400'))
+    assert "1e400" in (model / "model.json").read_text()
+    data = write_dataset(tmp_path / "data", train=0, test=1, size=64)
+    for argv in (["eval", "--model", str(model), "--data", str(data)],
+                 ["predict", "--model", str(model), str(data / "test" / "images"), "--out", str(tmp_path / "o"),
+                  "--no-progress"]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 1 and "Traceback" not in err and "OverflowError" not in err
+        assert "model.json: image_size is inf, not a finite number" in err
