@@ -23,6 +23,7 @@ from .tile_browser import TileBrowser
 from .qa_overlay import RoadQA
 from .toolbox import TOOL_CLASSES
 from .workers import Failed, Succeeded, submit
+from .workspace_events import PairsChanged
 
 log = logging.getLogger(__name__)
 PREDICT_AHEAD = 3
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.canvas.tool = self.tools["brush"]
         self.banner = Banner("Open model…", "Train a model…")
         self.prediction = PredictionBridge(self) if predict else None
+        self.pairs_changed = PairsChanged(self)
         self.actions = Actions(self)
         self._build_layout()
         menus.build(self)
@@ -237,6 +239,7 @@ class MainWindow(QMainWindow):
     def _accepted(self, stem: str, split: str) -> None:
         self.log_panel.info(f"Accepted {stem}: mask saved in {split}/masks.")
         self._refresh_record(stem)
+        self.pairs_changed.notify()
 
     def _saved(self, stem: str) -> None:
         self.status_save.setText("All edits saved")

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel
 
 from . import dialogs, docks
+from .workspace_events import bind_side_panel
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,25 @@ def embed_side_panels(window, root: Path) -> None:
     submit(import_all, on_done=done, context=window)
 
 
+def _report_sync_to_log(window, panel) -> None:
+    """Sync outcomes reach the Log panel too, not only the S3 panel's summary (which may be hidden)."""
+    if hasattr(panel, "sync_failed"):
+        panel.sync_failed.connect(lambda sentence: window.log_panel.error(f"Sync failed: {sentence}"))
+    if hasattr(panel, "sync_finished"):
+        panel.sync_finished.connect(lambda report: _log_sync_report(window.log_panel, report))
+
+
+def _log_sync_report(log_panel, report) -> None:
+    problems = report.errors or report.conflict_stems or report.failed
+    (log_panel.warning if problems else log_panel.info)(f"Sync: {report.summary()}")
+    for sentence in report.errors[:20]:
+        log_panel.error(f"Sync: {sentence}")
+    if report.conflict_stems:
+        names = ", ".join(report.conflict_stems[:10])
+        log_panel.warning(f"Sync conflicts ({len(report.conflict_stems)}): {names}. "
+                          "Resolve them in the S3 sync panel.")
+
+
 def _create_side_panels(window, root: Path, classes: dict) -> None:
     from PySide6.QtCore import Qt
 
@@ -130,6 +150,8 @@ def _create_side_panels(window, root: Path, classes: dict) -> None:
             log.warning("The %s panel could not start: %s", title, exc)
             widget = QLabel(f"{title} could not start: {exc}")
             widget.setWordWrap(True)
+        bind_side_panel(window.pairs_changed, widget)
+        _report_sync_to_log(window, widget)
         if old is None:
             dock = docks.make_dock(window, title, widget, Qt.RightDockWidgetArea, object_name=attr)
             window.tabifyDockWidget(window.layers_dock, dock)

@@ -55,6 +55,8 @@ class SyncPanel(QWidget):
 
         self.destination = QLineEdit(WorkspaceSettings.load(self.root).s3.uri)
         self.destination.setPlaceholderText("s3://BUCKET/PREFIX")
+        self.settings_button = QPushButton("S3 settings…")
+        self.settings_button.setToolTip("Destination, AWS profile, region, endpoint and encryption")
         self.sync_button = QPushButton("Sync")
         self.sync_button.setToolTip("Send the pairs changed since the last sync (conditional writes)")
         self.cancel_button = QPushButton("Cancel")
@@ -73,6 +75,7 @@ class SyncPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.destination, 1)
+        top.addWidget(self.settings_button)
         top.addWidget(self.sync_button)
         top.addWidget(self.cancel_button)
         buttons = QHBoxLayout()
@@ -88,6 +91,7 @@ class SyncPanel(QWidget):
         layout.addLayout(buttons)
 
         self.sync_button.clicked.connect(lambda: self.start_sync())
+        self.settings_button.clicked.connect(self.edit_settings)
         self.cancel_button.clicked.connect(self.cancel)
         self.keep_button.clicked.connect(lambda: self._resolve(keep_mine, "kept"))
         self.theirs_button.clicked.connect(lambda: self._resolve(take_theirs, "took theirs for"))
@@ -103,6 +107,11 @@ class SyncPanel(QWidget):
     def start_sync(self, dry_run: bool = False) -> bool:
         if self._busy:
             return False
+        problem = self._remember_destination()
+        if problem:
+            self.summary.setText(f"Not synced: {problem}")
+            self.sync_failed.emit(problem)
+            return False
         destination = self.destination.text().strip() or None
         self._token = CancelToken()
         self.progress.setValue(0)
@@ -113,6 +122,41 @@ class SyncPanel(QWidget):
         self.sync_started.emit()
         submit(job, on_done=self._on_sync_done, pool=self._pool)
         return True
+
+    def edit_settings(self) -> bool:
+        """The S3 settings dialog; True when new settings were saved."""
+        from .s3_settings_dialog import S3SettingsDialog
+
+        dialog = S3SettingsDialog(self.root, self.destination.text(), self)
+        self._settings_dialog = dialog  # tests fill it in
+        if dialog.exec() != QDialog.Accepted:
+            return False
+        self.destination.setText(WorkspaceSettings.load(self.root).s3.uri)
+        self.summary.setText("S3 settings saved.")
+        self.refresh()
+        return True
+
+    def _remember_destination(self) -> str:
+        """Check the destination field with the other S3 settings and remember it; a sentence if it
+        cannot work (worded for the app: there is no --to here)."""
+        from .s3_settings_dialog import s3_settings_with_destination
+        from .workers import failure_from
+
+        settings = WorkspaceSettings.load(self.root)
+        if not self.destination.text().strip():
+            return ("this workspace has no S3 destination yet. Type one (s3://BUCKET/PREFIX) in the field "
+                    "beside Sync, or set it in S3 settings…")
+        try:
+            s3 = s3_settings_with_destination(settings.s3, self.destination.text())
+            if s3 != settings.s3:
+                from roadseg_gui.core.settings import validate_s3_settings
+
+                validate_s3_settings(s3)
+                settings.s3 = s3
+                settings.save(self.root)
+        except Exception as exc:  # noqa: BLE001 - one sentence for the person
+            return failure_from(exc).sentence()
+        return ""
 
     def cancel(self) -> None:
         if self._token is not None:
@@ -173,7 +217,7 @@ class SyncPanel(QWidget):
         pending, conflicts = outcome.value
         self.pending_changed.emit(len(pending))
         if not self._busy:
-            self.progress_label.setText(f"{len(pending)} pairs to sync")
+            self.progress_label.setText(f"{len(pending)} pair{'' if len(pending) == 1 else 's'} to sync")
         current = self.selected_stem()
         self.conflict_list.clear()
         for conflict in conflicts:
@@ -226,6 +270,7 @@ class SyncPanel(QWidget):
         self.sync_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy and self._token is not None)
         self.destination.setEnabled(not busy)
+        self.settings_button.setEnabled(not busy)
         self._update_buttons()
         self.busy_changed.emit(busy)
 
