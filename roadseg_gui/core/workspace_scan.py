@@ -34,9 +34,18 @@ class _Found:
 def _list(directory: Path):
     try:
         with os.scandir(directory) as it:
-            return [e for e in it if e.is_file() and not e.name.startswith(".")]
+            return [e for e in it if not e.name.startswith(".") and _is_file(e)]
     except FileNotFoundError:
         return []
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError as exc:  # a symbolic-link loop (ELOOP): name it and open the rest of the workspace
+        log.warning("%s: skipped: a symbolic link that cannot be followed (%s); fix or remove it",
+                    entry.path, exc.strerror)
+        return False
 
 
 def _stem(name: str) -> str:

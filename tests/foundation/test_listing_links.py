@@ -53,3 +53,21 @@ def test_walk_folder_follows_linked_folders_once_and_names_what_it_skips(tmp_pat
     named = {p.name: r for p, r in notes}
     assert "already read" in named["up"] and "output folder" in named["out"] and "hidden" in named[".hidden"]
     assert list_folder(tmp_path / "a", lambda n: True).folders == [tmp_path / "a" / "up"]
+
+
+def test_a_workspace_with_a_symlink_loop_opens_and_names_it(tmp_path, caplog):
+    from roadseg_gui.core.workspace import Workspace
+
+    root = write_dataset(tmp_path / "ws", train=2, test=1, size=32)
+    (root / "unlabeled").mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / "unlabeled" / "new.png")
+    os.symlink("loop.png", root / "unlabeled" / "loop.png")
+    os.symlink("loop.jpg", root / "train" / "images" / "loop.jpg")
+    with caplog.at_level(logging.WARNING):
+        workspace = Workspace.open(root)
+    try:
+        counts = workspace.counts()
+    finally:
+        workspace.close()
+    assert counts["new"] == 1 and counts["accepted"] == 3
+    assert "loop.png" in caplog.text and "loop.jpg" in caplog.text and "symbolic link" in caplog.text
