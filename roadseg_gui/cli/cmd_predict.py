@@ -51,7 +51,9 @@ def register(subparsers) -> None:
     parser.add_argument("--write", choices=["mask", "probability", "both"], default="mask",
                         help="mask (0/255), probability (0..255) or both (default mask)")
     parser.add_argument("--cog", action="store_true", help="write Cloud Optimized GeoTIFFs for scenes")
-    parser.add_argument("--vector", action="store_true", help="also write road polygons and the road network: edges with length_m/width_m and nodes (GeoJSON)")
+    parser.add_argument("--vector", action="store_true",
+                        help="also write road polygons and the road network: edges with length_m/width_m and "
+                             "nodes (GeoJSON; in pixels for plain images)")
     parser.add_argument("--wgs84", action="store_true", help="GeoJSON in EPSG:4326 instead of the scene's CRS")
     parser.add_argument("--min-area", type=int, default=64, help="drop road fragments under this many pixels")
     parser.add_argument("--bands", help="1-based R,G,B band numbers for multispectral rasters, e.g. 5,3,2")
@@ -181,7 +183,8 @@ def run(args) -> int:
         (scenes if info and (info[1] or info[2] > MAX_IMAGE_PIXELS) else images).append(path)
 
     if args.vector and images:
-        tqdm.write(f"note: --vector applies to georeferenced scenes; {len(images)} plain image(s) get masks only")
+        tqdm.write(f"note: {count(len(images), 'plain image')} without georeferencing: --vector writes their road "
+                   f"networks in pixels (length_px, width_px){', not WGS84' if args.wgs84 else ''}")
     write_mask, write_prob = args.write in ("mask", "both"), args.write in ("probability", "both")
     bar = tqdm(total=len(images) + len(scenes), unit="file", disable=progress_disabled(args.no_progress),
                dynamic_ncols=True)
@@ -200,6 +203,8 @@ def run(args) -> int:
                     write_mask_png(target, result.mask)
                 if write_prob:
                     atomic_write_bytes(args.out / f"{path.stem}_probability.png", encode_png(result.probability))
+                if args.vector:
+                    vectorize_image_mask(path.stem, result.mask, args)
                 done += 1
             except (RoadsegError, OSError) as exc:
                 fail(path, _reason(exc, path))
@@ -220,6 +225,18 @@ def run(args) -> int:
                f"in {seconds:.1f} s; {len(failed)} failed; outputs in {args.out}")
     print(summary)
     return 1 if failed else 0
+
+
+def vectorize_image_mask(stem: str, mask, args) -> None:
+    """A plain image's road network, in pixels (the same GeoJSON files as a scene's)."""
+    import tempfile
+
+    from trainer.roadgraph.vectorize import vectorize_raster
+
+    with tempfile.TemporaryDirectory(dir=args.out, prefix=".vector-") as tmp:
+        source = Path(tmp) / f"{stem}.png"
+        write_mask_png(source, mask)
+        vectorize_raster(source, args.out, min_area_px=args.min_area, stem=stem)
 
 
 def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, write_prob: bool) -> None:

@@ -62,3 +62,19 @@ def test_workspace_accepted_masks_placed_by_their_geotiff_tiles(tmp_path, capsys
     assert not (tmp_path / "out" / "chip_0_roads.geojson").exists()
     assert not (tmp_path / "out" / "chip_1_network.geojson").exists()   # not accepted: not vectorised
     assert "vectorised 1 of 1 masks" in capsys.readouterr().out
+
+
+def test_predict_vector_on_a_plain_image_writes_a_pixel_network(tmp_path, capsys):
+    from trainer.artifact import ModelMeta, save_model_dir
+    from trainer.model import build_model
+
+    model = save_model_dir(build_model("mobilenet_v3_large"), ModelMeta(), tmp_path / "model")
+    Image.fromarray(make_tile(64, 1)[0]).save(tmp_path / "a.png")
+    code = main(["predict", "--model", str(model), str(tmp_path / "a.png"), "--out", str(tmp_path / "out"),
+                 "--tile", "64", "--overlap", "16", "--vector", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0 and "without georeferencing: --vector writes their road networks in pixels" in out
+    network = json.loads((tmp_path / "out" / "a_network.geojson").read_text())
+    assert "pixel grid" in network["crs"]["properties"]["name"]
+    assert (tmp_path / "out" / "a_nodes.geojson").is_file() and (tmp_path / "out" / "a.png").is_file()
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".vector-")]   # temp folder gone
