@@ -24,6 +24,7 @@ if __name__ == "__main__" and not __package__:  # SageMaker runs `python train.p
     _sys.exit(_main())
 
 import dataclasses
+import itertools
 import logging
 import os
 import sys
@@ -44,6 +45,7 @@ from .train_args import TrainConfig, build_parser, config_from_args, config_from
 from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
 from .train_dist import Runtime, barrier, broadcast_flag, is_model_writer, setup_runtime, shutdown
 from .train_loop import evaluate_epoch, make_scaler, recalibrate_batchnorm, train_epoch
+from .roadgraph.metrics import ConnectivityTotals
 from .train_schedule import LrSchedule, Throttle, TrainingClock
 
 log = logging.getLogger("trainer.train")
@@ -100,7 +102,8 @@ def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mea
 
 
 EPOCH_KEYS = ("epoch", "train_loss", "test_loss", "test_iou", "test_f1", "test_precision", "test_recall",
-              "test_accuracy", "test_background_accuracy", "lr", "seconds", "overhead", "metrics_epoch", "progress")
+              "test_accuracy", "test_background_accuracy", "test_cldice", "lr", "seconds", "overhead",
+              "metrics_epoch", "progress")
 
 
 def _epoch_line(record: dict) -> str:
@@ -195,9 +198,11 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     checkpointing = Throttle(CHECKPOINT_SHARE)
     # re-estimating BN over more batches than half an epoch costs more than it helps on a small set
     bn_batches = min(config.precise_bn_batches, max(1, len(train_loader) // 2))
-    final, measured, epoch = None, None, first_epoch
+    final, measured = None, None
     line_at = time.perf_counter()
-    while not _run_is_over(config, clock, epoch, budget_done):
+    # checked once: after that only the last epoch (which is always tested) ends the run
+    over = _run_is_over(config, clock, first_epoch, budget_done)
+    for epoch in () if over else itertools.count(first_epoch):
         torch.manual_seed(config.seed * 1000 + epoch)  # a resumed epoch sees the same crops and flips
         if isinstance(train_loader.sampler, DistributedSampler):
             train_loader.sampler.set_epoch(epoch)
@@ -211,8 +216,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
             eval_started = time.perf_counter()
             # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
             recalibrate_batchnorm(model, train_loader, runtime, bn_batches)
-            test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
-            final = confusion.as_dict()
+            test_loss, final = _test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=last)
             measured = {"test_loss": test_loss, **{f"test_{k}": v for k, v in final.items()}, "metrics_epoch": epoch}
             testing.record(time.perf_counter() - eval_started)
             clock.reserve(testing.cost)  # the last epoch's test pass must fit in the budget too
@@ -235,10 +239,8 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
             on_epoch(record)
         if last:
             break
-        epoch += 1
     if final is None:  # resumed after the last epoch had already finished
-        _, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable_tests)
-        final = confusion.as_dict()
+        _, final = _test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=True)
     result = rounded(final)
     epochs_run = history[-1]["epoch"] if history else 0
     if unreadable_tests:  # the summary lists what was left out of the metrics, as list_pairs' skips are
@@ -258,6 +260,19 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         result = {**result, "version": meta.version, "model_dir": str(out_dir)}
     barrier(runtime)
     return result
+
+
+def _test_pass(model, test_loader, runtime: Runtime, mean, std, unreadable: dict, *, apls: bool
+               ) -> tuple[float, dict]:
+    """(test loss, metrics): the pixel metrics and clDice every time, APLS on the final pass only (it builds
+    graphs and shortest paths per tile)."""
+    roads = ConnectivityTotals()
+    test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable, roads, apls=apls)
+    connectivity = roads.as_dict()
+    metrics = {**confusion.as_dict(), "cldice": connectivity["cldice"]}
+    if apls:
+        metrics["apls"] = connectivity["apls"]
+    return test_loss, metrics
 
 
 def _run_is_over(config: TrainConfig, clock: TrainingClock, epoch: int, budget_done: bool) -> bool:

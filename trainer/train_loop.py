@@ -9,11 +9,14 @@ import time
 
 import numpy as np
 import torch
+from skimage.morphology import skeletonize  # noqa: F401 - imported up front: its slow first import is not test time
 
 from . import devices
 from .data import Unreadable
 from .losses import bce_dice_loss
 from .metrics import Confusion
+from .roadgraph.metrics import ConnectivityTotals
+from .roadgraph.skeleton import skeletonize_mask
 from .tiling import pad_to, plan_tiles, predict_tiled
 from .torch_engine import ImageToProbability
 from .train_dist import Runtime, all_reduce_sum, broadcast_value
@@ -156,9 +159,12 @@ def recalibrate_batchnorm(model, loader, runtime: Runtime, max_batches: int) -> 
 
 
 @torch.no_grad()
-def evaluate_epoch(model, loader, runtime: Runtime, mean, std, reported: dict | None = None
-                   ) -> tuple[float, Confusion]:
+def evaluate_epoch(model, loader, runtime: Runtime, mean, std, reported: dict | None = None,
+                   roads: ConnectivityTotals | None = None, apls: bool = False) -> tuple[float, Confusion]:
     """Mean test loss and the confusion counts of the whole test set (summed over processes).
+
+    ``roads`` (optional) collects clDice's skeleton counts per tile, cheap enough for every test pass,
+    and APLS too when ``apls`` (graphs and shortest paths: the final pass only), as ``roadseg eval`` does.
 
     Each tile is predicted as ``roadseg eval`` predicts it (``Predictor``: reflect padded to a multiple
     of 32, 512-px windows blended beyond that, probability >= 0.5), never padded to a batch
@@ -186,8 +192,30 @@ def evaluate_epoch(model, loader, runtime: Runtime, mean, std, reported: dict | 
         loss_sum += float(bce_dice_loss(logits, targets)) * len(tiles)
         samples += len(tiles)
         confusion.add(probability >= PREDICT_THRESHOLD, targets == 1)
-    summed = all_reduce_sum([loss_sum, float(samples), *confusion.as_list()], runtime)
-    return summed[0] / max(summed[1], 1.0), Confusion.from_list(summed[2:])
+        if roads is not None:
+            _add_roads(roads, (probability >= PREDICT_THRESHOLD).cpu().numpy(), (targets == 1).cpu().numpy(), apls)
+    road_counts = _ROAD_COUNTS if roads is not None else ()
+    summed = all_reduce_sum([loss_sum, float(samples), *confusion.as_list(),
+                             *(getattr(roads, name) for name in road_counts)], runtime)
+    for name, value in zip(road_counts, summed[7:]):
+        setattr(roads, name, int(value) if name != "apls_sum" else value)
+    return summed[0] / max(summed[1], 1.0), Confusion.from_list(summed[2:7])
+
+
+_ROAD_COUNTS = ("pred_skeleton", "pred_inside", "truth_skeleton", "truth_inside", "apls_sum", "apls_count")
+
+
+def _add_roads(roads: ConnectivityTotals, predicted: np.ndarray, truths: np.ndarray, apls: bool) -> None:
+    for pred, truth in zip(predicted, truths):
+        if apls:
+            roads.add(pred, truth)
+            continue
+        # clDice's counts alone, as ConnectivityTotals.add keeps them (without its APLS graphs)
+        pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
+        roads.pred_skeleton += int(np.count_nonzero(pred_skeleton))
+        roads.pred_inside += int(np.count_nonzero(pred_skeleton & truth))
+        roads.truth_skeleton += int(np.count_nonzero(truth_skeleton))
+        roads.truth_inside += int(np.count_nonzero(truth_skeleton & pred))
 
 
 def _predict_tiles(to_probability: ImageToProbability, images: list, runtime: Runtime

@@ -30,7 +30,8 @@ from trainer.train import TrainConfig, config_from_args, fit
 ROOT = Path(__file__).resolve().parents[2]
 EPOCH_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) test_loss=([0-9.]+) test_iou=([0-9.]+) "
                         r"test_f1=([0-9.]+) test_precision=([0-9.]+) test_recall=([0-9.]+) "
-                        r"test_accuracy=([0-9.]+) test_background_accuracy=([0-9.]+) lr=(\S+) seconds=([0-9.]+) "
+                        r"test_accuracy=([0-9.]+) test_background_accuracy=([0-9.]+) test_cldice=([0-9.]+) lr=(\S+) "
+                        r"seconds=([0-9.]+) "
                         r"overhead=([0-9.]+) metrics_epoch=(\d+) progress=([0-9.]+)$")
 # What the learning test trains on: enough steps for a from-scratch MobileNet to find grey roads.
 LEARN = dict(tiles=64, size=96, epochs=8, batch_size=8, lr=3e-3)

@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from trainer.errors import RoadsegError
+from trainer.evaluate import evaluate
 from trainer.jobs.metrics import MetricsTracker
+from trainer.metrics import rounded
 from trainer.synthetic import write_dataset
 from trainer.train import TrainConfig, config_from_args, fit
 from trainer.train_schedule import Throttle, TrainingClock, lr_at_progress
@@ -99,6 +101,11 @@ def test_minutes_trains_to_the_budget_and_decays_the_lr_with_it(tmp_path):
     final = lines[-1]
     assert final.startswith("final ") and f"epochs={len(epochs)} minutes=0.25 " in final
     assert epochs[-1]["test_iou"] == pytest.approx(result["iou"], abs=1e-4)
+    # road connectivity: clDice on every epoch line, APLS on the final one, both as `roadseg eval` scores them
+    assert all(0.0 <= e["test_cldice"] <= 1.0 for e in epochs) and "test_apls=" in final
+    scored = rounded(evaluate(tmp_path / "model", data, connectivity=True))
+    assert (scored["cldice"], scored["apls"]) == (result["cldice"], result["apls"])
+    assert epochs[-1]["test_cldice"] == pytest.approx(result["cldice"], abs=1e-4)
     saved = torch.load(tmp_path / "model" / "checkpoints" / "last.pth", weights_only=True)
     assert saved["budget_done"] and saved["elapsed_seconds"] == pytest.approx(train_seconds, rel=0.25)
 
