@@ -86,7 +86,7 @@ class SnapRoadLineTool(RoadLineTool):
         super().finish()
 
     def commit(self, document, points, value):
-        line = self._finishing or points
+        line, self._finishing = self._finishing or points, []
         return document.road_line(line, self.ctx.road_width(), value)
 
     def paint_preview(self, painter, canvas) -> None:

@@ -108,7 +108,7 @@ def test_road_line_follows_the_prediction_and_alt_makes_it_straight(spacenet, qt
     assert (straight.mask & truth).sum() < 0.8 * (snapped & truth).sum()
 
 
-def test_ctrl_click_and_the_take_tool_copy_one_connected_predicted_road(spacenet):
+def test_ctrl_click_and_the_take_tool_copy_one_connected_predicted_road(spacenet, qtbot):
     window, truth = spacenet
     predicted = window.editor.roads.predicted_mask()
     from scipy.ndimage import label
@@ -122,6 +122,7 @@ def test_ctrl_click_and_the_take_tool_copy_one_connected_predicted_road(spacenet
     assert np.array_equal(document.mask, labels == biggest)
     assert window.editor.undo.active.count() == 1
     assert window.undo_action.text().endswith("Take predicted road")
+    qtbot.waitUntil(window.workspace.edit_path(STEM).exists, timeout=15000)   # autosaved
     window.undo_action.trigger()
     assert not document.mask.any()
 
@@ -138,7 +139,7 @@ def test_ctrl_click_and_the_take_tool_copy_one_connected_predicted_road(spacenet
     assert "No predicted road" in window.statusBar().currentMessage()
 
 
-def test_connect_joins_two_road_ends_at_the_road_width(spacenet):
+def test_connect_joins_two_road_ends_at_the_road_width(spacenet, qtbot):
     window, truth = spacenet
     pts = most_curved_edge(truth)
     r, c = pts[len(pts) // 2]
@@ -157,6 +158,8 @@ def test_connect_joins_two_road_ends_at_the_road_width(spacenet):
 
     assert label(joined[max(0, r - 30):r + 30, max(0, c - 30):c + 30], np.ones((3, 3)))[1] \
         < label(cut[max(0, r - 30):r + 30, max(0, c - 30):c + 30], np.ones((3, 3)))[1]
+    qtbot.waitUntil(window.workspace.edit_path(STEM).exists, timeout=15000)   # autosaved
+    assert np.array_equal(Workspace.open(window.workspace.root).working_mask(STEM), joined)
     window.undo_action.trigger()
     assert np.array_equal(document.mask, cut)
 
