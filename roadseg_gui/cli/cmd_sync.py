@@ -29,7 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--kms-key-id", help="KMS key for --sse aws:kms (remembered)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and send nothing")
     parser.add_argument("--delete", action="store_true",
-                        help="also delete remote objects this workspace synced and has since removed")
+                        help="also delete remote objects this workspace synced and has since removed (per pair, "
+                             "mask before image, only if S3 still holds the version last seen)")
     parser.add_argument("--verify", action="store_true",
                         help="hash every local file afresh, list the remote once and re-send whatever changed "
                              "here or whatever S3 lost (e.g. a recreated bucket)")
