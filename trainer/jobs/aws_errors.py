@@ -51,6 +51,13 @@ def describe_aws_error(exc: BaseException, doing: str, s3_location: str = "") ->
                             + (f", {message}" if message else "") + f") while trying to {doing}", s3_fix)
     if isinstance(exc, ClientError):
         code, operation, message = _client_error_parts(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if message.startswith("<") or int(status) >= 500:  # a server error or a proxy's page, not a refusal
+            body = "an HTML error page" if message.startswith("<") else (message or code)
+            return RoadsegError(f"AWS answered {operation or 'a request'} with HTTP {status} ({body}) "
+                                f"while trying to {doing}",
+                                "That is on AWS's or a proxy's side: try again later, and check the proxy and "
+                                "endpoint settings if it persists.")
         detail = f"{operation}: {code}" + (f", {message}" if message else "")
         if operation in _S3_OPERATIONS:
             return RoadsegError(f"S3 refused a request{where} ({detail}) while trying to {doing}", s3_fix)

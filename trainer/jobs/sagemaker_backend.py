@@ -131,6 +131,8 @@ def validate(config: SageMakerConfig, session: boto3.Session | None = None) -> b
     try:
         session.client("sts").get_caller_identity()
     except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400) >= 500:
+            raise describe_aws_error(exc, "check the AWS credentials") from exc
         raise RoadsegError(f"AWS rejected the credentials ({exc.response.get('Error', {}).get('Code')})",
                            "Refresh them (`aws sso login`) or choose another profile.") from exc
     except Exception as exc:  # no credentials, no network, or an answer that is not AWS's (ResponseParserError)

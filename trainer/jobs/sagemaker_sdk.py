@@ -5,7 +5,9 @@
 - The SDK's config files (``/etc/xdg/sagemaker/config.yaml``, ``~/.config/sagemaker/config.yaml``,
   or ``SAGEMAKER_ADMIN_CONFIG_OVERRIDE`` / ``SAGEMAKER_USER_CONFIG_OVERRIDE``) are loaded as the SDK
   would, and telemetry is switched off inside them: passing only the opt-out would drop an admin's
-  VPC, tags and KMS defaults.
+  defaults. ModelTrainer 3.27 reads TrainingJob Tags and VpcConfig subnets without its session
+  (so never), and an explicit OutputDataConfig hides the config's KmsKeyId, so those three are
+  passed explicitly (org_defaults).
 - Everything the job stages goes to ``s3://BUCKET/PREFIX/jobs/roadseg/JOB/``, always: the SDK would
   otherwise move it under the output path when its own IAM probe says the role may not write the
   default bucket (``_resolve_staging_bucket``).
@@ -86,6 +88,24 @@ def sdk_config(boto_session) -> dict:
     return loaded
 
 
+def org_defaults(loaded: dict) -> dict:
+    """ModelTrainer arguments for the TrainingJob Tags, VpcConfig and output KmsKeyId of the SDK config."""
+    from sagemaker.core.training.configs import Networking, Tag
+
+    job = (loaded.get("SageMaker") or {}).get("TrainingJob") or {}
+    found: dict = {}
+    if job.get("Tags"):
+        found["tags"] = [Tag(key=tag["Key"], value=tag["Value"]) for tag in job["Tags"]]
+    vpc = job.get("VpcConfig") or {}
+    if vpc.get("Subnets") or vpc.get("SecurityGroupIds"):
+        found["networking"] = Networking(subnets=vpc.get("Subnets"), security_group_ids=vpc.get("SecurityGroupIds"),
+                                         enable_network_isolation=job.get("EnableNetworkIsolation"))
+    kms = (job.get("OutputDataConfig") or {}).get("KmsKeyId")
+    if kms:
+        found["kms_key_id"] = kms
+    return found
+
+
 @contextlib.contextmanager
 def sdk_role_check_off():
     """The SDK reads SAGEMAKER_VALIDATE_ROLE while ModelTrainer is built; sagemaker_role checks instead."""
@@ -142,8 +162,12 @@ def build_model_trainer(config, hyperparameters, session, source_dir: Path, base
     from sagemaker.core.shapes import MetricDefinition
     from sagemaker.train.distributed import Torchrun
 
+    loaded = sdk_config(session)
     sm_session = Session(boto_session=session, default_bucket=config.bucket,
-                         default_bucket_prefix=config.jobs_prefix, sagemaker_config=sdk_config(session))
+                         default_bucket_prefix=config.jobs_prefix, sagemaker_config=loaded)
+    org = org_defaults(loaded)
+    kms_key_id = config.kms_key_id or org.pop("kms_key_id", None)  # the workspace's own key wins
+    org.pop("kms_key_id", None)
     requirements = "trainer/requirements.txt" if (source_dir / "trainer" / "requirements.txt").is_file() else None
     values = hyperparameters.as_hyperparameters()
     values["checkpoint-dir"] = CHECKPOINT_LOCAL_PATH
@@ -163,9 +187,10 @@ def build_model_trainer(config, hyperparameters, session, source_dir: Path, base
                 max_runtime_in_seconds=int(config.max_run_seconds),
                 max_wait_time_in_seconds=int(config.max_wait_seconds) if config.use_spot else None),
             output_data_config=OutputDataConfig(s3_output_path=f"s3://{config.bucket}/{config.jobs_prefix}/output",
-                                                kms_key_id=config.kms_key_id or None),
+                                                kms_key_id=kms_key_id or None),
             checkpoint_config=CheckpointConfig(local_path=CHECKPOINT_LOCAL_PATH),
             hyperparameters=values,
+            **org,
         )
     trainer._upload_args = sse_upload_args(config.sse, config.kms_key_id)
     trainer._jobs_uri = f"s3://{config.bucket}/{config.jobs_prefix}"
