@@ -95,3 +95,12 @@ def test_detour_is_penalised_by_its_length():
 def test_shapes_must_match():
     with pytest.raises(ValueError, match="one H x W size"):
         apls_score(np.zeros((5, 5), bool), np.zeros((5, 6), bool))
+
+
+def test_identical_tangled_masks_score_one():
+    """Noise makes junction clusters, merged nodes and parallel edges: a mask against itself still scores 1
+    (each edge remembers which end its pixel path starts from, so snapping finds the same routes)."""
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        mask = rng.random((80, 90)) < rng.uniform(0.05, 0.7)
+        assert apls_score(mask, mask) == pytest.approx(1.0, abs=1e-9)

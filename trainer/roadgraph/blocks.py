@@ -80,7 +80,8 @@ def _split_border_nodes(traced: nx.MultiGraph, fringe: np.ndarray, in_core: np.n
             if isinstance(node, tuple) and node not in graph:
                 link = np.array(node[1])
                 graph.add_node(node, pts=link, o=link.astype(float).mean(axis=0))
-        graph.add_edge(ends[0], ends[1], pts=pts + offset_a)
+        start = ends[0] if traced.edges[u, v, key].get("start", u) == u else ends[1]
+        graph.add_edge(ends[0], ends[1], pts=pts + offset_a, start=start)
     return graph
 
 
@@ -116,7 +117,7 @@ class Stitcher:
             if isinstance(a, tuple) or isinstance(b, tuple):
                 for end, original in ((a, u), (b, v)):
                     self.pending.add_node(end, o=graph.nodes[original]["o"])
-                self.pending.add_edge(a, b, pts=pts, width_px=data["width_px"])
+                self.pending.add_edge(a, b, pts=pts, width_px=data["width_px"], start=a)
                 touched.update(n for n in (a, b) if isinstance(n, tuple))
             else:
                 self.emit_edge(a, b, pts, data["width_px"])
@@ -136,7 +137,7 @@ class Stitcher:
         width = (w1 * l1 + w2 * l2) / (l1 + l2) if l1 + l2 else w1
         pending.remove_node(node)
         if isinstance(a, tuple) or isinstance(b, tuple):
-            pending.add_edge(a, b, pts=pts, width_px=width)
+            pending.add_edge(a, b, pts=pts, width_px=width, start=a)
         else:
             self.emit_edge(a, b, pts, width)
         for end in (a, b):

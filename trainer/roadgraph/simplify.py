@@ -19,8 +19,12 @@ def path_length(pts: np.ndarray) -> float:
 
 
 def oriented_pts(graph: nx.MultiGraph, u, v, key) -> np.ndarray:
-    """The edge's path starting at the end nearer node ``u``."""
-    pts = graph.edges[u, v, key]["pts"]
+    """The edge's path starting at node ``u`` (edges record the node their ``pts`` start from in ``start``;
+    without it, the end nearer ``u``)."""
+    data = graph.edges[u, v, key]
+    pts, start = data["pts"], data.get("start")
+    if start is not None and start in (u, v):
+        return pts if start == u else pts[::-1]
     o = graph.nodes[u]["o"]
     if np.hypot(*(pts[-1] - o)) < np.hypot(*(pts[0] - o)):
         return pts[::-1]
@@ -86,6 +90,7 @@ def _merge_close(graph, merge_px, keep) -> bool:
         graph.nodes[u]["o"] = (ou + ov) / 2.0
         graph.nodes[u]["pts"] = np.concatenate([graph.nodes[u]["pts"], graph.nodes[v]["pts"]])
         for _, w, data in list(graph.edges(v, data=True)):
+            data = dict(data, start=u if data.get("start") == v else data.get("start"))
             graph.add_edge(u, u if w == v else w, **data)
         graph.remove_node(v)
         changed = True
@@ -105,6 +110,6 @@ def join_through(graph: nx.MultiGraph, keep: set | None = None) -> bool:
         pts = np.concatenate([first, second[1:]]) if (first[-1] == second[0]).all() else \
             np.concatenate([first, second])
         graph.remove_node(node)
-        graph.add_edge(a, b, pts=pts)
+        graph.add_edge(a, b, pts=pts, start=a)
         changed = True
     return changed

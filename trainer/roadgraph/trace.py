@@ -63,7 +63,8 @@ def trace_graph(skeleton: np.ndarray, forced: np.ndarray | None = None) -> nx.Mu
 
     def add_edge(path: list[int]) -> None:
         pts = np.column_stack([rows[path], cols[path]])
-        graph.add_edge(int(node_of[path[0]]), int(node_of[path[-1]]), pts=pts)
+        start = int(node_of[path[0]])
+        graph.add_edge(start, int(node_of[path[-1]]), pts=pts, start=start)
 
     for p in node_pixels.tolist():
         for q in neighbours[p]:
