@@ -71,6 +71,18 @@ def test_sagemaker_statuses_map_to_job_states(primary, secondary, state):
     assert status_from_description(_desc(primary, secondary)).state == state
 
 
+def test_every_in_progress_secondary_status_of_the_api_is_mapped():
+    import botocore.session
+
+    from trainer.jobs.sagemaker_job import _SECONDARY_TO_STATE
+
+    api = set(botocore.session.get_session().get_service_model("sagemaker").shape_for("SecondaryStatus").enum)
+    terminal = {"Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Completed", "Failed"}
+    assert set(_SECONDARY_TO_STATE) == api - terminal  # e.g. PreparingTrainingStack, not "PreparingTraining"
+    assert status_from_description(_desc("InProgress", "PreparingTrainingStack")).secondary.startswith(
+        "PreparingTrainingStack")
+
+
 def test_failure_reason_and_billable_time_are_kept():
     created = datetime(2026, 1, 1, tzinfo=timezone.utc)
     status = status_from_description(_desc("Failed", "Failed", FailureReason="AlgorithmError: boom",

@@ -20,11 +20,12 @@ from .pricing import PRICE_NOTE, estimate_cost
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
+# every in-progress SecondaryStatus of the SageMaker API (botocore's enum); the terminal ones follow the primary status
 _SECONDARY_TO_STATE = {
     "Starting": JobState.STARTING, "Pending": JobState.STARTING, "LaunchingMLInstances": JobState.STARTING,
-    "PreparingTraining": JobState.STARTING, "Restarting": JobState.STARTING,
+    "PreparingTrainingStack": JobState.STARTING, "Restarting": JobState.STARTING,
     "Downloading": JobState.DOWNLOADING, "DownloadingTrainingImage": JobState.DOWNLOADING,
-    "Training": JobState.TRAINING, "Interrupted": JobState.TRAINING,
+    "Training": JobState.TRAINING, "Interrupted": JobState.TRAINING, "Updating": JobState.TRAINING,
     "Uploading": JobState.UPLOADING, "Stopping": JobState.STOPPING,
 }
 
