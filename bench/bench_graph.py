@@ -4,7 +4,7 @@ The truth is a 1024^2 mosaic of real road masks (../shared/data/eth-roads-dev wh
 else the demo's SpaceNet chips, else synthetic tiles); the proposal is the truth as a model
 would get it wrong: a pixel thinner or thicker, a few gaps cut across roads, and blobs.
 
-    python bench/bench_graph.py [--repeats 5] [--scenes 4096 8192] [--summary-json PATH]
+    python bench/bench_graph.py [--repeats 5] [--scenes 4096 8192] [--quick] [--summary-json PATH]
 
 ``--scenes`` vectorises generated scene masks in a child process each and prints its peak RSS,
 which should stay flat with the scene size (blocks of 4096 px, stitched).
@@ -110,10 +110,13 @@ def vectorize_scene(size: int, tile: np.ndarray) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--scenes", type=int, nargs="*", default=[],
-                        help="also vectorise generated scene masks of these sizes (e.g. 4096 8192) for peak RSS")
+    parser.add_argument("--scenes", type=int, nargs="*", default=[4096, 8192],
+                        help="vectorise generated scene masks of these sizes for peak RSS (default 4096 8192)")
+    parser.add_argument("--quick", action="store_true", help="2 tiles, no scenes")
     add_summary_flag(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.scenes = 2, []
 
     from trainer.roadgraph.apls import apls_between
     from trainer.roadgraph.build import graph_from_skeleton
