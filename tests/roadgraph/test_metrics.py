@@ -5,7 +5,10 @@ shapely, osmnx, pandas and matplotlib and reads SpaceNet GeoJSON, so it is not r
 expected values below are worked out by hand from the definitions (see each docstring); the
 rules were checked against the reference's ``path_sim_metric``/``compute_apls_metric``: ordered
 pairs of control nodes, paths under a minimum length skipped, a missing node or path costs 1,
-min(1, |L - L'| / L), harmonic mean of both directions (0 when either is 0).
+min(1, |L - L'| / L), harmonic mean of both directions (0 when either is 0). Run once by hand
+(its two functions lifted out of the wheel, fed our control points and snapped paths), the
+reference gave the same direction scores: T arm missing 0.5 / 1.0, the gap 0.4898 / 0.9999,
+two synthetic networks 0.925 / 0.3197 (ours 0.3199).
 """
 
 from __future__ import annotations
