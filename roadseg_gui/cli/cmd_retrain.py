@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,10 @@ def register(subparsers) -> None:
                         help="where to train (default: sagemaker when a role ARN is set, else local)")
     defaults = Hyperparameters()
     parser.add_argument("--epochs", type=int, default=defaults.epochs,
-                        help=f"passes over the training pairs (default {defaults.epochs})")
+                        help=f"passes over the training pairs (default {defaults.epochs}; ignored with --minutes)")
+    parser.add_argument("--minutes", type=float, default=defaults.minutes,
+                        help="train for this wall-clock budget instead of --epochs; the learning rate decays with "
+                             "it (on SageMaker it also sets the job's max run time)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help=f"tiles per step, per GPU (default {defaults.batch_size})")
     parser.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default {defaults.lr:g})")
@@ -37,8 +41,10 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, help="random seed, for a repeatable run (default: the trainer's)")
     parser.add_argument("--pretrained", choices=("true", "false"),
                         help="start from ImageNet backbone weights (default: when available)")
-    parser.add_argument("--fine-tune", action="store_true",
-                        help="start from the current model's weights (default: a fresh model)")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="start from a fresh model (ImageNet backbone when available) instead of fine-tuning "
+                             "the current model (or the shipped starter model when there is none)")
+    parser.add_argument("--fine-tune", action="store_true", help=argparse.SUPPRESS)  # the default now
     parser.add_argument("--instance-type", help="SageMaker instance type (default: from the settings)")
     parser.add_argument("--instance-count", type=int, help="SageMaker instances (default: from the settings)")
     parser.add_argument("--spot", choices=("true", "false"), help="managed spot training (default: settings)")
@@ -80,19 +86,43 @@ def run(args) -> int:
         summary = retrain.summarize(root, check_sync=backend == "sagemaker")
         hyper = Hyperparameters(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, backbone=args.backbone,
                                 image_size=args.image_size, workers=args.workers, seed=args.seed,
-                                pretrained=None if args.pretrained is None else args.pretrained == "true")
+                                pretrained=None if args.pretrained is None else args.pretrained == "true",
+                                minutes=args.minutes)
+        if args.from_scratch and args.fine_tune:
+            raise BadInputError("--from-scratch and --fine-tune contradict each other", "Pass one of them.")
         _out(f"training on: {summary.describe()}")
         _out(f"current model: {summary.current_version or summary.current_model or 'none'}")
+        init_model, starts_from = retrain.initial_model(summary, args.from_scratch)
+        _out(f"starts from: {_starts_from(starts_from, init_model, args.from_scratch)}")
         _out(f"backend: {backend}; hyperparameters: {hyper.to_dict()}")
         runner = retrain.start(root, backend, hyper, sync=not args.no_sync, instance_type=args.instance_type,
                                instance_count=args.instance_count,
                                use_spot=None if args.spot is None else args.spot == "true",
-                               fine_tune=args.fine_tune)
+                               from_scratch=args.from_scratch)
         _out(f"job {runner.job.name} started ({runner.job.backend}: {_where(runner.job)})")
         if args.no_wait:
             _out(f"follow it with: roadseg retrain {root} --attach {runner.job.name}")
             return 0
     return _follow(root, runner, args)
+
+
+def _epoch_summary(epoch: dict) -> str:
+    values = {k: epoch.get(k, "-") for k in ("epoch", "train_loss", "test_iou", "test_f1")}
+    text = "  > epoch {epoch}: loss {train_loss} test IoU {test_iou} F1 {test_f1}".format(**values)
+    tested = epoch.get("metrics_epoch")
+    if isinstance(tested, float) and int(tested) != epoch["epoch"]:
+        text += f" (tested after epoch {int(tested)})"  # testing is skipped on epochs where it would dominate
+    if isinstance(epoch.get("progress"), float):
+        text += f"; {epoch['progress']:.0%} done"
+    return text
+
+
+def _starts_from(kind: str, path: str | None, chosen: bool) -> str:
+    if kind == "current":
+        return f"the current model (fine-tuning; --from-scratch for a fresh model) {path}"
+    if kind == "starter":
+        return f"the shipped starter model (fine-tuning; the workspace has no model) {path}"
+    return "a fresh model (--from-scratch)" if chosen else "a fresh model (no current or starter model to fine-tune)"
 
 
 def _where(job) -> str:
@@ -116,8 +146,7 @@ def _follow(root: Path, runner, args) -> int:
             for line in lines:
                 _out(f"  | {line}")
                 for epoch in tracker.feed(line):
-                    _out("  > epoch {epoch}: loss {train_loss} test IoU {test_iou} F1 {test_f1}".format(
-                        **{k: epoch.get(k, "-") for k in ("epoch", "train_loss", "test_iou", "test_f1")}))
+                    _out(_epoch_summary(epoch))
             described = status.describe()
             if described != last:
                 last = described

@@ -197,6 +197,15 @@ class ModelRegistry:
         return self.activate(target.version)
 
 
+def starter_model_path() -> Path | None:
+    """The starter model this installation ships (resources/models/starter), or None when it ships none.
+
+    A retrain fine-tunes from it when the workspace has no current model."""
+    from .demo import STARTER_MODEL  # the demo workspace installs the same model
+
+    return STARTER_MODEL if (STARTER_MODEL / WEIGHTS_NAME).is_file() else None
+
+
 def _same_path(a: Path, b: str) -> bool:
     try:
         return Path(a).resolve() == Path(b).resolve()

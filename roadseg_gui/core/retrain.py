@@ -17,7 +17,7 @@ from trainer.jobs.local import LocalJob
 from . import statedb
 from .jobs_store import JobsStore
 from .layout import images_dir, masks_dir
-from .models import ModelRecord, ModelRegistry
+from .models import ModelRecord, ModelRegistry, starter_model_path
 from .settings import WorkspaceSettings
 
 COMPARED = ("iou", "f1", "precision", "recall", "apls", "cldice")   # apls/cldice: do routes survive
@@ -96,10 +96,11 @@ def sagemaker_config(settings: WorkspaceSettings, *, instance_type: str | None =
 
 def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, sync: bool = True,
           instance_type: str | None = None, instance_count: int | None = None, use_spot: bool | None = None,
-          env: dict | None = None, progress=None, fine_tune: bool = False) -> JobRunner:
+          env: dict | None = None, progress=None, from_scratch: bool = False) -> JobRunner:
     """Launch a retrain of this workspace; the job is remembered in the workspace.
 
-    ``fine_tune``: start from the current model's weights instead of a fresh (ImageNet) backbone."""
+    A retrain fine-tunes: it starts from the current model's weights, or from the shipped starter model
+    when the workspace has none. ``from_scratch`` starts from a fresh (ImageNet) backbone instead."""
     root = Path(root).resolve()
     hyperparameters.validate()
     summary = summarize(root, check_sync=False)
@@ -108,11 +109,7 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
                         "Accept tiles in both splits first (the test split is chosen by the tile's name).", root)
     data = {"train_pairs": summary.train_pairs, "test_pairs": summary.test_pairs,
             "corrected_since_model": summary.corrected_since_model}
-    init_model = None
-    if fine_tune:
-        if not summary.current_model or not Path(summary.current_model).exists():
-            raise RoadsegError("there is no current model to fine-tune from", "Train from scratch instead.")
-        init_model = summary.current_model
+    init_model, starts_from = initial_model(summary, from_scratch)
     with JobsStore(root) as store:
         if backend == "local":
             runner = LocalJob.launch(root / "train", root / "test", store.dir, hyperparameters, data=data, env=env,
@@ -124,9 +121,23 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
         else:
             raise RoadsegError(f"unknown backend {backend!r}", "Use local or sagemaker.")
         runner.job.details["parent"] = summary.current_version
-        runner.job.details["parent_path"] = summary.current_model
+        # compared with the current model, or with the starter model it began from when there is none
+        runner.job.details["parent_path"] = summary.current_model or (init_model if starts_from == "starter" else "")
+        runner.job.details["starts_from"] = starts_from
         store.save(runner.job)
     return runner
+
+
+def initial_model(summary: DataSummary, from_scratch: bool = False) -> tuple[str | None, str]:
+    """(model to fine-tune from, which one: "current", "starter" or "scratch")."""
+    if from_scratch:
+        return None, "scratch"
+    if summary.current_model and Path(summary.current_model).exists():
+        return summary.current_model, "current"
+    starter = starter_model_path()
+    if starter is not None:
+        return str(starter), "starter"
+    return None, "scratch"  # an installation without the starter model and a workspace without a model
 
 
 def _start_sagemaker(root: Path, hyperparameters: Hyperparameters, data: dict, *, sync: bool, instance_type,
@@ -138,6 +149,9 @@ def _start_sagemaker(root: Path, hyperparameters: Hyperparameters, data: dict, *
     settings = WorkspaceSettings.load(root)
     config = sagemaker_config(settings, instance_type=instance_type, instance_count=instance_count,
                               use_spot=use_spot)
+    # a time budget (--minutes) sets max_run from the budget, and a spot job may wait at least that long
+    config.max_run_seconds = hyperparameters.max_run_seconds(config.max_run_seconds)
+    config.max_wait_seconds = max(config.max_wait_seconds, config.max_run_seconds)
     session = sagemaker_backend.validate(config)  # settings and credentials first: nothing created yet
     pending = pending_pairs(root)
     if pending and not sync:
@@ -193,6 +207,25 @@ class Comparison:
     current_version: str = ""
     current_metrics: dict | None = None
     notes: list[str] = field(default_factory=list)
+    corrected_tiles: int | None = None  # accepted since the current model was made (None: not known)
+
+    @property
+    def iou_gain_per_10_tiles(self) -> float | None:
+        """Test IoU gained (new - current) per 10 tiles corrected since the current model: what a round of
+        correcting bought. None without a current model to compare or without corrected tiles."""
+        if not self.current_metrics or not self.corrected_tiles:
+            return None
+        new, current = self.new_metrics.get("iou"), self.current_metrics.get("iou")
+        if new is None or current is None:
+            return None
+        return (new - current) * 10.0 / self.corrected_tiles
+
+    def payoff_rows(self) -> list[tuple[str, str]]:
+        """(label, value) lines under the metric table, shared by the CLI and the Retrain panel."""
+        corrected = "-" if self.corrected_tiles is None else str(self.corrected_tiles)
+        gain = self.iou_gain_per_10_tiles
+        return [("tiles corrected since the current model", corrected),
+                ("IoU gained per 10 corrected tiles", "-" if gain is None else f"{gain:+.4f}")]
 
     def rows(self) -> list[tuple[str, float | None, float | None]]:
         current = self.current_metrics or {}
@@ -213,6 +246,7 @@ class Comparison:
             cur_text = "-" if cur is None else f"{cur:.4f}"
             delta = f"  ({new - cur:+.4f})" if new is not None and cur is not None else ""
             lines.append(f"{key:<10} {new_text:>20} {cur_text:>20}{delta}")
+        lines += [f"{label}: {value}" for label, value in self.payoff_rows()]
         return "\n".join(lines + self.notes)
 
 
@@ -236,7 +270,8 @@ def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> C
                                       hyperparameters=job.hyperparameters, parent=job.details.get("parent", ""))
         new_metrics = evaluate(record.path, root / "test", device=device, connectivity=True)
         registry.set_metrics(record.version, new_metrics)
-        comparison = Comparison(job.name, registry.get(record.version), new_metrics)
+        comparison = Comparison(job.name, registry.get(record.version), new_metrics,
+                                corrected_tiles=job.data.get("corrected_since_model"))
         current_path = job.details.get("parent_path") or WorkspaceSettings.load(root).active_model
         if current_path and Path(current_path).exists():
             current = _current_record(registry, current_path)
@@ -246,6 +281,9 @@ def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> C
                 registry.set_metrics(current.version, comparison.current_metrics)
         elif current_path:
             comparison.notes.append(f"the previous model {current_path} is gone; nothing to compare with")
+        if current_path and job.details.get("starts_from") == "starter" and not job.details.get("parent"):
+            comparison.notes.append("the workspace had no model: compared with the starter model it was "
+                                    "fine-tuned from")
         job.model_version = record.version
         store.save(job)
         return comparison

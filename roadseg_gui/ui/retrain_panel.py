@@ -88,13 +88,23 @@ class RetrainPanel(QWidget):
         self.instance_count = _spin(1, 64, settings.sagemaker.instance_count)
         self.spot = QCheckBox("managed spot")
         self.spot.setChecked(settings.sagemaker.use_spot)
-        self.fine_tune = QCheckBox("fine-tune from the current model")
+        self.from_scratch = QCheckBox("train from scratch")
+        self.from_scratch.setToolTip("A retrain fine-tunes the current model (or the shipped starter model when "
+                                     "there is none); tick to start from a fresh model instead")
+        self.minutes = _budget_spin(hp.minutes)
+        self.minutes.valueChanged.connect(lambda value: self.epochs.setEnabled(value == 0))
+        self.epochs.setEnabled(not hp.minutes)
+        length = QWidget()  # epochs or a time budget, on one row
+        length_row = QHBoxLayout(length)
+        length_row.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.epochs, QLabel("or time budget"), self.minutes):
+            length_row.addWidget(widget)
         form_box = QGroupBox("Hyperparameters and backend")
         form = QFormLayout(form_box)
-        for label, widget in (("Backbone", self.backbone), ("Epochs", self.epochs), ("Batch size", self.batch_size),
+        for label, widget in (("Backbone", self.backbone), ("Epochs", length), ("Batch size", self.batch_size),
                               ("Learning rate", self.lr), ("Image size", self.image_size),
                               ("Backend", self.backend), ("Instance type", self.instance_type),
-                              ("Instances", self.instance_count), ("", self.spot), ("", self.fine_tune)):
+                              ("Instances", self.instance_count), ("", self.spot), ("", self.from_scratch)):
             form.addRow(label, widget)
         self.backend.currentTextChanged.connect(self._backend_changed)
         self._backend_changed(self.backend.currentText())
@@ -165,7 +175,8 @@ class RetrainPanel(QWidget):
         base = self._base_hyper
         return Hyperparameters(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
                                backbone=self.backbone.currentText(), image_size=self.image_size.value(),
-                               workers=base.workers, seed=base.seed, pretrained=base.pretrained)
+                               workers=base.workers, seed=base.seed, pretrained=base.pretrained,
+                               minutes=self.minutes.value() or None)
 
     # -- data summary ----------------------------------------------------------------------
     def refresh_summary(self) -> None:
@@ -191,7 +202,7 @@ class RetrainPanel(QWidget):
             kwargs = dict(instance_type=self.instance_type.currentText(), instance_count=self.instance_count.value(),
                           use_spot=self.spot.isChecked())
         submit(retrain.start, self.root, backend, self.hyperparameters(), on_done=self._on_started,
-               fine_tune=self.fine_tune.isChecked(), **kwargs)
+               from_scratch=self.from_scratch.isChecked(), **kwargs)
 
     def _on_started(self, outcome) -> None:
         if isinstance(outcome, Succeeded):
@@ -307,6 +318,9 @@ class RetrainPanel(QWidget):
             delta = "" if new is None or current is None else f"{new - current:+.4f}"
             for col, text in enumerate((key, _fmt(new), _fmt(current), delta)):
                 grid.addWidget(QLabel(text), row, col)
+        for row, (label, value) in enumerate(comparison.payoff_rows(), start=len(comparison.rows()) + 1):
+            grid.addWidget(QLabel(label), row, 0, 1, 3)  # what the corrections bought
+            grid.addWidget(QLabel(value), row, 3)
         self.activate_button.setEnabled(True)
         self.keep_button.setEnabled(True)
         self.status_label.setText(f"{comparison.job_name}: model {comparison.new.version} is back")
@@ -366,6 +380,19 @@ def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
     box.setRange(low, high)
     box.setSingleStep(step)
     box.setValue(int(value))
+    return box
+
+
+def _budget_spin(minutes: float | None) -> QDoubleSpinBox:
+    """Minutes of training; 0 shows 'off' (train for the epochs instead)."""
+    box = QDoubleSpinBox()
+    box.setRange(0.0, 7 * 24 * 60)
+    box.setDecimals(1)
+    box.setSuffix(" min")
+    box.setSpecialValueText("off")
+    box.setValue(float(minutes or 0.0))
+    box.setToolTip("Train for this wall-clock time instead of a number of epochs; the learning rate decays with "
+                   "it, and on SageMaker it also sets the job's maximum run time")
     return box
 
 

@@ -74,18 +74,28 @@ def test_stop_ends_the_whole_process_group(tiny_workspace, tmp_path):
 
 def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, capsys):
     """CLI launch -> log lines and metrics -> model.tar.gz -> evaluation against the previous model ->
-    activate -> a Predictor loaded from the new active model predicts."""
+    activate -> a Predictor loaded from the new active model predicts. A retrain fine-tunes the current
+    model by default, and the comparison says what the tiles corrected since it bought."""
+    from roadseg_gui.core.workspace import Workspace
+    from trainer.imageio import read_mask
     from trainer.predict import Predictor
     from trainer.synthetic import make_tile
 
     for key, value in ONE_THREAD.items():
         monkeypatch.setenv(key, value)
+    workspace = Workspace.open(tiny_workspace)
+    try:  # three tiles corrected (accepted again) since the current model was made
+        for stem in [t.stem for t in workspace.tiles() if t.split == "train"][:3]:
+            workspace.accept(stem, read_mask(workspace.mask_path(stem)))
+    finally:
+        workspace.close()
     code = main(["retrain", str(tiny_workspace), "--backend", "local", "--epochs", "2", "--batch-size", "2",
-                 "--image-size", "64", "--workers", "0", "--pretrained", "false", "--fine-tune", "--activate",
+                 "--image-size", "64", "--workers", "0", "--pretrained", "false", "--activate",
                  "--interval", "0.3"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "training on: 4 train / 2 test pairs" in out
+    assert "training on: 4 train / 2 test pairs; 3 tiles corrected since the current model" in out
+    assert f"starts from: the current model (fine-tuning; --from-scratch for a fresh model) {previous_model.path}" in out
     assert "epoch=1 " in out and "epoch=2 " in out and "> epoch 2: loss" in out
     assert "status: Completed" in out
     for metric in ("iou", "f1", "precision", "recall", "apls", "cldice"):
@@ -102,7 +112,10 @@ def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, c
         assert new.parent == previous_model.version and new.job_name == job.name and new.backend == "local"
         assert new.data["train_pairs"] == 4 and new.hyperparameters["epochs"] == 2
         assert set(new.metrics) >= {"iou", "f1", "precision", "recall", "apls", "cldice"} and new.metrics["tiles"] == 2
-        assert registry.get(previous_model.version).metrics["tiles"] == 2  # compared on the same pairs
+        current = registry.get(previous_model.version).metrics
+        assert current["tiles"] == 2  # compared on the same pairs
+        gain = (new.metrics["iou"] - current["iou"]) * 10 / 3
+        assert f"tiles corrected since the current model: 3\nIoU gained per 10 corrected tiles: {gain:+.4f}" in out
         assert [r.version for r in registry.lineage(new.version)] == [new.version, previous_model.version]
         assert registry.active().version == new.version
     finally:
