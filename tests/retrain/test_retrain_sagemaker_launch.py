@@ -170,3 +170,37 @@ def test_an_html_answer_from_the_sagemaker_api_is_one_sentence(sm_config, s3_ser
     with pytest.raises(RoadsegError, match=r"^an AWS endpoint answered with something that is not an AWS response "
                                            r".* while trying to check the AWS credentials"):
         launch(sm_config, Hyperparameters(epochs=1))
+
+
+def test_following_a_job_through_an_html_answer_is_one_sentence(sm_config, html_endpoint):
+    from trainer.jobs.base import TrainingJob
+    from trainer.jobs.sagemaker_backend import attach
+
+    sm_config.endpoint_url = html_endpoint
+    runner = attach(TrainingJob("roadseg-0a1b2c-20260101000000", "sagemaker"), sm_config)
+    with pytest.raises(RoadsegError, match=r"^AWS answered DescribeTrainingJob with HTTP 500 \(an HTML error page\) "
+                                           r"while trying to read the status of training job roadseg-0a1b2c"):
+        runner.refresh()
+
+
+def test_roadseg_retrain_prints_one_line_when_sagemaker_answers_html(tiny_workspace, s3_server, html_endpoint,
+                                                                     monkeypatch, capsys):
+    from roadseg_gui.cli.main import main
+    from roadseg_gui.core.settings import WorkspaceSettings
+
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    reset_moto(s3_server)
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)                  # STS, IAM, S3: moto
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", html_endpoint)    # SageMaker: an error page
+    settings = WorkspaceSettings.load(tiny_workspace)
+    settings.s3.bucket, settings.s3.prefix, settings.s3.region = BUCKET, PREFIX, "us-east-1"
+    settings.s3.endpoint_url = s3_server
+    settings.sagemaker.role_arn, settings.sagemaker.instance_type = ROLE, "ml.g4dn.xlarge"
+    settings.save(tiny_workspace)
+    code = main(["retrain", str(tiny_workspace), "--backend", "sagemaker", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err and "<html" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "AWS answered CreateTrainingJob with HTTP 500" in lines[0], err

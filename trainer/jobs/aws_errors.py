@@ -34,6 +34,12 @@ def _client_error_parts(exc: ClientError) -> tuple[str, str, str]:
     return code, getattr(exc, "operation_name", "") or "", _first_line(error.get("Message") or "")
 
 
+def server_side(exc: ClientError) -> bool:
+    """A 5xx, or an HTML page in place of AWS's answer: trouble at AWS or a proxy, not a refusal."""
+    message = str(exc.response.get("Error", {}).get("Message") or "").lstrip()
+    return message.startswith("<") or int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500
+
+
 def describe_aws_error(exc: BaseException, doing: str, s3_location: str = "") -> RoadsegError:
     """``doing`` says what was going on ("create the training job"); ``s3_location`` where S3 was written."""
     from boto3.exceptions import S3UploadFailedError
@@ -52,7 +58,7 @@ def describe_aws_error(exc: BaseException, doing: str, s3_location: str = "") ->
     if isinstance(exc, ClientError):
         code, operation, message = _client_error_parts(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if message.startswith("<") or int(status) >= 500:  # a server error or a proxy's page, not a refusal
+        if server_side(exc):
             body = "an HTML error page" if message.startswith("<") else (message or code)
             return RoadsegError(f"AWS answered {operation or 'a request'} with HTTP {status} ({body}) "
                                 f"while trying to {doing}",

@@ -12,9 +12,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ..errors import RoadsegError
+from .aws_errors import describe_aws_error, server_side
 from .base import JobRunner, JobState, JobStatus, TrainingJob
 from .pricing import PRICE_NOTE, estimate_cost
 
@@ -91,12 +92,13 @@ class SageMakerJob(JobRunner):
         try:
             desc = self.sagemaker.describe_training_job(TrainingJobName=self.job.name)
         except ClientError as exc:
+            if server_side(exc):
+                raise describe_aws_error(exc, f"read the status of training job {self.job.name}") from exc
             raise RoadsegError(f"cannot read the status of training job {self.job.name}: "
                                f"{exc.response.get('Error', {}).get('Message', exc)}",
                                "Check the region and that your user may call sagemaker:DescribeTrainingJob.") from exc
-        except BotoCoreError as exc:
-            raise RoadsegError(f"cannot reach SageMaker to read job {self.job.name}: {exc}",
-                               "Check the network connection.") from exc
+        except Exception as exc:  # connection errors, an HTML page instead of SageMaker's answer...
+            raise describe_aws_error(exc, f"read the status of training job {self.job.name}") from exc
         self.last_description = desc
         status = status_from_description(desc)
         if self.job.status.state == JobState.STOPPING and not status.terminal:
@@ -114,13 +116,15 @@ class SageMakerJob(JobRunner):
                 lines += [prefix + line for line in self._read_stream(stream)]
             return lines
         except ClientError as exc:
+            if server_side(exc):
+                raise describe_aws_error(exc, f"read the logs of {self.job.name}") from exc
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return []  # no log group/stream until the container starts
             raise RoadsegError(f"cannot read the logs of {self.job.name}: "
                                f"{exc.response.get('Error', {}).get('Message', exc)}",
                                "Your user needs logs:DescribeLogStreams and logs:GetLogEvents.") from exc
-        except BotoCoreError as exc:
-            raise RoadsegError(f"cannot reach CloudWatch Logs: {exc}", "Check the network connection.") from exc
+        except Exception as exc:
+            raise describe_aws_error(exc, f"read the logs of {self.job.name}") from exc
 
     def _streams(self) -> list[str]:
         names, token = [], None
@@ -156,12 +160,16 @@ class SageMakerJob(JobRunner):
         try:
             self.sagemaker.stop_training_job(TrainingJobName=self.job.name)
         except ClientError as exc:
+            if server_side(exc):
+                raise describe_aws_error(exc, f"stop training job {self.job.name}") from exc
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ValidationException":  # it already ended; the next refresh tells how
                 return
             raise RoadsegError(f"cannot stop training job {self.job.name}: "
                                f"{exc.response.get('Error', {}).get('Message', exc)}",
                                "Your user needs sagemaker:StopTrainingJob.") from exc
+        except Exception as exc:
+            raise describe_aws_error(exc, f"stop training job {self.job.name}") from exc
         self.job.status.state = JobState.STOPPING
         self.job.status.secondary = "Stop requested"
 
@@ -184,6 +192,10 @@ class SageMakerJob(JobRunner):
             raise RoadsegError(f"the job reports its model at {status.artifact}, but "
                                + ("there is no such object" if missing else f"it cannot be downloaded ({code})"),
                                "Check the bucket, and that your user may s3:GetObject there.") from exc
+        except OSError:
+            raise  # the local disk: the CLI and the app word OSError themselves
+        except Exception as exc:
+            raise describe_aws_error(exc, f"download the model of {self.job.name}", status.artifact) from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
