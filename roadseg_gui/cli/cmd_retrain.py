@@ -130,7 +130,8 @@ def _where(job) -> str:
     if job.backend == "local":
         return f"{details.get('device', '')}, log {details.get('log', '')}"
     spot = "spot" if details.get("use_spot") else "on-demand"
-    return f"{details.get('instance_count')} x {details.get('instance_type')} {spot} in {details.get('region')}"
+    where = f"{details.get('instance_count')} x {details.get('instance_type')} {spot} in {details.get('region')}"
+    return where + (f", image {details['image']}" if details.get("image") else "")
 
 
 def _follow(root: Path, runner, args) -> int:
