@@ -151,6 +151,7 @@ class RetrainPanel(QWidget):
         self.rollback_button.clicked.connect(self.roll_back)
         self.activate_button.setEnabled(False)
         self.keep_button.setEnabled(False)
+        self.rollback_button.setEnabled(False)  # until the registry shows an earlier model
         choice = QHBoxLayout()
         for button in (self.activate_button, self.keep_button, self.rollback_button):
             choice.addWidget(button)
@@ -181,11 +182,14 @@ class RetrainPanel(QWidget):
     # -- data summary ----------------------------------------------------------------------
     def refresh_summary(self) -> None:
         check = self.backend.currentText() == "sagemaker"
-        submit(retrain.summarize, self.root, check_sync=check, on_done=self._on_summary)
+        submit(_summary_and_previous, self.root, check, on_done=self._on_summary, context=self)
 
     def _on_summary(self, outcome) -> None:
         if isinstance(outcome, Succeeded):
-            s = outcome.value
+            s, previous = outcome.value
+            self.rollback_button.setEnabled(previous is not None)
+            self.rollback_button.setToolTip(f"Predict with {previous.version} again, the model active before "
+                                            "this one" if previous else "There is no earlier model to go back to")
             self.summary_label.setText(f"{s.describe()}. Current model: {s.current_version or s.current_model or 'none'}")
         elif isinstance(outcome, Failed):
             self.summary_label.setText(f"cannot count the training data: {outcome.sentence()}")
@@ -366,6 +370,18 @@ class RetrainPanel(QWidget):
         """Stop following (the job itself keeps running and is re-attached next time)."""
         self.timer.stop()
         self.runner = None
+
+
+def _summary_and_previous(root: Path, check_sync: bool):
+    """The data summary, and the model a rollback would return to (None: Roll back stays disabled)."""
+    from roadseg_gui.core.models import ModelRegistry
+
+    summary = retrain.summarize(root, check_sync=check_sync)
+    registry = ModelRegistry(root)
+    try:
+        return summary, registry.previous()
+    finally:
+        registry.close()
 
 
 def _poll_once(root: Path, runner: JobRunner):

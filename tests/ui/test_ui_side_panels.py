@@ -111,3 +111,26 @@ def test_a_sync_error_reaches_the_log_panel(qtbot, full_window, s3_server):
     qtbot.waitUntil(lambda: not sync_panel.is_busy(), timeout=60000)
     qtbot.waitUntil(lambda: "no-such-bucket-here" in _log(full_window), timeout=5000)
     assert "--to" not in _log(full_window)
+
+
+def test_roll_back_is_enabled_only_when_there_is_an_earlier_model(qtbot, full_window, tmp_path):
+    from roadseg_gui.core.models import ModelRegistry
+
+    retrain_panel = docks.panel_of(full_window.retrain_dock)
+    qtbot.waitUntil(lambda: _pairs(retrain_panel.summary_label.text()) == 0, timeout=20000)
+    assert not retrain_panel.rollback_button.isEnabled()
+    registry = ModelRegistry(full_window.workspace.root)
+    try:
+        for version in ("v0001", "v0002"):
+            (tmp_path / version).mkdir()
+            registry.add_external(tmp_path / version, version)
+        registry.activate("v0001")
+        retrain_panel.refresh_summary()
+        qtbot.wait(500)
+        assert not retrain_panel.rollback_button.isEnabled(), "one model: nothing earlier"
+        registry.activate("v0002")
+    finally:
+        registry.close()
+    retrain_panel.refresh_summary()
+    qtbot.waitUntil(retrain_panel.rollback_button.isEnabled, timeout=20000)
+    assert "v0001" in retrain_panel.rollback_button.toolTip()
