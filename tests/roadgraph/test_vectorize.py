@@ -98,6 +98,32 @@ def test_block_borders_do_not_cut_roads(tmp_path):
         pytest.approx(sorted(f["properties"]["length_m"] for f in features(blocks.lines)), abs=0.01)
 
 
+def network_summary(result):
+    """What a block layout must not change: edges (length, end kinds) and node kinds. (An edge's
+    width is the median along it, taken per block and averaged by length when pieces join.)"""
+    nodes = {f["properties"]["node"]: f["properties"]["kind"] for f in features(result.nodes)}
+    edges = sorted((round(f["properties"]["length_m"], 2),
+                    tuple(sorted((nodes[f["properties"]["from_node"]], nodes[f["properties"]["to_node"]]))))
+                   for f in features(result.lines))
+    return edges, sorted(nodes.values())
+
+
+def test_tangled_network_is_the_same_in_any_block_layout(tmp_path):
+    """Spurs, merged junctions and small loops near block borders are decided with the halo's
+    context, so 37-px blocks (smaller than the halo) give exactly the one-block network."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    mask = ndimage.binary_dilation(rng.random((200, 230)) < 0.004, iterations=3) | (rng.random((200, 230)) < 0.02)
+    mask |= ndimage.binary_dilation(np.eye(200, 230, dtype=bool), iterations=2)
+    path = write_mask(tmp_path / "tangle_mask.tif", np.where(mask, 255, 0).astype(np.uint8))
+    whole = network_summary(vectorize_raster(path, tmp_path / "whole", polygons=False, min_area_px=0))
+    assert len(whole[0]) > 50 and whole[1].count("junction") > 3
+    for block in (64, 37):
+        result = vectorize_raster(path, tmp_path / str(block), block=block, polygons=False, min_area_px=0)
+        assert network_summary(result) == whole, block
+
+
 def test_blocks_match_the_whole_graph_on_a_road_network(tmp_path):
     _, mask = make_tile((300, 420), 7, roads=4)
     path = write_mask(tmp_path / "net_mask.tif", np.where(mask, 255, 0).astype(np.uint8))

@@ -1,12 +1,14 @@
 """A road network of a raster far larger than memory: traced block by block, stitched at borders.
 
-Each block is skeletonised with a halo (so the skeleton near its border is the one the
-neighbour sees), then traced over its core plus a one-pixel fringe. A road leaving the core
-ends at a *border node* named by the link it crosses (its last core pixel and the first
-pixel beyond, in global coordinates); the neighbouring block names the same link from its
-side, so the two halves meet at one node and are joined into ONE edge. Edges whose ends are
-both ordinary nodes are final as soon as their block is done and are handed to ``emit_edge``;
-only edges waiting for a neighbour stay in memory.
+Each block is read with a halo, skeletonised, traced and cleaned (spurs, merges) with that
+context, then cut to its core: the pieces of edges inside the core are kept. A piece that
+leaves the core ends at a *border node* named by the link it crosses (the pair of pixels on
+either side, in global coordinates); the neighbouring block names the same link from its
+side, so the two pieces meet at one node and are joined into ONE edge. Nodes are named by
+their first pixel in global coordinates, so both blocks name a node near their border alike;
+the block whose core holds that pixel writes it. Edges whose ends are both nodes are final at
+once (``emit_edge``); only pieces waiting for a neighbour stay in memory.
+As long as the halo is wider than a road and its spurs, the result is the whole raster's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Callable
 import networkx as nx
 import numpy as np
 
-from .build import edge_width_px
+from .build import edge_width_px, label_kinds
 from .simplify import oriented_pts, path_length, simplify
 from .skeleton import skeletonize_mask
 from .trace import trace_graph
@@ -27,100 +29,77 @@ NodeFn = Callable[[int, np.ndarray, str, int], None]       # id, (row, col), kin
 
 def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int, int], *,
                   min_spur_px: float | None = None, merge_px: float = 3.0) -> nx.MultiGraph:
-    """Graph of the ``core`` of a haloed window ``road`` whose top-left pixel is ``origin`` globally.
-
-    Nodes are ints (ordinary nodes) or ("border", link) tuples; edges carry global ``pts`` and ``width_px``.
-    """
+    """The pieces of the road graph of a haloed window ``road`` (top-left pixel ``origin`` globally)
+    that lie in its ``core``. Nodes: ("node", first pixel) with ``owned`` (its pixel is in the core),
+    ``kind`` and ``degree``, or ("border", link); edges carry global ``pts``, ``width_px`` and ``start``."""
     from scipy import ndimage
 
-    height, width = road.shape
-    skeleton = skeletonize_mask(road)
-    r0, r1 = max(core[0].start - 1, 0), min(core[0].stop + 1, height)
-    c0, c1 = max(core[1].start - 1, 0), min(core[1].stop + 1, width)
-    sub = skeleton[r0:r1, c0:c1]
-    in_core = np.zeros(sub.shape, bool)
-    in_core[core[0].start - r0:core[0].stop - r0, core[1].start - c0:core[1].stop - c0] = True
-    core_skeleton = sub & in_core
-    fringe = sub & ~in_core & ndimage.binary_dilation(core_skeleton, np.ones((3, 3), bool))
-    traced = trace_graph(core_skeleton | fringe, forced=fringe)
-    distance = ndimage.distance_transform_edt(road[r0:r1, c0:c1])
-    graph = _split_border_nodes(traced, fringe, in_core, (origin[0] + r0, origin[1] + c0))
-    keep = {n for n in graph.nodes if isinstance(n, tuple)}
-    local = (origin[0] + r0, origin[1] + c0)
-    _shift(graph, -np.array(local))
-    simplify(graph, distance, min_spur_px=min_spur_px, merge_px=merge_px, keep=keep)
-    for _, _, data in graph.edges(data=True):
-        data["width_px"] = edge_width_px(distance, data["pts"])
-    _shift(graph, np.array(local))
-    return graph
+    distance = ndimage.distance_transform_edt(road)
+    local = trace_graph(skeletonize_mask(road))
+    simplify(local, distance, min_spur_px=min_spur_px, merge_px=merge_px)
+    label_kinds(local)
+    offset = np.asarray(origin)
+    rows, cols = core
 
+    def inside(rc: np.ndarray) -> np.ndarray:
+        rc = np.atleast_2d(rc)
+        return (rows.start <= rc[:, 0]) & (rc[:, 0] < rows.stop) & (cols.start <= rc[:, 1]) & (rc[:, 1] < cols.stop)
 
-def _split_border_nodes(traced: nx.MultiGraph, fringe: np.ndarray, in_core: np.ndarray,
-                        offset: tuple[int, int]) -> nx.MultiGraph:
-    """One border node per edge leaving the core, named by its crossing link; edges outside dropped."""
-    offset_a = np.array(offset)
-    forced = {n for n, pts in traced.nodes(data="pts") if len(pts) == 1 and fringe[pts[0][0], pts[0][1]]}
     graph = nx.MultiGraph()
-    for n, data in traced.nodes(data=True):
-        if n not in forced:
-            graph.add_node(n, pts=data["pts"] + offset_a, o=data["o"] + offset_a)
-    for u, v, key in traced.edges(keys=True):
-        pts = traced.edges[u, v, key]["pts"]
-        if not in_core[pts[:, 0], pts[:, 1]].any():
-            continue    # runs along the fringe only: the neighbour's edge
-        ends = []
-        for node, toward in ((u, oriented_pts(traced, v, u, key)), (v, oriented_pts(traced, u, v, key))):
-            if node in forced:
-                link = tuple(sorted((tuple((toward[-2] + offset_a).tolist()), tuple((toward[-1] + offset_a).tolist()))))
-                node = ("border", link)
-            ends.append(node)
-        if ends[0] == ends[1] and isinstance(ends[0], tuple):
+    names = {}
+    for node, data in local.nodes(data=True):
+        first = min(map(tuple, data["pts"].tolist()))
+        names[node] = ("node", (first[0] + origin[0], first[1] + origin[1]))
+        if inside(np.array(first))[0]:
+            graph.add_node(names[node], o=data["o"] + offset, kind=data["kind"], degree=local.degree(node),
+                           owned=True)
+    for u, v, key in local.edges(keys=True):
+        pts = oriented_pts(local, u, v, key)
+        flags = inside(pts)
+        if not flags.any():
             continue
-        for node in ends:
-            if isinstance(node, tuple) and node not in graph:
-                link = np.array(node[1])
-                graph.add_node(node, pts=link, o=link.astype(float).mean(axis=0))
-        start = ends[0] if traced.edges[u, v, key].get("start", u) == u else ends[1]
-        graph.add_edge(ends[0], ends[1], pts=pts + offset_a, start=start)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+        for i, j in zip(edges[::2], edges[1::2] - 1):       # runs of pixels inside the core, i..j
+            a = names[u] if i == 0 else _border(pts[i - 1] + offset, pts[i] + offset)
+            b = names[v] if j == len(pts) - 1 else _border(pts[j] + offset, pts[j + 1] + offset)
+            for end, node in ((a, u), (b, v)):
+                if end not in graph:
+                    o = np.mean(end[1], axis=0) if end[0] == "border" else local.nodes[node]["o"] + offset
+                    graph.add_node(end, o=np.asarray(o, float), owned=False)
+            piece = pts[max(i - 1, 0):min(j + 2, len(pts))] + offset
+            graph.add_edge(a, b, pts=piece, width_px=edge_width_px(distance, pts[i:j + 1]), start=a)
     return graph
 
 
-def _shift(graph: nx.MultiGraph, by: np.ndarray) -> None:
-    for _, data in graph.nodes(data=True):
-        data["o"] = data["o"] + by
-        data["pts"] = data["pts"] + by
-    for _, _, data in graph.edges(data=True):
-        data["pts"] = data["pts"] + by
+def _border(p: np.ndarray, q: np.ndarray) -> tuple:
+    return ("border", tuple(sorted((tuple(p.tolist()), tuple(q.tolist())))))
 
 
 class Stitcher:
-    """Numbers nodes across blocks, emits final edges at once and joins halves at border nodes."""
+    """Numbers nodes across blocks, emits final edges at once and joins pieces at border nodes."""
 
     def __init__(self, emit_edge: EdgeFn, emit_node: NodeFn):
         self.emit_edge, self.emit_node = emit_edge, emit_node
         self.pending = nx.MultiGraph()
-        self.next_id = 0
+        self.ids: dict[tuple, int] = {}
+
+    def _id(self, name: tuple) -> int:
+        return self.ids.setdefault(name, len(self.ids))
 
     def add_block(self, graph: nx.MultiGraph) -> None:
-        ids = {}
-        for node, data in graph.nodes(data=True):
-            if isinstance(node, tuple):
-                ids[node] = node
-                continue
-            ids[node] = self.next_id
-            self.next_id += 1
-            self.emit_node(ids[node], data["o"], _kind(graph, node), graph.degree(node))
+        for name, data in graph.nodes(data=True):
+            if data.get("owned"):
+                self.emit_node(self._id(name), data["o"], data["kind"], data["degree"])
         touched = set()
         for u, v, key, data in graph.edges(keys=True, data=True):
-            a, b = ids[u], ids[v]
             pts = oriented_pts(graph, u, v, key)
-            if isinstance(a, tuple) or isinstance(b, tuple):
-                for end, original in ((a, u), (b, v)):
-                    self.pending.add_node(end, o=graph.nodes[original]["o"])
-                self.pending.add_edge(a, b, pts=pts, width_px=data["width_px"], start=a)
-                touched.update(n for n in (a, b) if isinstance(n, tuple))
+            if _is_border(u) or _is_border(v):
+                for end in (u, v):
+                    self.pending.add_node(end, o=graph.nodes[end]["o"])
+                self.pending.add_edge(u, v, pts=pts, width_px=data["width_px"], start=u)
+                touched.update(n for n in (u, v) if _is_border(n))
             else:
-                self.emit_edge(a, b, pts, data["width_px"])
+                self.emit_edge(self._id(u), self._id(v), pts, data["width_px"])
         for node in touched:
             self._join(node)
 
@@ -136,33 +115,23 @@ class Stitcher:
         l1, l2 = path_length(first), path_length(second)
         width = (w1 * l1 + w2 * l2) / (l1 + l2) if l1 + l2 else w1
         pending.remove_node(node)
-        if isinstance(a, tuple) or isinstance(b, tuple):
+        if _is_border(a) or _is_border(b):
             pending.add_edge(a, b, pts=pts, width_px=width, start=a)
         else:
-            self.emit_edge(a, b, pts, width)
+            self.emit_edge(self._id(a), self._id(b), pts, width)
         for end in (a, b):
-            if not isinstance(end, tuple) and end in pending and pending.degree(end) == 0:
+            if not _is_border(end) and end in pending and pending.degree(end) == 0:
                 pending.remove_node(end)
 
     def finish(self) -> None:
-        """Border nodes no neighbour matched (the scene's edge, a skeleton that differs) become ends."""
-        ids = {}
+        """Border nodes no neighbour matched (a skeleton that differs across a border) become ends."""
         for node in list(self.pending.nodes):
-            if isinstance(node, tuple):
-                ids[node] = self.next_id
-                self.next_id += 1
-                self.emit_node(ids[node], self.pending.nodes[node]["o"], "end", self.pending.degree(node))
+            if _is_border(node):
+                self.emit_node(self._id(node), self.pending.nodes[node]["o"], "end", self.pending.degree(node))
         for u, v, key, data in self.pending.edges(keys=True, data=True):
-            self.emit_edge(ids.get(u, u), ids.get(v, v), oriented_pts(self.pending, u, v, key), data["width_px"])
+            self.emit_edge(self._id(u), self._id(v), oriented_pts(self.pending, u, v, key), data["width_px"])
         self.pending.clear()
 
 
-def _kind(graph: nx.MultiGraph, node) -> str:
-    degree = graph.degree(node)
-    if degree == 0:
-        return "isolated"
-    if degree == 1:
-        return "end"
-    if degree == 2 and graph.has_edge(node, node):
-        return "loop"
-    return "junction"
+def _is_border(name: tuple) -> bool:
+    return name[0] == "border"

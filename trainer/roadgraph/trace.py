@@ -3,7 +3,7 @@
 Our own tracing rather than sknw: sknw needs numba (~40 MB with llvmlite) in the training
 image, and the walk below takes a few milliseconds on a 1024 x 1024 tile.
 Nodes are groups of touching pixels that are not plain line pixels (ends: one neighbour,
-junctions: three or more, and any pixel the caller forces); edges are the chains of
+junctions: three or more); edges are the chains of
 two-neighbour pixels between them. A closed ring with no junction gets one node of its own.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 from .skeleton import skeleton_links
 
 
-def trace_graph(skeleton: np.ndarray, forced: np.ndarray | None = None) -> nx.MultiGraph:
-    """Graph of ``skeleton``; ``forced`` (same shape, bool) marks pixels that must become nodes of their own."""
+def trace_graph(skeleton: np.ndarray) -> nx.MultiGraph:
+    """Graph of a one-pixel-wide ``skeleton`` (bool H x W), in its pixel coordinates."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -27,12 +27,8 @@ def trace_graph(skeleton: np.ndarray, forced: np.ndarray | None = None) -> nx.Mu
         return graph
     degree = np.bincount(links.ravel(), minlength=n)
     is_node = degree != 2
-    if forced is not None:
-        is_node |= forced[rows, cols]
     # touching node pixels form one node (a junction is often a few pixels)
     both = is_node[links[:, 0]] & is_node[links[:, 1]]
-    if forced is not None:  # a forced pixel stays a node of its own, so it keeps its identity
-        both &= ~forced[rows, cols][links[:, 0]] & ~forced[rows, cols][links[:, 1]]
     joined = links[both]
     adjacency = coo_matrix((np.ones(len(joined)), (joined[:, 0], joined[:, 1])), shape=(n, n))
     _, label = connected_components(adjacency, directed=False)
