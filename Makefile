@@ -33,6 +33,7 @@ test: sysdeps-offscreen setup
 
 screenshot: sysdeps-offscreen setup
 	$(PY) -m roadseg_gui.screenshot resources/screenshot.png
+	$(PY) -m roadseg_gui.screenshot resources/qa_screenshot.png --qa
 
 # The demo's starter model (resources/models/starter): a few minutes on a 2-core CPU, nothing downloaded.
 starter-model: setup

@@ -203,6 +203,8 @@ def main(argv=None) -> int:
         print(f"curved roads: snap_coverage={c_snap:.3f} straight_coverage={c_straight:.3f} "
               f"ratio={c_snap / max(c_straight, 1e-9):.2f} (target >= 1.3)")
     per_km = clicks / km if km else float("nan")
+    print(f"clicks: {clicks} for {km:.2f} km of road on the georeferenced pairs (SpaceNet; the others have no "
+          "pixel size)")
     write_summary(args.summary_json, snap_coverage=snap, straight_coverage=straight, clicks_per_km=per_km,
                   segment_500px_ms=segment * 1000)
     print(f"snap_coverage={snap:.3f} straight_coverage={straight:.3f} clicks_per_km={per_km:.1f}")

@@ -1,6 +1,6 @@
 """Render the main window with a tile, its prediction and some edits into a PNG (for the README).
 
-    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM]
+    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM] [--qa]
 
 Runs offscreen (no display needed). Without ``--workspace`` it shows a throwaway copy of
 the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing).
@@ -30,6 +30,8 @@ def _args(argv):
     parser.add_argument("--tile", help=f"tile to show (default: {DEMO_TILE} when there, else the first)")
     parser.add_argument("--retrain", action="store_true", help="train the demo model again, ignoring the cache")
     parser.add_argument("--size", default="1440x900", help="window size WxH")
+    parser.add_argument("--qa", action="store_true",
+                        help="show the connectivity QA overlay (after an eraser cut across a road) instead of edits")
     return parser.parse_args(argv)
 
 
@@ -95,6 +97,32 @@ def _edit(window, edits: dict) -> None:
     canvas.hover = QPointF(w * hx, h * hy)
 
 
+QA_TILE = "vegas_r1_c0"   # a labeled SpaceNet chip: its accepted mask is a real road network
+
+
+def _qa_edit(window, app) -> None:
+    """Cut a small gap across the tile's longest road with the eraser, and wait for the QA overlay."""
+    from PySide6.QtCore import QEvent, Qt
+
+    from trainer.roadgraph.build import mask_to_graph
+
+    window.panel.road_width.setValue(15)  # the SpaceNet chips' roads are about 15 px wide
+    graph = mask_to_graph(window.editor.document.mask.copy())  # the document's view is read-only
+    edges = [data["pts"] for _u, _v, data in graph.edges(data=True)]
+    if edges:
+        longest = max(edges, key=len)
+        row, col = longest[len(longest) // 2]
+        window.set_tool("eraser")
+        window.panel.brush_size.setValue(24)
+        _mouse(window.canvas, QEvent.MouseButtonPress, col + 0.5, row + 0.5, Qt.LeftButton)
+        _mouse(window.canvas, QEvent.MouseButtonRelease, col + 0.5, row + 0.5, Qt.NoButton)
+    qa = window.road_qa
+    _pump(app, 0.1)
+    _wait(app, lambda: not qa.busy, 30, "the connectivity check")
+    _pump(app, 1.3)  # the autosave fires and the status bar says so
+    window.set_tool("connect")
+
+
 def _wait(app, condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -153,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     if not stems:
         print("error: the workspace has no readable tiles", file=sys.stderr)
         return 1
-    stem = args.tile or (DEMO_TILE if DEMO_TILE in stems else stems[0])
+    preferred = QA_TILE if args.qa else DEMO_TILE
+    stem = args.tile or (preferred if preferred in stems else stems[0])
     if stem not in stems:
         print(f"error: no tile {stem!r} in the workspace", file=sys.stderr)
         return 1
@@ -186,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     window.layers_dock.raise_()
     _pump(app, 0.8)  # thumbnails
     window.canvas.fit_to_window()
-    _edit(window, DEMO_EDITS if stem == DEMO_TILE else GENERIC_EDITS)
+    if args.qa:
+        _qa_edit(window, app)
+    else:
+        _edit(window, DEMO_EDITS if stem == DEMO_TILE else GENERIC_EDITS)
     _pump(app, 1.3)  # the autosave fires and the status bar says so
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(args.out)):

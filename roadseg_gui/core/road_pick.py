@@ -40,7 +40,7 @@ def nearest_road_end(mask: np.ndarray, point: Point, reach: float) -> Point | No
     x0, x1 = max(0, int(x) - pad), min(w, int(x) + pad + 1)
     if y0 >= y1 or x0 >= x1:
         return None
-    skeleton = skeletonize(np.asarray(mask[y0:y1, x0:x1], bool))
+    skeleton = skeletonize(np.array(mask[y0:y1, x0:x1], bool))  # a copy: skimage needs a writable array
     neighbours = convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
     tips = skeleton & (neighbours <= 1)
     rows, cols = np.nonzero(tips)

@@ -34,6 +34,7 @@ class RoadQA(QObject):
         self.open_on: dict[str, int] = {}       # stem -> open issues when last checked
         self._document = None
         self._generation = 0
+        self._delivered = 0
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.check)
         self.count_label = QLabel()
@@ -87,8 +88,16 @@ class RoadQA(QObject):
         submit(find_issues, document.mask.copy(), predicted, self.settings(), context=self,
                on_done=lambda outcome: self._found(generation, stem, outcome))
 
+    @property
+    def busy(self) -> bool:
+        """A check is waiting for the mask to settle, or running."""
+        return self._timer.isActive() or self._delivered != self._generation
+
     def _found(self, generation: int, stem: str, outcome) -> None:
-        if generation != self._generation or not isinstance(outcome, Succeeded):
+        if generation != self._generation:
+            return
+        self._delivered = generation
+        if not isinstance(outcome, Succeeded):
             return
         self.issues = outcome.value
         self.current = min(self.current, len(self.issues) - 1)
@@ -126,9 +135,9 @@ class RoadQA(QObject):
         if not self.visible or not self.issues:
             return
         painter.setBrush(Qt.NoBrush)
-        radius = 9 / canvas.scale
+        radius = max(11 / canvas.scale, 0.8 * self.editor.road_width())  # around the road, and visible zoomed out
         for index, issue in enumerate(self.issues):
-            pen = QPen(COLOURS.get(issue.kind, QColor("white")), 3.5 if index == self.current else 2.0)
+            pen = QPen(COLOURS.get(issue.kind, QColor("white")), 4.0 if index == self.current else 2.5)
             pen.setCosmetic(True)
             painter.setPen(pen)
             r = radius * (1.6 if index == self.current else 1.0)

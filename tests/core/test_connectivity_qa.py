@@ -117,3 +117,9 @@ def test_nearest_road_end_finds_the_tip_of_a_road_not_a_point_along_it(click, ex
         assert end is None
     else:
         assert math.dist(end, expected) <= 3
+
+
+def test_road_ends_are_found_in_a_read_only_mask_like_the_documents():
+    mask = road(shape=(40, 40), rows=slice(17, 24), cols=slice(0, 30))
+    mask.flags.writeable = False
+    assert math.dist(nearest_road_end(mask, (28.0, 20.0), reach=60), (26.5, 20.5)) <= 3
