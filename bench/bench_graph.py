@@ -88,7 +88,6 @@ def write_scene_mask(path: Path, size: int, tile: np.ndarray) -> None:
 def vectorize_scene(size: int, tile: np.ndarray) -> None:
     """Vectorise a size^2 scene mask in a child process: seconds, edges and the child's peak RSS."""
     import json
-    import resource
     import subprocess
     import tempfile
 
