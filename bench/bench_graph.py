@@ -85,7 +85,7 @@ def write_scene_mask(path: Path, size: int, tile: np.ndarray) -> None:
             dst.write(row, 1, window=Window(0, y, size, band.shape[0]))
 
 
-def vectorize_scene(size: int, tile: np.ndarray) -> None:
+def vectorize_scene(size: int, tile: np.ndarray) -> dict:
     """Vectorise a size^2 scene mask in a child process: seconds, edges and the child's peak RSS."""
     import json
     import subprocess
