@@ -200,3 +200,20 @@ def test_qa_sizes_come_from_the_workspace_labeling_settings(spacenet):
     assert window.road_qa.settings().gap_px == 4 * WIDTH and window.road_qa.settings().fragment_px == 8 * WIDTH
     labeling.qa_gap_widths, labeling.qa_min_fragment_px = 2.0, 500
     assert window.road_qa.settings().gap_px == 2 * WIDTH and window.road_qa.settings().fragment_px == 500
+
+
+def test_each_road_tool_and_qa_key_is_in_the_toolbar_the_menus_and_f1(window):
+    from PySide6.QtWidgets import QToolBar
+
+    from roadseg_gui.ui import dialogs
+
+    toolbar = window.findChild(QToolBar, "tools_toolbar").actions()
+    menus = [a for m in window.menuBar().actions() if m.menu() for a in m.menu().actions()]
+    f1 = dict((what, keys) for keys, what in dialogs.shortcut_rows(window))
+    for name, key in (("road", "L"), ("take", "T"), ("connect", "C")):
+        action = window.actions.tools[name]
+        assert action in toolbar and action in menus and f1[action.text()] == key
+    for action, key in ((window.actions.next_issue, "N"), (window.actions.show_qa, "Q")):
+        assert action in menus and f1[action.text().replace("&", "")] == key
+    html = dialogs.shortcuts_html(window)
+    assert "Ctrl + click (road line)" in html and "Alt + click" in html
