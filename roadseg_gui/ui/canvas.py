@@ -40,6 +40,7 @@ class TileCanvas(QWidget):
         self._mask_image: QImage | None = None
         self._scale = 1.0
         self._offset = QPointF(0, 0)
+        self._fitted = True   # the view follows the widget's size until the person zooms or pans
         self._pan_from: QPointF | None = None
         self._space_down = False
         self._space_used_for_pan = False
@@ -109,6 +110,7 @@ class TileCanvas(QWidget):
                                         (self.height() - 2 * margin) / height, ZOOM_MAX))
         self._offset = QPointF((self.width() - width * self._scale) / 2,
                                (self.height() - height * self._scale) / 2)
+        self._fitted = True
         self.zoom_changed.emit(self._scale)
         self.update()
 
@@ -116,6 +118,7 @@ class TileCanvas(QWidget):
         """Widget position = offset + scale * image position."""
         self._scale = max(ZOOM_MIN, min(scale, ZOOM_MAX))
         self._offset = QPointF(offset)
+        self._fitted = False
         self.zoom_changed.emit(self._scale)
         self.update()
 
@@ -124,6 +127,7 @@ class TileCanvas(QWidget):
         before = self.widget_to_image(anchor)
         self._scale = max(ZOOM_MIN, min(self._scale * factor, ZOOM_MAX))
         self._offset = anchor - before * self._scale
+        self._fitted = False
         self.zoom_changed.emit(self._scale)
         self.update()
 
@@ -206,6 +210,7 @@ class TileCanvas(QWidget):
     def mouseMoveEvent(self, event) -> None:
         if self._pan_from is not None:
             self._offset += event.position() - self._pan_from
+            self._fitted = False
             self._pan_from = event.position()
             self.update()
             return
@@ -260,5 +265,6 @@ class TileCanvas(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if event.oldSize().width() <= 0 and self._image is not None:
+        # Docks resized or the window maximised: a fitted tile stays fitted (a zoomed one stays put).
+        if self._image is not None and (self._fitted or event.oldSize().width() <= 0):
             self.fit_to_window()

@@ -30,9 +30,34 @@ def recent_workspaces() -> list[str]:
         return []
 
 
+def start_folder(window, kind: str) -> str:
+    """Where a file dialog opens: the last folder used for this kind, else the workspace, else home
+    (never the process's working directory)."""
+    from PySide6.QtCore import QSettings
+
+    last = QSettings("roadseg", "roadseg").value(f"dialogs/{kind}")
+    if last and Path(str(last)).is_dir():
+        return str(last)
+    workspace = getattr(window, "workspace", None)
+    if workspace is not None:
+        return str(workspace.root)
+    return str(Path.home())
+
+
+def remember_folder(kind: str, chosen: str) -> None:
+    from PySide6.QtCore import QSettings
+
+    path = Path(chosen)
+    QSettings("roadseg", "roadseg").setValue(f"dialogs/{kind}", str(path if path.is_dir() else path.parent))
+
+
 def open_workspace(window) -> None:
-    folder = QFileDialog.getExistingDirectory(window, "Open workspace folder")
+    start = start_folder(window, "workspace")
+    if window.workspace is not None and start == str(window.workspace.root):
+        start = str(window.workspace.root.parent)  # workspaces usually sit side by side
+    folder = QFileDialog.getExistingDirectory(window, "Open workspace folder", start)
     if folder:
+        remember_folder("workspace", str(Path(folder).parent))
         window.open_workspace(folder)
 
 
@@ -56,10 +81,11 @@ def import_images(window) -> None:
     if window.workspace is None:
         window.log_panel.warning("Open a workspace before importing images.")
         return
-    files, _ = QFileDialog.getOpenFileNames(window, "Import images", "",
+    files, _ = QFileDialog.getOpenFileNames(window, "Import images", start_folder(window, "images"),
                                             "Images (*.jpg *.jpeg *.png *.tif *.tiff)")
     if not files:
         return
+    remember_folder("images", files[0])
     cancel = CancelToken()
     dialog = _progress(window, "Importing images…", cancel)
     relay_progress = _ProgressRelay(dialog)
@@ -87,9 +113,11 @@ def import_scene(window) -> None:
     except ImportError:
         window.log_panel.warning("Scene import is not available in this build; use `roadseg import-scene`.")
         return
-    path, _ = QFileDialog.getOpenFileName(window, "Import scene (GeoTIFF)", "", "Rasters (*.tif *.tiff *.vrt *.img)")
+    path, _ = QFileDialog.getOpenFileName(window, "Import scene (GeoTIFF)", start_folder(window, "scene"),
+                                          "Rasters (*.tif *.tiff *.vrt *.img)")
     if not path:
         return
+    remember_folder("scene", path)
     from .scene_import_dialog import SceneImportOptions, run_scene_import
 
     options = SceneImportOptions(window, Path(path).name)
@@ -117,10 +145,11 @@ class _ProgressRelay:
 
 def open_model(window) -> None:
     path, _ = QFileDialog.getOpenFileName(
-        window, "Open model (model.tar.gz, model.pth or a file inside a model folder)", "",
+        window, "Open model (model.tar.gz, model.pth or a file inside a model folder)", start_folder(window, "model"),
         "Models (*.tar.gz *.pth *.pt *.json);;All files (*)")
     if not path:
         return
+    remember_folder("model", path)
     if Path(path).name == "model.json":
         path = str(Path(path).parent)  # a model directory
     window.activate_model(path)

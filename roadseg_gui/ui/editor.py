@@ -23,6 +23,7 @@ class TileEditor(QObject):
     tile_failed = Signal(str, object)    # stem, Failed
     accepted = Signal(str, str)          # stem, split
     accept_failed = Signal(str, object)  # stem, Failed
+    edits_discarded = Signal(str)        # stem: every edit undone, its autosave dropped
 
     def __init__(self, canvas, panel, parent=None):
         super().__init__(parent)
@@ -36,6 +37,7 @@ class TileEditor(QObject):
         self._quiet = False              # programmatic changes that are not edits
         self._heatmap = None
         self.undo = TileUndoStacks(self)
+        self.undo.group.cleanChanged.connect(self._clean_changed)
         self.roads = RoadAssist(self)     # snapping cost map and predicted roads for the road tools
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
@@ -98,9 +100,12 @@ class TileEditor(QObject):
         self._heatmap = data.prediction_image
         self.document = data.document   # made on the loader thread: no 4096² copy here
         self.document.add_listener(self._changed)
-        self.undo.activate(data.stem, self.document)
+        stack = self.undo.activate(data.stem, self.document)
+        if not hasattr(stack, "edited_at_start"):  # what undoing every edit returns the tile to
+            stack.edited_at_start = (self.workspace.edit_path(data.stem).exists()
+                                     or self.autosaver.pending_mask(data.stem) is not None)
         self.canvas.set_tile(data.image, None, self.document.mask, overlay=data.overlay)
-        self.panel.ground_width.set_pixel_size(data.pixel_m)
+        self.panel.set_pixel_size(data.pixel_m)
         outline_ready = data.outline_image is not None and data.threshold == self.panel.threshold.threshold()
         self.refresh_prediction_layer(data.outline_image if outline_ready else None)
         self.tile_shown.emit(data.stem)
@@ -126,6 +131,17 @@ class TileEditor(QObject):
         self.canvas.mask_changed(self.document.mask, rect)
         if not self._quiet:
             self.autosaver.mark_dirty(self.stem, lambda d=self.document: d.mask)
+
+    def _clean_changed(self, clean: bool) -> None:
+        """Every edit of a tile undone: drop its autosave, so it is no longer 'edited'."""
+        stack = self.undo.active
+        if (not clean or stack is None or stack.count() == 0 or getattr(stack, "edited_at_start", True)
+                or self.stem is None or self.workspace is None or self.document is None):
+            return
+        stem = self.stem
+        self.autosaver.forget(stem)  # the dab just undone had queued a save
+        self.autosaver.run_in_order(self.workspace.discard_working_mask, stem,
+                                    on_done=lambda _outcome: self.edits_discarded.emit(stem))
 
     # ---- predictions -----------------------------------------------------
     def set_prediction(self, stem: str, layers) -> None:

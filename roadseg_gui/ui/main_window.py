@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         editor.tile_shown.connect(self._tile_shown)
         editor.tile_failed.connect(self._tile_failed)
         editor.accepted.connect(self._accepted)
+        editor.edits_discarded.connect(self._refresh_record)
         editor.accept_failed.connect(lambda stem, f: self.log_panel.error(f"Could not accept {stem}: {f.sentence()}"
                                                                           " The edit is kept as a draft."))
         editor.autosaver.saved.connect(self._saved)

@@ -67,9 +67,9 @@ class RoadWidthSlider(LabeledSlider):
 
 
 class GroundWidthLabel(QLabel):
-    """The road width on the ground ("≈ 3.0 m") for georeferenced tiles; empty otherwise."""
+    """A slider's pixel size on the ground ("≈ 3.0 m") for georeferenced tiles; hidden otherwise."""
 
-    def __init__(self, width_slider: RoadWidthSlider, parent=None):
+    def __init__(self, width_slider, parent=None):
         super().__init__(parent)
         self.setStyleSheet("color: #888;")
         self._slider = width_slider
@@ -105,7 +105,8 @@ class LayerPanel(QWidget):
         self.brush_size = BrushSizeSlider(labeling.brush_size)
         self.road_width = RoadWidthSlider(labeling.road_width_px)
         self.ground_width = GroundWidthLabel(self.road_width)
-        self.ground_width.set_pixel_size(None)
+        self.ground_brush = GroundWidthLabel(self.brush_size)
+        self.set_pixel_size(None)
         self.use_prediction = QPushButton("Use prediction as mask")
         self.use_prediction.setToolTip("Replace the mask with the prediction at the threshold (undoable)")
         self.legend = QLabel("<span style='color:#00e6ff'>&#9632;</span> your mask (editable)<br>"
@@ -114,6 +115,7 @@ class LayerPanel(QWidget):
         form.addRow("Opacity", self.opacity)
         form.addRow("Threshold", self.threshold)
         form.addRow("Brush size", self.brush_size)
+        form.addRow("", self.ground_brush)
         form.addRow("Road width", self.road_width)
         form.addRow("", self.ground_width)
         layout = QVBoxLayout(self)
@@ -123,3 +125,8 @@ class LayerPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.use_prediction)
         layout.addStretch(1)
+
+    def set_pixel_size(self, pixel_m: float | None) -> None:
+        """The tile's ground size of a pixel (None: not georeferenced), for the metre read-outs."""
+        self.ground_width.set_pixel_size(pixel_m)
+        self.ground_brush.set_pixel_size(pixel_m)
