@@ -36,8 +36,8 @@ def _draw_road(painter, points: list[QPointF], width: float) -> None:
 class SnapRoadLineTool(RoadLineTool):
     """The road line (L): between clicks it follows the model's road probability."""
 
-    hint = ("Click along the road: between clicks the line follows the prediction (Alt+click: straight). "
-            "Ctrl+click takes a whole predicted road. Double-click or Enter ends; Shift erases; Esc cancels.")
+    hint = ("Click along the road (it follows the prediction; Alt: straight); Ctrl+click takes a road; "
+            "Enter ends.")
 
     def __init__(self, context, canvas):
         super().__init__(context, canvas)
@@ -102,8 +102,7 @@ class SnapRoadLineTool(RoadLineTool):
 
 class TakeRoadTool(Tool):
     name, label, shortcut = "take", "Take predicted road", "T"
-    hint = ("Click a predicted road to copy it, as far as it is connected at the current threshold, into "
-            "the mask (Ctrl+click does the same in the road line tool).")
+    hint = "Click a predicted road to copy it, as far as it is connected, into the mask."
 
     def press(self, pos, event) -> None:
         if event.button() == Qt.LeftButton and self.ctx.document is not None:
@@ -125,8 +124,7 @@ class TakeRoadTool(Tool):
 
 class ConnectTool(Tool):
     name, label, shortcut = "connect", "Connect roads", "C"
-    hint = ("Click a road end, then another road end (or a point on a road): they are joined at the road "
-            "width, following the prediction (Alt: straight). Esc cancels.")
+    hint = "Click two road ends to join them at the road width (Alt: straight); Esc cancels."
 
     def __init__(self, context, canvas):
         super().__init__(context, canvas)
