@@ -65,35 +65,50 @@ def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike
 def evaluate_predictions(predictions_dir: str | os.PathLike, data_dir: str | os.PathLike,
                          skipped: list | None = None) -> dict:
     """The metrics of ``evaluate`` for existing masks in ``predictions_dir``, paired with the truth
-    of ``data_dir``'s test split by stem (``STEM.png``/``.tif``, or ``STEM_mask.*`` as predict writes)."""
+    of ``data_dir``'s test split by stem (``STEM.png``/``.tif``, or ``STEM_mask.*`` as predict writes).
+    ``data_dir`` may also be a plain folder of masks (or hold masks/ alone): two annotators' masks
+    are compared with no images."""
     predictions_dir = Path(predictions_dir)
     if not predictions_dir.is_dir():
         raise DataError("is not a folder of predicted masks", "Point --predictions at a folder of STEM.png masks.",
                         predictions_dir)
-    directory = evaluation_directory(data_dir)
-    files = list_pairs(directory, directory.name)
+    truths, problems, directory = _truth_masks(Path(data_dir))
     found = _masks_by_stem(predictions_dir)
     confusion, connectivity = Confusion(), ConnectivityTotals()
-    problems = list(files.skipped)
-    for pair in files.pairs:
-        prediction = found.get(pair.stem)
+    listed = len(problems)
+    for name, stem, truth_path in truths:
+        prediction = found.get(stem)
         if prediction is None:
-            problems.append((pair.image.name, f"no prediction {pair.stem}.png in {predictions_dir}"))
+            problems.append((name, f"no prediction {stem}.png in {predictions_dir}"))
             continue
         try:
-            mask, truth = read_mask(prediction), read_mask(pair.mask)
+            mask, truth = read_mask(prediction), read_mask(truth_path)
         except BadInputError as exc:
-            problems.append((pair.image.name, exc.what))
+            problems.append((name, exc.what))
             continue
         if mask.shape != truth.shape:
-            problems.append((pair.image.name, f"prediction {prediction.name} is {mask.shape[1]}x{mask.shape[0]} "
-                                              f"but the truth is {truth.shape[1]}x{truth.shape[0]}"))
+            problems.append((name, f"prediction {prediction.name} is {mask.shape[1]}x{mask.shape[0]} "
+                                   f"but the truth is {truth.shape[1]}x{truth.shape[0]}"))
             continue
         confusion.add(mask, truth)
         connectivity.add(mask, truth)
-    for name, reason in problems[len(files.skipped):]:
+    for name, reason in problems[listed:]:
         log.warning("skipped %s: %s", name, reason)
     return _result(confusion, connectivity, problems, skipped, directory)
+
+
+def _truth_masks(data_dir: Path) -> tuple[list[tuple[str, str, Path]], list, Path]:
+    """(name to report, stem, mask) of each truth, the pairs skipped while listing, and the folder."""
+    try:
+        directory = evaluation_directory(data_dir)
+    except DataError:
+        for folder in (data_dir / "test" / "masks", data_dir / "masks", data_dir):
+            masks = _masks_by_stem(folder) if folder.is_dir() else {}
+            if masks:
+                return [(path.name, stem, path) for stem, path in sorted(masks.items())], [], folder
+        raise
+    files = list_pairs(directory, directory.name)
+    return [(pair.image.name, pair.stem, pair.mask) for pair in files.pairs], list(files.skipped), directory
 
 
 def _masks_by_stem(folder: Path) -> dict[str, Path]:

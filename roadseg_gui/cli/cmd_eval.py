@@ -21,7 +21,9 @@ def register(subparsers) -> None:
     source.add_argument("--model", help="model folder, model.tar.gz or .pth")
     source.add_argument("--predictions", metavar="PRED_DIR",
                         help="folder of predicted masks named like the truth (STEM.png or STEM_mask.tif); no model")
-    parser.add_argument("--data", required=True, help="folder holding test/images + test/masks (or images + masks)")
+    parser.add_argument("--data", required=True,
+                        help="folder holding test/images + test/masks (or images + masks); with --predictions "
+                             "also a plain folder of truth masks")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     parser.add_argument("--engine", default="torch", choices=("torch", "onnx", "auto"),
                         help="inference engine (default torch)")

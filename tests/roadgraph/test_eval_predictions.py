@@ -12,7 +12,7 @@ from PIL import Image
 from roadseg_gui.cli.main import main
 from trainer.evaluate import evaluate_predictions
 from trainer.metrics import METRIC_KEYS
-from trainer.synthetic import write_dataset
+from trainer.synthetic import make_tile, write_dataset
 
 
 def test_second_annotator_agreement(tmp_path, capsys):
@@ -74,3 +74,20 @@ def test_model_evaluation_adds_connectivity_when_asked(tmp_path):
     both = evaluate(model, data, connectivity=True)
     assert set(plain) == set(METRIC_KEYS) and set(both) == set(METRIC_KEYS) | {"apls", "cldice"}
     assert {k: both[k] for k in plain} == plain and 0.0 <= both["apls"] <= 1.0 and 0.0 <= both["cldice"] <= 1.0
+
+
+def test_two_folders_of_masks_with_no_images(tmp_path, capsys):
+    a, b = tmp_path / "annotator a", tmp_path / "annotator b"
+    a.mkdir()
+    b.mkdir()
+    for seed in range(2):
+        truth = np.where(make_tile(96, seed, roads=3)[1], 255, 0).astype(np.uint8)
+        Image.fromarray(truth).save(a / f"chip_{seed}.png")
+        other = truth.copy()
+        other[:, 50:53] = 0 if seed else other[:, 50:53]      # annotator b left a gap in chip_1
+        Image.fromarray(other).save(b / f"chip_{seed}.png")
+    assert main(["eval", "--predictions", str(b), "--data", str(a)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["tiles"] == 2 and metrics["iou"] > 0.9 and metrics["apls"] < 1.0
+    assert main(["eval", "--predictions", str(b), "--data", str(tmp_path / "empty")]) == 1
+    assert "no test/images/ folder" in capsys.readouterr().err
