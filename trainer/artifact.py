@@ -33,6 +33,7 @@ SERVE_DIR = Path(__file__).resolve().parent / "serve"
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 # A model (weights + metadata + serving code) is well under 1 GB; an archive unpacking to more is refused.
 MAX_MODEL_BYTES = int(os.environ.get("ROADSEG_MAX_MODEL_BYTES", 1_000_000_000))
+MAX_MODEL_MEMBERS = 1000  # model.pth, model.json, code/...: a handful
 
 
 @dataclass
@@ -96,8 +97,7 @@ def unpack_model(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Pa
     tar_path, dest_dir = Path(tar_path), Path(dest_dir)
     try:
         with tarfile.open(tar_path, "r:*") as tar:
-            members = tar.getmembers()  # headers only: nothing is written yet
-            _check_members(members, tar_path)
+            members = _checked_members(tar, tar_path)  # headers only: nothing is written yet
             dest_dir.mkdir(parents=True, exist_ok=True)
             tar.extractall(dest_dir, members=members, filter="data")
     except tarfile.FilterError as exc:
@@ -114,21 +114,26 @@ def unpack_model(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Pa
     return found[0].parent
 
 
-def _check_members(members: list, tar_path: Path) -> None:
-    """Refusals decided from the headers alone, before anything is written."""
-    for member in members:
+def _checked_members(tar: tarfile.TarFile, tar_path: Path) -> list:
+    """The members, read header by header and refused as soon as one is absolute or the running total
+    of sizes or entries passes a model's (so a bomb of a billion empty entries is not listed either)."""
+    members, total = [], 0
+    for member in tar:
         # the data filter would quietly strip the leading '/'; an archive that has one was not made by us
         if member.name.startswith(("/", "\\")) or (len(member.name) > 1 and member.name[1] == ":"):
             raise ModelLoadError(f"archive entry {member.name!r} refused: it has an absolute path, which would "
                                  f"be written anywhere on this machine",
                                  "A model archive holds only model.pth, model.json and code/; do not use this one.",
                                  tar_path)
-    total = sum(m.size for m in members if m.isfile())
-    if total > MAX_MODEL_BYTES:
-        raise ModelLoadError(f"the archive would unpack to {total / 1e6:,.1f} MB, over the "
-                             f"{MAX_MODEL_BYTES / 1e6:,.1f} MB a model needs (a possible archive bomb); refused "
-                             f"before writing anything",
-                             "Use the model.tar.gz that roadseg or SageMaker wrote.", tar_path)
+        members.append(member)
+        total += member.size if member.isfile() else 0
+        if total > MAX_MODEL_BYTES or len(members) > MAX_MODEL_MEMBERS:
+            what = (f"at least {total / 1e6:,.1f} MB, over the {MAX_MODEL_BYTES / 1e6:,.1f} MB" if
+                    total > MAX_MODEL_BYTES else f"over {MAX_MODEL_MEMBERS:,} entries, more than")
+            raise ModelLoadError(f"the archive would unpack to {what} a model needs (a possible archive bomb); "
+                                 f"refused before writing anything",
+                                 "Use the model.tar.gz that roadseg or SageMaker wrote.", tar_path)
+    return members
 
 
 def archive_refusal(exc: tarfile.FilterError) -> str:

@@ -115,8 +115,18 @@ def test_archive_over_the_size_cap_is_refused_before_anything_is_written(tmp_pat
     dest = tmp_path / "dest"
     with pytest.raises(ModelLoadError) as info:
         unpack_model(path, dest)
-    assert "12.6 MB" in str(info.value) and "10.5 MB" in str(info.value)
+    assert "at least 12.6 MB" in str(info.value) and "10.5 MB" in str(info.value)
     assert not dest.exists() or not any(dest.iterdir())
+
+
+def test_archive_of_countless_empty_entries_is_refused_without_listing_them_all(tmp_path):
+    path = tmp_path / "many.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for i in range(1500):
+            tar.addfile(_member(f"e{i}"))
+    with pytest.raises(ModelLoadError, match="over 1,000 entries"):
+        unpack_model(path, tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
 
 
 def test_errors_inside_an_archive_name_the_archive(model_dir, tmp_path):
