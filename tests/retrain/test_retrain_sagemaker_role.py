@@ -58,6 +58,13 @@ def test_validation_on_the_readme_role_passes_the_apps_check_and_launches(accoun
     pull = next(r for r in requests if "ecr:BatchGetImage" in r[0])
     assert pull[1] == ["arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training"]
     assert [j["TrainingJobName"] for j in _jobs(s3_server)] == [runner.job.name]
+    # the README's role may not write the bucket's root: the SDK's own probe would have moved the
+    # staged code under the output path; the app keeps it where the README's table says
+    desc = boto3.client("sagemaker", endpoint_url=s3_server, region_name="us-east-1").describe_training_job(
+        TrainingJobName=runner.job.name)
+    code = next(c for c in desc["InputDataConfig"] if c["ChannelName"] == "code")
+    assert code["DataSource"]["S3DataSource"]["S3Uri"].startswith(
+        f"s3://{BUCKET}/{PREFIX}/jobs/roadseg/{runner.job.name}/input/code")
 
 
 def test_validation_on_a_role_missing_permissions_is_refused_naming_them(account, s3_server, monkeypatch):
