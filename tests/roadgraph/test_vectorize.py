@@ -202,3 +202,17 @@ def test_junction_on_a_block_corner(tmp_path, arm_col):
         assert result.line_count == 5 and kinds == ["end"] * 4 + ["junction"] * 2
     whole, blocks = ([f["properties"]["length_m"] for f in features(r.lines)] for r in results)
     np.testing.assert_allclose(sorted(whole), sorted(blocks), atol=2 * 2.0)   # within 2 px
+
+
+def test_gdal_reads_the_network_through_pyogrio(tmp_path):
+    """The same check through GDAL's Python binding (a test dependency), so it runs where ogrinfo is absent."""
+    pyogrio = pytest.importorskip("pyogrio")
+    result = vectorize_raster(mask_raster(tmp_path), tmp_path, block=128)
+    for path, geometry, count in ((result.lines, "LineString", result.line_count),
+                                  (result.nodes, "Point", result.node_count),
+                                  (result.polygons, "Polygon", result.polygon_count)):
+        info = pyogrio.read_info(path)
+        assert info["geometry_type"] == geometry and info["features"] == count
+        assert "32618" in info["crs"]
+    fields = dict(zip(pyogrio.read_info(result.lines)["fields"], pyogrio.read_info(result.lines)["dtypes"]))
+    assert fields["length_m"] == "float64" and fields["width_m"] == "float64"
