@@ -221,7 +221,8 @@ def run(args) -> int:
                 fail(path, f"{exc.__class__.__name__}: {exc}")
             bar.update(1)
     seconds = time.perf_counter() - started
-    summary = (f"predicted {done} of {done + len(failed)} inputs ({len(images)} image(s), {len(scenes)} scene(s)) "
+    summary = (f"predicted {done} of {done + len(failed)} inputs ({count(len(images), 'image')}, "
+               f"{count(len(scenes), 'scene')}) "
                f"in {seconds:.1f} s; {len(failed)} failed; outputs in {args.out}")
     print(summary)
     return 1 if failed else 0
