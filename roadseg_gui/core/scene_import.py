@@ -84,7 +84,8 @@ def _plan(src, scene: Path, chip: int, overlap: int, max_pixels: int | None) -> 
     if plan.width * plan.height > limit:  # predict refuses the same scenes (trainer.scene_io.open_scene)
         raise BadInputError(f"raster is {plan.width}x{plan.height} pixels, over the {limit / 1e9:g} GP scene "
                             f"limit; it would make {plan.total:,} chips (a corrupt or hostile header?)",
-                            "Pass --max-gigapixels N if the scene is real.", scene)
+                            "If the scene is real, raise the limit: roadseg import-scene --max-gigapixels N, or "
+                            "set ROADSEG_MAX_SCENE_PIXELS before starting the app.", scene)
     return plan
 
 
