@@ -129,10 +129,11 @@ def _pair_gaps(graph, ends: list, gap_px: float, issues: list[Issue]) -> set:
         return set()
     import networkx as nx
 
+    from scipy.spatial import cKDTree
+
     points = np.array([graph.nodes[n]["o"] for n in ends], float)
-    distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
-    candidates = sorted((distance[i, j], i, j) for i in range(len(ends)) for j in range(i + 1, len(ends))
-                        if distance[i, j] <= gap_px)
+    close = cKDTree(points).query_pairs(gap_px, output_type="ndarray")   # not all n^2 pairs of a big scene
+    candidates = sorted((math.dist(points[i], points[j]), i, j) for i, j in close)
     paired: set = set()
     for gap, i, j in candidates:
         a, b = ends[i], ends[j]
