@@ -191,12 +191,25 @@ def shortcuts_html(window) -> str:
 
 
 def show_shortcuts(window) -> None:
-    box = QMessageBox(window)
-    box.setWindowTitle("Keyboard shortcuts")
-    box.setText(shortcuts_html(window))
-    box.setModal(False)
+    """A scrolling, non-modal list sized to the screen (a message box grew taller than a laptop's)."""
+    from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
+
+    box = getattr(window, "shortcuts_box", None)
+    if box is None:
+        box = QDialog(window)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.text = QTextBrowser()
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(box.close)
+        layout = QVBoxLayout(box)
+        layout.addWidget(box.text)
+        layout.addWidget(buttons)
+        window.shortcuts_box = box
+    box.text.setHtml(shortcuts_html(window))
+    free = window.screen().availableGeometry() if window.screen() else None
+    box.resize(560, min(680, free.height() - 80) if free else 600)
     box.show()
-    window.shortcuts_box = box  # tests read it; one box at a time is enough
+    box.raise_()
 
 
 def confirm_quit_unsaved(window) -> bool:

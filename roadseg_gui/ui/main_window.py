@@ -15,6 +15,7 @@ from .actions import Actions
 from .banner import Banner
 from .canvas import TileCanvas
 from .editor import TileEditor
+from .elided_label import ElidedLabel
 from .log_panel import LogPanel, PanelLogHandler
 from .panels import LayerPanel
 from .prediction_bridge import PredictionBridge
@@ -93,7 +94,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.TopToolBarArea, toolbar)
         self.status_tile = QLabel()
         self.status_save = QLabel()
-        self.status_model = QLabel("No model")
+        self.status_model = ElidedLabel("No model")
         self.status_cursor = QLabel()
         self.statusBar().addWidget(self.status_tile, 1)
         self.statusBar().addPermanentWidget(self.status_cursor)
@@ -292,4 +293,18 @@ class MainWindow(QMainWindow):
         settings = QSettings("roadseg", "roadseg")
         if settings.value("geometry") is not None:
             self.restoreGeometry(settings.value("geometry"))
+        self.fit_to_screen()
         QTimer.singleShot(0, self.canvas.fit_to_window)
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's free area (a 1366×768 laptop, a taskbar), so the log and the
+        status bar stay visible; a title bar needs about 40 px more than the window itself."""
+        screen = self.screen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        width = min(self.width(), free.width())
+        height = min(self.height(), free.height() - 40)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+            self.move(free.x() + (free.width() - width) // 2, free.y() + max(0, (free.height() - height) // 2 - 20))

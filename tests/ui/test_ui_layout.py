@@ -55,3 +55,15 @@ def test_window_with_every_panel_populated_fits_1280x720(qtbot, tmp_path):
     assert window.height() <= 720 and window.width() <= 1280  # it does not grow back
     assert docks.panel_of(window.retrain_dock).compare_grid.count() > 0
     window.close()
+
+
+def test_a_new_window_is_no_larger_than_the_screen_and_long_status_text_is_elided(qtbot):
+    from roadseg_gui.ui.main_window import MainWindow
+
+    window = MainWindow(predict=False, side_panels=False)
+    qtbot.addWidget(window)
+    free = window.screen().availableGeometry()
+    assert window.width() <= free.width() and window.height() <= free.height()
+    window.status_model.setText("Model 16fa4ad1792c (a long description of the model) · " + "CPU " * 60)
+    assert window.statusBar().minimumSizeHint().width() < 1280
+    assert window.status_model.toolTip().endswith("CPU ")

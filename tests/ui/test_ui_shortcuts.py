@@ -75,3 +75,12 @@ def test_f1_lists_every_menu_shortcut_including_h(window):
     for action in window.actions.all() + [window.undo_action, window.redo_action]:
         for key in action.shortcuts():
             assert key.toString(QKeySequence.NativeText) in html, action.text()
+
+
+def test_f1_opens_a_list_that_fits_a_laptop_screen(qtbot, window):
+    window.actions.shortcuts_help.trigger()
+    box = window.shortcuts_box
+    assert box.isVisible() and "Redo" in box.text.toPlainText()
+    assert box.height() <= 700 and box.minimumSizeHint().height() <= 700
+    window.actions.shortcuts_help.trigger()  # again: the same box, not a second one
+    assert window.shortcuts_box is box
