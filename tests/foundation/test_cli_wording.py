@@ -35,9 +35,11 @@ def test_progress_is_off_when_stderr_is_not_a_terminal(tmp_path):
     with open(tmp_path / "log", "w") as not_a_tty:
         assert progress_disabled(False, not_a_tty) and progress_disabled(True, not_a_tty)
     leader, follower = os.openpty()  # a terminal: bars are drawn unless --no-progress
-    os.close(leader)
-    with os.fdopen(follower, "w") as terminal:
-        assert not progress_disabled(False, terminal) and progress_disabled(True, terminal)
+    try:
+        with os.fdopen(follower, "w") as terminal:
+            assert not progress_disabled(False, terminal) and progress_disabled(True, terminal)
+    finally:
+        os.close(leader)
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict:
