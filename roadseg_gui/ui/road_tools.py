@@ -7,7 +7,7 @@ The heavy parts are Qt-free (core.snapping, core.road_pick); the context's ``roa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QPainterPath, QPen, QPolygonF
 
 from roadseg_gui.core.road_pick import nearest_road_end
@@ -17,6 +17,7 @@ from .tools import PREVIEW_FILL, RoadLineTool, Tool, _cosmetic_pen, _erasing, _p
 
 STRAIGHT = Qt.AltModifier     # held at a click: that segment is a straight line
 TAKE = Qt.ControlModifier     # held at a click of the road line: take the predicted road there
+HOVER_DELAY_MS = 80           # the preview to the cursor snaps once the mouse rests this long
 
 
 def _held(event, modifier) -> bool:
@@ -43,7 +44,11 @@ class SnapRoadLineTool(RoadLineTool):
         super().__init__(context, canvas)
         self.straight: list[bool] = []
         self._line: list[tuple[float, float]] = []     # the snapped polyline through the clicks so far
-        self._finishing: list[bool] = []
+        self._finishing: list[tuple[float, float]] = []
+        self._hover_line: list[tuple[float, float]] = []   # snapped from the last click to the resting cursor
+        self._hover_straight = False
+        self._hover_timer = QTimer(singleShot=True, interval=HOVER_DELAY_MS)
+        self._hover_timer.timeout.connect(self._snap_hover)
 
     def press(self, pos, event) -> None:
         if event.button() == Qt.LeftButton and _held(event, TAKE) and not self.points:
@@ -54,6 +59,23 @@ class SnapRoadLineTool(RoadLineTool):
         if len(self.points) > before:
             self.straight.append(_held(event, STRAIGHT))
             self._extend_line()
+            self._hover_line = []
+
+    def move(self, pos, event) -> None:
+        super().move(pos, event)
+        if self.points:
+            self._hover_line = []          # straight while the mouse moves; snapped once it rests
+            self._hover_straight = _held(event, STRAIGHT)
+            self._hover_timer.start()
+
+    def _snap_hover(self) -> None:
+        if not self.points or self.hover is None or self._hover_straight:
+            return
+        cost = self.ctx.roads.snap_cost()
+        if cost is not None:
+            self._hover_line = snapped_polyline(cost, [_point(self.points[-1]), _point(self.hover)],
+                                                road_width=self.ctx.road_width())
+            self.canvas.update()
 
     def _extend_line(self) -> None:
         """Snap only the new segment (a click costs one corridor, not the whole line again)."""
@@ -68,6 +90,7 @@ class SnapRoadLineTool(RoadLineTool):
         if self.points and event.key() == Qt.Key_Backspace:
             self.straight.pop()
             self.points.pop()
+            self._hover_line = []
             self._rebuild_line()
             self.canvas.update()
             return True
@@ -79,7 +102,8 @@ class SnapRoadLineTool(RoadLineTool):
 
     def cancel(self) -> None:
         super().cancel()
-        self.straight, self._line = [], []
+        self._hover_timer.stop()
+        self.straight, self._line, self._hover_line = [], [], []
 
     def finish(self) -> None:
         self._finishing = list(self._line)
@@ -93,8 +117,8 @@ class SnapRoadLineTool(RoadLineTool):
         if not self.points:
             super().paint_preview(painter, canvas)   # the cursor outline
             return
-        line = [QPointF(x, y) for x, y in self._line] + ([self.hover] if self.hover is not None else [])
-        _draw_road(painter, line, self.ctx.road_width())
+        ahead = [QPointF(x, y) for x, y in self._hover_line[1:]] or ([self.hover] if self.hover is not None else [])
+        _draw_road(painter, [QPointF(x, y) for x, y in self._line] + ahead, self.ctx.road_width())
         painter.setPen(_cosmetic_pen())
         for p in self.points:
             painter.drawEllipse(p, 2 / canvas.scale, 2 / canvas.scale)

@@ -85,6 +85,11 @@ def test_road_line_follows_the_prediction_and_alt_makes_it_straight(spacenet, qt
     document = start(window, "road", np.zeros(truth.shape, bool))
     for x, y in clicks[:-1]:
         click(window.canvas, x, y)
+    tool = window.canvas.tool
+    qtbot.mouseMove(window.canvas, window.canvas.image_to_widget(QPointF(*clicks[-1])).toPoint())
+    qtbot.waitUntil(lambda: len(tool._hover_line) > 2, timeout=5000)   # the preview snaps once the mouse rests
+    hover = np.array(tool._hover_line, int)
+    assert truth[hover[:, 1], hover[:, 0]].mean() > 0.9
     double_click(window.canvas, *clicks[-1])
     snapped = document.mask.copy()
     assert snapped.any() and window.editor.undo.active.count() == 1
