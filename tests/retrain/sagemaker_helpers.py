@@ -44,8 +44,11 @@ def create_readme_role(endpoint: str, name: str, bucket: str, prefix: str, regio
     return create_role(endpoint, name, trust, permissions)
 
 
-def install_simulator(monkeypatch) -> list:
-    """Teach the in-process moto server iam:SimulatePrincipalPolicy; returns the list of requests it answers."""
+def install_simulator(monkeypatch, caller_may_simulate: bool = True) -> list:
+    """Teach the in-process moto server iam:SimulatePrincipalPolicy; returns the list of requests it answers.
+
+    ``caller_may_simulate=False``: answer AccessDenied, as IAM does to a user without the permission."""
+    from moto.core.exceptions import AccessDeniedError
     from moto.core.responses import ActionResult
     from moto.iam.access_control import IAMPolicy, PermissionResult
     from moto.iam.responses import IamResponse
@@ -54,6 +57,8 @@ def install_simulator(monkeypatch) -> list:
 
     def simulate_principal_policy(self):
         params = self._get_params()
+        if not caller_may_simulate:
+            raise AccessDeniedError(f"arn:aws:iam::{ACCOUNT}:user/annotator", "iam:SimulatePrincipalPolicy")
         role_name = params["PolicySourceArn"].split(":role/", 1)[1].split("/")[-1]
         policies = [self.backend.get_role_policy(role_name, name)[1]
                     for name in self.backend.list_role_policies(role_name)]

@@ -106,6 +106,15 @@ def test_validation_on_when_iam_answers_html_the_launch_goes_on_unchecked(accoun
     assert [j["TrainingJobName"] for j in _jobs(s3_server)] == [runner.job.name]
 
 
+def test_validation_on_without_the_users_iam_permission_the_launch_goes_on_unchecked(account, s3_server,
+                                                                                    monkeypatch):
+    install_simulator(monkeypatch, caller_may_simulate=False)
+    create_readme_role(s3_server, NAME, BUCKET, PREFIX)
+    runner = launch(account(), Hyperparameters(epochs=1))
+    assert "your user may not call SimulatePrincipalPolicy" in runner.job.details["role_check"]
+    assert len(_jobs(s3_server)) == 1
+
+
 def test_validation_off_skips_the_check_and_launches(account, s3_server, monkeypatch):
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
     requests = install_simulator(monkeypatch)
