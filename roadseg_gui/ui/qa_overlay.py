@@ -41,7 +41,8 @@ class RoadQA(QObject):
         self.count_label.setToolTip("Dangling ends, small gaps, short fragments and roads the prediction "
                                     "continues; N jumps to the next")
         self.banner = Banner("Dismiss (Esc)")
-        self.banner.clicked.connect(self.banner.hide)
+        self.banner.clicked.connect(self.dismiss_warning)
+        self._dismiss_key: QShortcut | None = None
         editor.tile_shown.connect(self._tile_shown)
         editor.accepted.connect(self._accepted)
         canvas.decorations.append(self)
@@ -50,8 +51,9 @@ class RoadQA(QObject):
         """Place the count, the warning and the Esc key in the window; wire the QA actions."""
         window.statusBar().addPermanentWidget(self.count_label)
         window.centralWidget().layout().insertWidget(1, self.banner)
-        dismiss = QShortcut(QKeySequence(Qt.Key_Escape), window)
-        dismiss.activated.connect(self.banner.hide)
+        self._dismiss_key = QShortcut(QKeySequence(Qt.Key_Escape), window)
+        self._dismiss_key.setEnabled(False)   # Esc is only taken while the warning shows
+        self._dismiss_key.activated.connect(self.dismiss_warning)
         window.actions.next_issue.triggered.connect(self.next_issue)
         window.actions.show_qa.toggled.connect(self.set_visible)
 
@@ -125,6 +127,13 @@ class RoadQA(QObject):
             issues = f"{count} connectivity issue{'s' if count != 1 else ''}"
             self.banner.show_message(f"{stem} was accepted with {issues} open. That is allowed; "
                                      "go back to it to fix them.")
+            if self._dismiss_key is not None:
+                self._dismiss_key.setEnabled(True)
+
+    def dismiss_warning(self) -> None:
+        self.banner.hide()
+        if self._dismiss_key is not None:
+            self._dismiss_key.setEnabled(False)
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible

@@ -197,6 +197,7 @@ def test_qa_counts_issues_jumps_to_the_next_and_accept_warns_once(spacenet, qtbo
     assert f"{count} connectivity issue" in qa.banner.label.text()
     qtbot.keyClick(window.canvas, Qt.Key_Escape)                         # one press dismisses it
     assert not qa.banner.isVisible()
+    assert not qa._dismiss_key.isEnabled()                               # and Esc is free again
 
 
 def test_qa_sizes_come_from_the_workspace_labeling_settings(spacenet):
