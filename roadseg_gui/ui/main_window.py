@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.layers_dock = self._dock("Mask and prediction", self.panel, Qt.RightDockWidgetArea)
         self.log_dock = self._dock("Log", self.log_panel, Qt.BottomDockWidgetArea)
         self.sync_dock = self.retrain_dock = None
-        self.resizeDocks([self.browser_dock, self.layers_dock], [300, 300], Qt.Horizontal)
+        self.resizeDocks([self.browser_dock, self.layers_dock], [290, 340], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [110], Qt.Vertical)
         toolbar = QToolBar("Tools")
         toolbar.setObjectName("tools_toolbar")

@@ -71,13 +71,18 @@ class SyncPanel(QWidget):
         self.conflict_list = QListWidget()
         self.keep_button = QPushButton("Keep mine")
         self.theirs_button = QPushButton("Take theirs")
-        self.compare_button = QPushButton("Compare side by side")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Show mine and theirs side by side")
 
-        top = QHBoxLayout()
-        top.addWidget(self.destination, 1)
-        top.addWidget(self.settings_button)
-        top.addWidget(self.sync_button)
-        top.addWidget(self.cancel_button)
+        # Two rows, so the destination is readable in a dock a third of a laptop screen wide.
+        top = QVBoxLayout()
+        top.addWidget(self.destination)
+        actions = QHBoxLayout()
+        actions.addWidget(self.settings_button)
+        actions.addStretch(1)
+        actions.addWidget(self.sync_button)
+        actions.addWidget(self.cancel_button)
+        top.addLayout(actions)
         buttons = QHBoxLayout()
         for button in (self.keep_button, self.theirs_button, self.compare_button):
             buttons.addWidget(button)
@@ -145,7 +150,7 @@ class SyncPanel(QWidget):
         settings = WorkspaceSettings.load(self.root)
         if not self.destination.text().strip():
             return ("this workspace has no S3 destination yet. Type one (s3://BUCKET/PREFIX) in the field "
-                    "beside Sync, or set it in S3 settings…")
+                    "above Sync, or set it in S3 settings…")
         try:
             s3 = s3_settings_with_destination(settings.s3, self.destination.text())
             if s3 != settings.s3:
