@@ -123,7 +123,8 @@ def test_an_s3_refusal_while_staging_is_worded_as_s3(sm_config, s3_server):
         launch(sm_config, Hyperparameters(epochs=1))
     message = str(caught.value)
     assert message.startswith(f"S3 refused to store the job's files under s3://{BUCKET}/{PREFIX}/jobs/roadseg/")
-    assert "PutObject" in message and "SageMaker refused" not in message and "\n" not in message
+    assert "(PutObject: 403, Forbidden)" in message, message
+    assert "SageMaker refused" not in message and "\n" not in message
     assert boto3.client("sagemaker", endpoint_url=s3_server, region_name="us-east-1").list_training_jobs()[
         "TrainingJobSummaries"] == []
 
@@ -204,3 +205,15 @@ def test_roadseg_retrain_prints_one_line_when_sagemaker_answers_html(tiny_worksp
     assert code != 0 and "Traceback" not in err and "<html" not in err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "AWS answered CreateTrainingJob with HTTP 500" in lines[0], err
+
+
+def test_an_unreachable_s3_endpoint_is_one_sentence(sm_config):
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sm_config.s3_endpoint_url = f"http://127.0.0.1:{port}"
+    with pytest.raises(RoadsegError, match=r"^cannot reach AWS while trying to read the region of bucket "
+                                           r"'roadseg-data': Could not connect to the endpoint URL"):
+        launch(sm_config, Hyperparameters(epochs=1))

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 _S3_OPERATIONS = {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "HeadObject",
                   "GetObject", "ListObjects", "ListObjectsV2", "HeadBucket", "CreateBucket", "GetBucketLocation"}
-_UPLOAD_FAILED = re.compile(r"\((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation(?:[^:]*): ?(?P<msg>.*)",
+# "... An error occurred (403) when calling the PutObject operation (reached max retries: 0): Forbidden"
+_UPLOAD_FAILED = re.compile(r"\((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation(?: \([^)]*\))?: ?(?P<msg>.*)",
                             re.S)
 
 
