@@ -179,6 +179,17 @@ def test_evaluation_is_skipped_between_epochs_when_it_would_dominate(tmp_path):
     assert all(e["metrics_epoch"] == e["epoch"] for e in _epochs(lines))
 
 
+def test_roadseg_train_takes_a_budget(tmp_path, capsys):
+    from roadseg_gui.cli.main import main as roadseg
+
+    data = write_dataset(tmp_path / "data", train=4, test=1, size=32, seed=8)
+    assert roadseg(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--minutes", "0.05",
+                    "--batch-size", "4", "--image-size", "32", "--workers", "0", "--pretrained", "false",
+                    "--schedule", "onecycle"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert _epochs(lines)[-1]["progress"] > 0.5 and " minutes=0.05 " in lines[-1]
+
+
 def test_minutes_flag_and_bad_values():
     config = config_from_args(["--out", "o", "--minutes", "20", "--schedule", "onecycle", "--warmup", "0.2"])
     assert (config.minutes, config.schedule, config.warmup) == (20.0, "onecycle", 0.2)
