@@ -7,14 +7,18 @@ changing, so painting never waits for the road graph.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
+import logging
+
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QLabel
 
 from roadseg_gui.core.connectivity_qa import QASettings, find_issues, summary
 
 from .banner import Banner
-from .workers import Succeeded, submit
+from .workers import Failed, Succeeded, submit
+
+log = logging.getLogger(__name__)
 
 COLOURS = {"gap": QColor(255, 150, 0), "prediction_continues": QColor(255, 60, 200),
            "short_fragment": QColor(255, 230, 0), "dangling_end": QColor(255, 70, 70)}
@@ -23,8 +27,6 @@ FOCUS_ZOOM = 2.0   # next issue: zoom in to at least this, so the spot is visibl
 
 
 class RoadQA(QObject):
-    issues_changed = Signal(list)
-
     def __init__(self, editor, canvas, parent=None):
         super().__init__(parent)
         self.editor, self.canvas = editor, canvas
@@ -56,6 +58,7 @@ class RoadQA(QObject):
         self._dismiss_key.activated.connect(self.dismiss_warning)
         window.actions.next_issue.triggered.connect(self.next_issue)
         window.actions.show_qa.toggled.connect(self.set_visible)
+        window.panel.road_width.valueChanged.connect(lambda _v: self._timer.start())  # sizes scale with it
 
     # ---- finding issues ----------------------------------------------------
     def _tile_shown(self, _stem: str) -> None:
@@ -65,6 +68,7 @@ class RoadQA(QObject):
         if self._document is not None:
             self._document.add_listener(self._mask_changed)
         self.issues, self.current = [], -1
+        self.count_label.setText("Checking connectivity…")
         self.check()
 
     def _mask_changed(self, _rect) -> None:
@@ -100,13 +104,15 @@ class RoadQA(QObject):
             return
         self._delivered = generation
         if not isinstance(outcome, Succeeded):
+            if isinstance(outcome, Failed):
+                log.warning("The connectivity check of %s failed: %s", stem, outcome.sentence())
+                self.count_label.setText("Connectivity not checked")
             return
         self.issues = outcome.value
         self.current = min(self.current, len(self.issues) - 1)
         self.open_on[stem] = len(self.issues)
         self.count_label.setText(summary(self.issues))
         self.canvas.update()
-        self.issues_changed.emit(self.issues)
 
     # ---- navigation and accept ------------------------------------------------
     def next_issue(self) -> None:
