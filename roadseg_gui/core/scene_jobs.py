@@ -97,8 +97,7 @@ def download_for_review(root: str | Path, job: TrainingJob, limit: int = 3) -> t
     input_uri, output_uri = job.details["input_uri"], job.details["output_uri"]
     outputs = s3io.list_keys(s3, output_uri)
     finished = sorted(key[:-len(contract.MARKER_SUFFIX)] for key in outputs if key.endswith(contract.MARKER_SUFFIX))
-    scenes = [k for k in s3io.list_keys(s3, input_uri)
-              if contract.is_scene_name(k.rsplit("/", 1)[-1]) and str(contract.output_stem(k)) in finished]
+    scenes = [k for k in s3io.scene_keys(s3, input_uri) if str(contract.output_stem(k)) in finished]
     folder = state_dir(Path(root)) / "scene-jobs" / job.name
     fetch = s3io.fetcher(s3, input_uri)
     local = [fetch(relative, folder / relative.rpartition("/")[0]) for relative in scenes[:limit]]

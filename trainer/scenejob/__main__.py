@@ -64,7 +64,7 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
         if remote_in:
             from . import s3io
             scenes, already = s3io.remaining_scenes(s3, input_uri, output_uri) if remote_out else \
-                (_remote_scene_list(s3, input_uri), [])
+                (s3io.scene_keys(s3, input_uri), [])
             fetch = s3io.fetcher(s3, input_uri)
         else:
             root = Path(input_uri)
@@ -119,14 +119,6 @@ def _download_model(s3, uri: str, work: Path) -> str:
         raise RoadsegError(f"cannot download the model s3://{bucket}/{key} ({exc})",
                            "Check the URI and that your user may s3:GetObject there.") from exc
     return str(target)
-
-
-def _remote_scene_list(s3, input_uri: str) -> list[str]:
-    from . import s3io
-    scenes = [k for k in s3io.list_keys(s3, input_uri) if contract.is_scene_name(k.rsplit("/", 1)[-1])]
-    if not scenes:
-        raise RoadsegError(f"{input_uri} holds no scene", "Point the input at the prefix that holds the scenes.")
-    return scenes
 
 
 def _extra_args(sse: str, kms_key_id: str) -> dict:

@@ -46,16 +46,23 @@ def _relative_is_safe(relative: str) -> bool:
     return bool(relative) and not relative.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
-def remaining_scenes(s3, input_uri: str, output_uri: str) -> tuple[list[str], list[str]]:
-    """(scenes still to predict, scenes already complete), as keys relative to the input prefix.
-
-    Complete means the output prefix holds the scene's marker and every file it lists with that size.
-    """
+def scene_keys(s3, input_uri: str) -> list[str]:
+    """Scene keys under the prefix, relative to it. A key with ``..``, ``.`` or empty segments is left
+    out: its relative path becomes a local path (outputs, review copies) and must not climb out."""
     scenes = [k for k in list_keys(s3, input_uri) if contract.is_scene_name(k.rsplit("/", 1)[-1])
               and _relative_is_safe(k)]
     if not scenes:
         raise BadInputError(f"{input_uri} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
                             "Point the input at the prefix that holds the GeoTIFF scenes.")
+    return scenes
+
+
+def remaining_scenes(s3, input_uri: str, output_uri: str) -> tuple[list[str], list[str]]:
+    """(scenes still to predict, scenes already complete), as keys relative to the input prefix.
+
+    Complete means the output prefix holds the scene's marker and every file it lists with that size.
+    """
+    scenes = scene_keys(s3, input_uri)
     outputs = {}
     bucket, prefix = split_uri(output_uri)
     try:
