@@ -171,6 +171,7 @@ def build_model_trainer(config, hyperparameters, session, source_dir: Path, base
     requirements = "trainer/requirements.txt" if (source_dir / "trainer" / "requirements.txt").is_file() else None
     values = hyperparameters.as_hyperparameters()
     values["checkpoint-dir"] = CHECKPOINT_LOCAL_PATH
+    max_run = hyperparameters.max_run_seconds(config.max_run_seconds)  # a --minutes budget sets it
     with sdk_role_check_off():
         trainer = _trainer_class()(
             sagemaker_session=sm_session,
@@ -184,8 +185,8 @@ def build_model_trainer(config, hyperparameters, session, source_dir: Path, base
                             volume_size_in_gb=int(config.volume_size_gb),
                             enable_managed_spot_training=bool(config.use_spot)),
             stopping_condition=StoppingCondition(
-                max_runtime_in_seconds=int(config.max_run_seconds),
-                max_wait_time_in_seconds=int(config.max_wait_seconds) if config.use_spot else None),
+                max_runtime_in_seconds=max_run,
+                max_wait_time_in_seconds=max(int(config.max_wait_seconds), max_run) if config.use_spot else None),
             output_data_config=OutputDataConfig(s3_output_path=f"s3://{config.bucket}/{config.jobs_prefix}/output",
                                                 kms_key_id=kms_key_id or None),
             checkpoint_config=CheckpointConfig(local_path=CHECKPOINT_LOCAL_PATH),
