@@ -69,3 +69,10 @@ def test_a_thumbnail_does_not_share_memory_with_its_numpy_buffer(qapp, monkeypat
     before = image.pixel(3, 3)
     buffers[0][...] = 255          # what freed memory reused by something else looks like
     assert image.pixel(3, 3) == before
+
+
+def test_faulthandler_is_on_in_the_suite():
+    """A Qt crash must print every thread's stack (pytest turns faulthandler on; nothing may turn it off)."""
+    import faulthandler
+
+    assert faulthandler.is_enabled()
