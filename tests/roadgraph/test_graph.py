@@ -114,3 +114,10 @@ def test_network_stats_counts():
     assert stats["edges"] == 4 and stats["units"] == "px"
     assert stats["length"] == pytest.approx(88 + 88 + 98 + 36, abs=8)
     assert network_stats(mask_to_graph(np.zeros((9, 9), bool)))["fragments"] == 0
+
+
+def test_a_read_only_mask_is_accepted():
+    mask = np.zeros((50, 50), bool)
+    mask[20:25, 5:45] = True
+    mask.setflags(write=False)
+    assert mask_to_graph(mask).number_of_edges() == 1

@@ -11,7 +11,7 @@ def skeletonize_mask(mask: np.ndarray) -> np.ndarray:
     """One-pixel-wide centre lines of a boolean road mask (skimage's Zhang-Suen-style thinning)."""
     from skimage.morphology import skeletonize
 
-    mask = np.asarray(mask, dtype=bool)
+    mask = np.array(mask, dtype=bool)  # a copy: skimage's thinning rejects read-only buffers
     if mask.ndim != 2:
         raise ValueError(f"a road mask must be 2-D (H x W), got shape {mask.shape}")
     return skeletonize(mask) if mask.any() else np.zeros_like(mask)
