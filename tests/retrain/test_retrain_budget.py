@@ -16,6 +16,7 @@ from trainer.jobs.base import Hyperparameters, JobState
 from trainer.jobs.metrics import MetricsTracker
 
 from retrain_helpers import ONE_THREAD, TINY
+from test_retrain_sagemaker import sm_config  # noqa: F401 - a fixture
 from test_retrain_sagemaker_workspace import sagemaker_workspace  # noqa: F401 - a fixture
 
 
@@ -74,3 +75,12 @@ def test_budget_sets_max_run_on_sagemaker_and_the_current_model_goes_as_the_mode
     assert "model" not in {c["ChannelName"] for c in desc["InputDataConfig"]}
     assert "minutes" not in desc["HyperParameters"]
     assert desc["StoppingCondition"]["MaxRuntimeInSeconds"] != max_run  # the settings' max_run without a budget
+
+
+def test_any_sagemaker_launch_with_a_budget_gets_its_max_run(sm_config, s3_server):  # noqa: F811
+    from trainer.jobs.sagemaker_backend import launch
+
+    runner = launch(sm_config, Hyperparameters(epochs=1, minutes=5, **TINY))
+    desc = boto3.client("sagemaker", endpoint_url=s3_server, region_name="us-east-1").describe_training_job(
+        TrainingJobName=runner.job.name)
+    assert desc["StoppingCondition"] == {"MaxRuntimeInSeconds": 5 * 60 * 1.2 + 15 * 60, "MaxWaitTimeInSeconds": 7200}

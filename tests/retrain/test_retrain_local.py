@@ -95,7 +95,8 @@ def test_local_retrain_end_to_end(tiny_workspace, previous_model, monkeypatch, c
     out = capsys.readouterr().out
     assert code == 0, out
     assert "training on: 4 train / 2 test pairs; 3 tiles corrected since the current model" in out
-    assert f"starts from: the current model (fine-tuning; --from-scratch for a fresh model) {previous_model.path}" in out
+    assert ("starts from: the current model (fine-tuning; --from-scratch for a fresh model) "
+            f"{previous_model.path}") in out
     assert "epoch=1 " in out and "epoch=2 " in out and "> epoch 2: loss" in out
     assert "status: Completed" in out
     for metric in ("iou", "f1", "precision", "recall", "apls", "cldice"):
