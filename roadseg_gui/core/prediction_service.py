@@ -148,6 +148,9 @@ class PredictionService:
     def close(self, timeout: float = 1.0) -> None:
         with self._cond:
             self._closed = True
+            if self._in_flight is not None and self._cancel_id is not None:
+                # The worker reads "stop" only between tiles: cut the one it holds short (quit is fast).
+                self._cancel_id.value = self._in_flight.request_id
             self._cond.notify_all()
         self._thread.join(timeout)
         self._stop_worker(timeout)
