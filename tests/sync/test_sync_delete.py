@@ -108,3 +108,22 @@ def test_a_refused_deletion_can_be_undone_by_taking_theirs(tmp_path, s3_server, 
     assert list_conflicts(bob) == []
     report = push(bob, delete=True)
     assert report.summary() == "uploaded=0 unchanged=2 conflicts=0 failed=0" and report.deleted == 0
+
+
+def test_an_image_saved_under_another_extension_keeps_its_remote_mask(tmp_path, s3_server, s3_client):
+    """tile.jpg replaced by tile.png keeps the same mask key: --delete removes the old image only,
+    and the mask the new pair uses is neither deleted nor a conflict."""
+    from PIL import Image
+
+    root = make_workspace(tmp_path / "ws", s3_server, train=2, test=0)
+    push(root, URI)
+    new_image = "train/images/tile_00001.png"
+    Image.open(root / IMAGE).save(root / new_image)
+    (root / IMAGE).unlink()
+    report = push(root, delete=True)
+    assert report.exit_code == 0 and report.conflicts == 0, report.errors
+    assert report.deleted == 1
+    remote = remote_objects(s3_client)
+    assert IMAGE not in remote and new_image in remote and MASK in remote
+    assert remote_bytes(s3_client, MASK) == (root / MASK).read_bytes()
+    assert push(root, delete=True).summary() == "uploaded=0 unchanged=2 conflicts=0 failed=0"

@@ -184,7 +184,8 @@ def build_plan(root: Path, conn: sqlite3.Connection, destination: Destination | 
     plan.conflicts += sorted(stem for stem in recorded if stem not in local_stems)   # refused deletions
     if delete and destination:
         blocked = set(plan.conflicts)
-        plan.deletions = [d for d in _deletions(root, records) if d.stem not in blocked]
+        in_use = {p.mask for p in pairs}
+        plan.deletions = [d for d in _deletions(root, records, in_use) if d.stem not in blocked]
     return plan
 
 
@@ -194,10 +195,11 @@ def _lost_entirely(conflict, remote: dict[str, str]) -> bool:
     return conflict is not None and "deleted remotely" in conflict.reason and conflict.relpath not in remote
 
 
-def _deletions(root: Path, records: dict) -> list[PairDeletion]:
+def _deletions(root: Path, records: dict, in_use: set[str]) -> list[PairDeletion]:
     """Synced objects whose local file is gone, grouped per pair, mask first. A pair whose
     local image is gone loses its remote mask too, even if the mask file is still here:
-    S3 must never keep a mask without its image."""
+    S3 must never keep a mask without its image. The exception is a mask a local pair still
+    uses (``in_use``: its image was saved under another extension and is uploaded as new)."""
     by_pair: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
     for rel, rec in records.items():
         split, kind, _ = rel.split("/", 2)
@@ -207,7 +209,7 @@ def _deletions(root: Path, records: dict) -> list[PairDeletion]:
         image, mask = kinds.get("images"), kinds.get("masks")
         image_gone = image is not None and not (root / image[0]).exists()
         files = []
-        if mask is not None and (image_gone or not (root / mask[0]).exists()):
+        if mask is not None and mask[0] not in in_use and (image_gone or not (root / mask[0]).exists()):
             files.append(mask)
         if image_gone:
             files.append(image)
