@@ -54,8 +54,8 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         "else OUT/checkpoints)")
     p.add_argument("--epochs", type=int, default=30, help="epochs to train (ignored with --minutes)")
     p.add_argument("--minutes", type=_positive, default=None,
-                   help="train for this wall-clock budget instead of --epochs; the LR schedule ends with it "
-                        "(the final test pass and model write follow)")
+                   help="train for this wall-clock budget instead of --epochs; the LR schedule ends with it and "
+                        "the last test pass fits in it (start-up and the model write come on top)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per step, per GPU (default 8)")
     p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of AdamW (default 5e-4)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
