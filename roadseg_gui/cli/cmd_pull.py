@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.sync import pull
-from .cmd_sync import TqdmProgress, add_s3_options, print_report, quiet_aws_logs
+from .cmd_sync import TqdmProgress, add_s3_options, print_report
 
 
 def register(subparsers) -> None:
@@ -23,7 +23,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    quiet_aws_logs()
     with TqdmProgress(disable=args.no_progress, desc="pull") as bar:
         report = pull(args.source, args.workspace, profile=args.profile, endpoint_url=args.endpoint_url,
                       region=args.region, progress=bar, workers=max(1, args.workers))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -62,14 +61,7 @@ def remember_options(settings: WorkspaceSettings, args) -> bool:
     return changed
 
 
-def quiet_aws_logs() -> None:
-    # botocore's debug log carries request headers (session tokens among them): never show it.
-    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def run(args) -> int:
-    quiet_aws_logs()
     root = args.workspace
     if not root.is_dir():
         raise BadInputError("the workspace folder does not exist", "Give the folder that holds train/ and test/",
