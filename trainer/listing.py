@@ -63,7 +63,8 @@ def walk_folder(directory: str | os.PathLike, accept: Callable[[str], bool],
     """``list_folder`` through every sub-folder, following linked folders once each.
 
     Returns (listing, folder notes as (path, reason)) for the sub-folders that were not read:
-    hidden ones, ``exclude`` (e.g. the output folder) and links back to a folder already read."""
+    hidden ones, ``exclude`` (e.g. the output folder), links back to a folder already read and sub-folders
+    that cannot be read (permissions, or gone mid-walk)."""
     total, notes = Listing(), []
     seen: set[str] = set()
     pending = [Path(directory)]
@@ -78,11 +79,18 @@ def walk_folder(directory: str | os.PathLike, accept: Callable[[str], bool],
             notes.append((folder, "the output folder; skipped"))
             continue
         seen.add(real)
-        listing = list_folder(folder, accept)
+        try:
+            listing = list_folder(folder, accept)
+            with os.scandir(folder) as entries:
+                hidden = [(Path(e.path), "a hidden folder; skipped") for e in entries
+                          if e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
+        except OSError as exc:
+            if folder == Path(directory):   # the folder asked for: the caller says what is wrong
+                raise
+            notes.append((folder, f"cannot be read ({exc.strerror or exc}); skipped"))
+            continue
         total.files += listing.files
         total.skipped += listing.skipped
         pending += listing.folders
-        with os.scandir(folder) as entries:
-            notes += [(Path(e.path), "a hidden folder; skipped") for e in entries
-                      if e.name.startswith(".") and e.name not in (".", "..") and e.is_dir(follow_symlinks=False)]
+        notes += hidden
     return total, notes

@@ -71,3 +71,23 @@ def test_a_workspace_with_a_symlink_loop_opens_and_names_it(tmp_path, caplog):
         workspace.close()
     assert counts["new"] == 1 and counts["accepted"] == 3
     assert "loop.png" in caplog.text and "loop.jpg" in caplog.text and "symbolic link" in caplog.text
+
+
+def test_walk_folder_names_a_sub_folder_it_cannot_read_and_lists_the_rest(tmp_path, monkeypatch):
+    """A sub-folder without read permission (or gone mid-walk) is a note, not the end of the walk
+    (chmod 000 does not stop root, so scandir is made to refuse it)."""
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "x.jpg").write_bytes(b"x")
+    (tmp_path / "y.jpg").write_bytes(b"y")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(os.fspath(path)) == "locked":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    listing, notes = walk_folder(tmp_path, lambda n: n.endswith(".jpg"))
+    assert sorted(p.name for p in listing.files) == ["x.jpg", "y.jpg"]
+    assert [(p.name, "cannot be read" in r and "Permission denied" in r) for p, r in notes] == [("locked", True)]
