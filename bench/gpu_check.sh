@@ -13,7 +13,11 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 ROADSEG_PRETRAINED=0
 
-if [ -x .venv/bin/python ] || make -s setup >"$OUT/setup.log" 2>&1; then
+# --quick: fewer tiles and no 16k^2 scene, for a lease with only a few minutes left
+QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
+if [ -n "${ROADSEG_PYTHON:-}" ]; then
+  PY=$ROADSEG_PYTHON   # e.g. a GPU image's python3 with the missing wheels installed
+elif [ -x .venv/bin/python ] || make -s setup >"$OUT/setup.log" 2>&1; then
   PY=.venv/bin/python
 else
   PY=python3
@@ -32,13 +36,14 @@ $PY -m pytest -q -rs -m cuda tests/cuda 2>&1 | tee "$OUT/cuda_tests.log" | tail 
 TESTS=$([ "${PIPESTATUS[0]}" -eq 0 ] && echo ok || echo failed)
 
 echo "== prediction, 512^2 tiles, MobileNetV3"
-timeout 150 $PY bench/bench_predict.py --tiles 1024 --rounds 2 --summary-json "$OUT/predict.json"
+TILES=$([ $QUICK = 1 ] && echo 384 || echo 1024)
+timeout 150 $PY bench/bench_predict.py --tiles $TILES --rounds 2 --summary-json "$OUT/predict.json"
 echo "== prediction, 512^2 tiles, ResNet-101"
-timeout 120 $PY bench/bench_predict.py --tiles 512 --rounds 2 --backbone resnet101 --untrained \
-  --summary-json "$OUT/predict_r101.json"
+timeout 120 $PY bench/bench_predict.py --tiles $((TILES / 2)) --rounds $((2 - QUICK)) --backbone resnet101 \
+  --untrained --summary-json "$OUT/predict_r101.json"
 echo "== training throughput"
-timeout 90 $PY bench/bench_train.py --device cuda --tiles 64 --size 512 --batch-size 16 --workers 8 \
-  --summary-json "$OUT/train.json"
+timeout 90 $PY bench/bench_train.py --device cuda --tiles $([ $QUICK = 1 ] && echo 32 || echo 64) --size 512 \
+  --batch-size 16 --workers 8 --summary-json "$OUT/train.json"
 
 echo "== 1-GPU torchrun DDP run of the training entry point"
 DATA=$(mktemp -d)
@@ -48,8 +53,9 @@ if timeout 120 $PY -m torch.distributed.run --standalone --nproc_per_node=1 -m t
      >"$OUT/ddp.log" 2>&1 && [ -f "$DATA/model/model.pth" ]; then DDP=ok; else DDP=failed; fi
 tail -4 "$OUT/ddp.log"
 
-echo "== 16k^2 scene: peak RSS and GPU memory"
-timeout 150 $PY bench/bench_scene.py --sizes 4096 16384 --summary-json "$OUT/scene.json"
+echo "== scene: peak RSS and GPU memory"
+timeout 150 $PY bench/bench_scene.py --sizes $([ $QUICK = 1 ] && echo 8192 || echo "4096 16384") \
+  --summary-json "$OUT/scene.json"
 
 $PY - "$OUT" "$GPU" "$AMP" "$DDP" "$TESTS" <<'PYEOF'
 import json, sys
@@ -62,8 +68,8 @@ def read(name):
         return {}
 p, r, t, s = read("predict.json"), read("predict_r101.json"), read("train.json"), read("scene.json")
 print(f"also: r101_tiles_per_s={r.get('predict_tiles_per_s', 'failed')} (untrained weights) "
-      f"data_loading_share={t.get('data_loading_share', '-')} scene16k_rss_mb={s.get('peak_rss_mb', 'failed')} "
-      f"scene16k_gpu_mb={s.get('peak_gpu_mb', 'failed')} cuda_tests={tests}")
+      f"data_loading_share={t.get('data_loading_share', '-')} scene{s.get('size', '')}_rss_mb={s.get('peak_rss_mb', 'failed')} "
+      f"scene{s.get('size', '')}_gpu_mb={s.get('peak_gpu_mb', 'failed')} cuda_tests={tests}")
 print(f"gpu={gpu} predict_tiles_per_s={p.get('predict_tiles_per_s', 'failed')} vs_seed={p.get('vs_seed', 'failed')} "
       f"train_images_per_s={t.get('train_images_per_s', 'failed')} amp={amp} ddp={ddp}")
 PYEOF
