@@ -94,3 +94,12 @@ def test_a_destination_that_does_not_answer_is_not_remembered(tmp_path, s3_serve
     with pytest.raises(SyncError):
         push(root, "s3://typo-bucket/data")
     assert WorkspaceSettings.load(root).s3.bucket == ""
+
+
+def test_a_first_pull_from_a_bucket_that_does_not_answer_remembers_nothing(tmp_path, s3_server, s3_client):
+    from roadseg_gui.core.sync import pull
+
+    root = tmp_path / "new"
+    with pytest.raises(SyncError, match="does not exist"):
+        pull("s3://typo-bucket/data", root, endpoint_url=s3_server)
+    assert WorkspaceSettings.load(root).s3.bucket == ""

@@ -78,13 +78,13 @@ def pull(uri: str, root, *, profile: str | None = None, endpoint_url: str | None
     s3 = replace(settings.s3, bucket=dest.bucket, prefix=dest.prefix, profile=profile or settings.s3.profile,
                  endpoint_url=endpoint_url or settings.s3.endpoint_url, region=region or settings.s3.region)
     validate_s3_settings(s3)   # a bad profile is refused before it can be remembered
-    if destination_of(settings.s3) is None:   # the first pull names where pushes go
-        settings.s3 = s3
-        settings.save(root)
     report = SyncReport(destination=dest.uri)
     client = client or make_s3_client(s3, max_pool_connections=max(workers, 10))
     probe = WorkspaceSettings(s3=s3)
     _check_bucket(client, dest, probe)
+    if destination_of(settings.s3) is None:   # the first pull that S3 answers names where pushes go
+        settings.s3 = s3
+        settings.save(root)
     conn = state.connect(root)
     try:
         objects = _list(client, dest, s3)
