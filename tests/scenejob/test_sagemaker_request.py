@@ -137,3 +137,31 @@ def test_the_follower_reads_status_and_counts_scenes_done_across_instances(archi
     assert len(lines) == 3, lines
     assert runner.scenes_done == (3, 3)
     assert runner.cost_estimate().instance_count == 2
+
+
+def test_scenes_done_is_not_counted_twice_when_a_second_instance_starts_later(archive, s3_server, model_archive):
+    """The first poll sees one log stream (its lines carry no host prefix), a later poll two: the first
+    instance's progress must stay one entry, not one under '' and another under its stream's name."""
+    s3, config = archive
+    job, _, _ = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/p/", str(model_archive), config))
+    session = make_boto_session(config)
+    runner = attach(job, session)
+    logs = session.client("logs")
+    group = "/aws/sagemaker/ProcessingJobs"
+    logs.create_log_group(logGroupName=group)
+
+    def say(host, start, *lines):
+        stream = f"{job.name}/{host}-1700000000"
+        if start:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": int(time.time() * 1000) + i, "message": m}
+                                       for i, m in enumerate(lines)])
+
+    say("algo-1", True, "scenes_done=1 scenes_total=2 scene=2026/north.tif")
+    runner.poll()
+    assert runner.scenes_done == (1, 2)
+    say("algo-1", False, "scenes_done=2 scenes_total=2 scene=2026/south.tif")
+    say("algo-2", True, "scenes_done=1 scenes_total=1 scene=old/east.tif")
+    runner.poll()
+    assert runner.scenes_done == (3, 3)

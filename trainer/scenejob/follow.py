@@ -39,7 +39,7 @@ class ProcessingJobRunner(SageMakerJob):
 
     def __init__(self, job, sagemaker_client, logs_client, s3_client):
         super().__init__(job, sagemaker_client, logs_client, s3_client)
-        self.progress: dict[str, tuple[int, int]] = {}   # log stream prefix -> (done, total) on that instance
+        self.progress: dict[str, tuple[int, int]] = {}   # log stream -> (done, total) on that instance
 
     @property
     def scenes_done(self) -> tuple[int, int]:
@@ -64,13 +64,14 @@ class ProcessingJobRunner(SageMakerJob):
         self.job.status = status
         return status
 
-    def poll(self) -> list[str]:
-        lines = super().poll()
+    def _read_stream(self, stream: str) -> list[str]:
+        # keyed by the stream itself: poll()'s '[host] ' prefix is absent while only one stream exists,
+        # so keying on it counted the first instance twice once a second one started
+        lines = super()._read_stream(stream)
         for line in lines:
             match = PROGRESS.search(line)
             if match:
-                host = line.split("]", 1)[0] if line.startswith("[") else ""
-                self.progress[host] = (int(match.group(1)), int(match.group(2)))
+                self.progress[stream] = (int(match.group(1)), int(match.group(2)))
         return lines
 
     def stop(self) -> None:
