@@ -160,7 +160,7 @@ def test_scenes_done_is_not_counted_twice_when_a_second_instance_starts_later(ar
 
     say("algo-1", True, "scenes_done=1 scenes_total=2 scene=2026/north.tif")
     runner.poll()
-    assert runner.scenes_done == (1, 2)
+    assert runner.scenes_done == (1, 3)   # the job sent 3 scenes, though only algo-1 (2 of them) has logged
     say("algo-1", False, "scenes_done=2 scenes_total=2 scene=2026/south.tif")
     say("algo-2", True, "scenes_done=1 scenes_total=1 scene=old/east.tif")
     runner.poll()

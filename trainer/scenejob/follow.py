@@ -44,7 +44,8 @@ class ProcessingJobRunner(SageMakerJob):
     @property
     def scenes_done(self) -> tuple[int, int]:
         done = sum(d for d, _ in self.progress.values())
-        total = sum(t for _, t in self.progress.values()) or int(self.job.data.get("scenes", 0))
+        # an instance that has not logged yet reports no total: the job's own scene count is the floor
+        total = max(sum(t for _, t in self.progress.values()), int(self.job.data.get("scenes", 0)))
         return done, total
 
     def refresh(self) -> JobStatus:
