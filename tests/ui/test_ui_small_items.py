@@ -88,15 +88,16 @@ def test_a_tile_with_an_earlier_autosave_stays_edited_when_this_session_is_undon
 def test_the_tile_is_refitted_when_the_docks_change_size(qtbot, window):
     canvas = window.canvas
     canvas.fit_to_window()
-    before = canvas.scale
-    window.resizeDocks([window.browser_dock], [window.browser_dock.width() + 200], Qt.Horizontal)
-    qtbot.waitUntil(lambda: abs(canvas.scale - before) > 1e-6, timeout=3000)
+    width_before = canvas.width()
+    window.resizeDocks([window.browser_dock], [window.browser_dock.width() + 80], Qt.Horizontal)
+    qtbot.waitUntil(lambda: canvas.width() != width_before, timeout=15000)
     width, height = canvas.image_size
     top_left = canvas.image_to_widget(QPointF(0, 0))
     assert abs(top_left.x() - (canvas.width() - width * canvas.scale) / 2) < 1  # centred in the new size
+    assert abs(top_left.y() - (canvas.height() - height * canvas.scale) / 2) < 1
     assert width * canvas.scale <= canvas.width() and height * canvas.scale <= canvas.height()
     canvas.zoom_by(2.0)                 # zoomed by hand: a dock change keeps the person's view
-    zoomed = canvas.scale
-    window.resizeDocks([window.browser_dock], [window.browser_dock.width() - 150], Qt.Horizontal)
-    qtbot.wait(100)
+    zoomed, width_before = canvas.scale, canvas.width()
+    window.resizeDocks([window.browser_dock], [window.browser_dock.width() - 60], Qt.Horizontal)
+    qtbot.waitUntil(lambda: canvas.width() != width_before, timeout=15000)
     assert canvas.scale == zoomed
