@@ -74,3 +74,18 @@ def test_each_host_writes_its_own_failures_file(hosts):
     from trainer.scenejob import contract
 
     assert contract.failures_name("algo-2", hosts) == ("failures.json" if hosts == 1 else "failures-algo-2.json")
+
+
+@pytest.mark.parametrize("inside", ["out", "."])
+def test_an_output_folder_inside_the_scene_folder_is_refused_before_anything(tmp_path, inside):
+    """Its masks would be read as scenes by the next run (the SageMaker backend refuses the same)."""
+    from .conftest import write_scene
+
+    scenes = tmp_path / "scenes"
+    write_scene(scenes / "a.tif")
+    proc = subprocess.run([sys.executable, "-m", "trainer.scenejob", "--device", "cpu", "--input", str(scenes),
+                           "--model", str(tmp_path / "no-model"), "--output", str(scenes / inside)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "output" in proc.stderr and "inside the input" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in scenes.rglob("*")) == ["a.tif"]

@@ -42,3 +42,16 @@ def test_remote_input_with_a_local_output_never_predicts_a_climbing_key(tmp_path
     entry.run("s3://bucket/scenes/", str(tmp_path / "model"), str(tmp_path / "out"), entry.JobOptions(),
               s3=_Listing(["scenes/ok.tif", "scenes/../../../../tmp/evil.tif"]))
     assert seen == ["ok.tif"]
+
+
+def test_output_inside_input_for_prefixes_and_folders(tmp_path):
+    from trainer.scenejob.contract import output_inside_input
+
+    assert output_inside_input("s3://b/scenes", "s3://b/scenes/out/")
+    assert output_inside_input("s3://b/scenes/", "s3://b/scenes")
+    assert not output_inside_input("s3://b/scenes", "s3://b/scenes2/")
+    assert not output_inside_input("s3://b/scenes", "s3://c/scenes/")
+    assert not output_inside_input("s3://b/scenes", str(tmp_path / "scenes"))
+    assert output_inside_input(str(tmp_path / "a"), str(tmp_path / "a" / "out"))
+    assert output_inside_input(str(tmp_path / "a"), str(tmp_path / "a" / "x" / ".."))
+    assert not output_inside_input(str(tmp_path / "a"), str(tmp_path / "ab"))

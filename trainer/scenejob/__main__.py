@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import RoadsegError
+from ..errors import BadInputError, RoadsegError
 from . import contract
 from .runner import JobOptions, JobSummary, list_scenes, run_scenes
 
@@ -56,6 +56,10 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
     """Run the job on local folders and/or s3:// prefixes; returns the JobSummary."""
     from ..predict import Predictor
 
+    if contract.output_inside_input(input_uri, output_uri):
+        raise BadInputError("the output lies inside the input",
+                            "Write predictions under another folder or prefix, or the next run would read their "
+                            "masks as scenes.")
     host = contract.current_host()
     remote_in, remote_out = input_uri.startswith("s3://"), output_uri.startswith("s3://")
     if (remote_in or remote_out) and s3 is None:

@@ -55,6 +55,18 @@ def output_stem(relative: str) -> PurePosixPath:
     return path.with_name(path.stem)
 
 
+def output_inside_input(input_uri: str, output_uri: str) -> bool:
+    """Whether the outputs would land under the scenes (two s3:// prefixes, or two local folders):
+    a rerun would then read the masks as scenes."""
+    if input_uri.startswith("s3://") != output_uri.startswith("s3://"):
+        return False
+    if input_uri.startswith("s3://"):
+        inside, outside = input_uri.rstrip("/"), output_uri.rstrip("/")
+        return outside == inside or outside.startswith(inside + "/")
+    inside, outside = Path(input_uri).resolve(), Path(output_uri).resolve()
+    return outside == inside or inside in outside.parents
+
+
 def current_host() -> tuple[str, int]:
     """(this host's name, number of hosts) from SageMaker's resource config; ("local", 1) elsewhere."""
     try:

@@ -44,8 +44,7 @@ class SceneJobRequest:
                 raise BadInputError(f"the {name} of a SageMaker scene job must be an s3:// prefix (got {uri!r})",
                                     "Upload the scenes to S3 first, or use --backend local.")
         s3io.split_uri(self.input_uri), s3io.split_uri(self.output_uri)
-        if self.output_uri.rstrip("/").startswith(self.input_uri.rstrip("/") + "/") or \
-                self.output_uri.rstrip("/") == self.input_uri.rstrip("/"):
+        if contract.output_inside_input(self.input_uri, self.output_uri):
             raise BadInputError("the output prefix lies inside the input prefix",
                                 "Write predictions under another prefix, or their masks would be read as scenes.")
 
