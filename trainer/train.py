@@ -194,7 +194,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     else:
         clock = TrainingClock(total_steps=config.epochs * len(train_loader))
     lr_schedule = LrSchedule(config.lr, config.schedule, config.warmup)
-    testing = Throttle(config.eval_share)
+    testing = Throttle(config.eval_share, cold_start=runtime.cuda)
     checkpointing = Throttle(CHECKPOINT_SHARE)
     # re-estimating BN over more batches than half an epoch costs more than it helps on a small set
     bn_batches = min(config.precise_bn_batches, max(1, len(train_loader) // 2))

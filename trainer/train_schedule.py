@@ -101,23 +101,24 @@ class Throttle:
     """Run a periodic chore (a test pass, a checkpoint) after an epoch only while it keeps within ``share``
     of the run's time.
 
-    The first two epochs of a process and a forced one (the last) always run it: every epoch line then
-    has metrics, a spot interruption early loses little, and the saved model's metrics are current. The
-    first run pays one-off start-up costs (CUDA context, cuDNN autotuning, imports), so it is neither
-    counted nor taken as the estimate; the second measures the steady cost. After that it runs when the
-    time spent on it, this time included, stays within ``share`` of the time elapsed. ``share`` 1 runs
-    it every epoch."""
+    The first epoch of a process and a forced one (the last) always run it: every epoch line then has
+    metrics, a spot interruption early loses little, and the saved model's metrics are current. With
+    ``cold_start`` (CUDA: context start, cuDNN autotuning) the first run pays one-off costs, so it is
+    neither counted nor taken as the estimate, and the second epoch runs it again to measure the steady
+    cost. After that it runs when the time spent on it, this time included, stays within ``share`` of
+    the time elapsed. ``share`` 1 runs it every epoch."""
 
-    def __init__(self, share: float = 0.1):
+    def __init__(self, share: float = 0.1, cold_start: bool = False):
         self.share = share
         self.spent = 0.0
         self.runs = 0
+        self.cold_start = cold_start
         self.cost: float | None = None  # seconds it took last time
 
     @property
     def measured(self) -> bool:
-        """Whether ``cost`` is a steady-state measurement (not the first, cold run)."""
-        return self.runs > 1
+        """Whether ``cost`` is a steady-state measurement (not a cold first run)."""
+        return self.runs > (1 if self.cold_start else 0)
 
     def due(self, elapsed: float, *, force: bool = False) -> bool:
         if force or not self.measured or self.share >= 1:

@@ -79,11 +79,11 @@ def test_throttle_keeps_evaluation_within_its_share():
             planner.record(6.0)  # a test pass costing 60 % of an epoch
             elapsed += 6.0
             evaluated.append(epoch)
-    assert evaluated[:2] == [1, 2] and evaluated[-1] == 40 and 4 < len(evaluated) < 20
+    assert evaluated[0] == 1 and evaluated[1] > 2 and evaluated[-1] == 40 and 3 < len(evaluated) < 20
     assert planner.spent / elapsed <= 0.1 + 6.0 / elapsed  # within the share, give or take the forced last one
     assert Throttle(share=1).due(1.0)
     # a cold first run (CUDA start-up, cuDNN autotuning) is re-measured, not taken as the cost
-    cold = Throttle(share=0.1)
+    cold = Throttle(share=0.1, cold_start=True)
     cold.record(40.0)
     assert cold.due(50.0) and not cold.measured and cold.spent == 0
     cold.record(1.0)
@@ -172,7 +172,6 @@ def test_evaluation_is_skipped_between_epochs_when_it_would_dominate(tmp_path):
     for e in skipped:  # a skipped epoch carries the metrics of the last measured one, unchanged
         source = next(s for s in epochs if s["epoch"] == e["metrics_epoch"])
         assert e["test_iou"] == source["test_iou"] and e["test_loss"] == source["test_loss"]
-        assert e["overhead"] < source["overhead"]
     config.eval_share = 1.0  # the old behaviour on request: every epoch tested
     config.out = str(tmp_path / "every")
     _, lines = _run(config)
