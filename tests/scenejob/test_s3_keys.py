@@ -1,6 +1,8 @@
-"""Scene keys listed from S3 become local paths (job outputs, review copies): none may climb out."""
+"""Scene names become output paths (job outputs, review copies): none may climb out or be shared."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,39 @@ def test_output_inside_input_for_prefixes_and_folders(tmp_path):
     assert output_inside_input(str(tmp_path / "a"), str(tmp_path / "a" / "out"))
     assert output_inside_input(str(tmp_path / "a"), str(tmp_path / "a" / "x" / ".."))
     assert not output_inside_input(str(tmp_path / "a"), str(tmp_path / "ab"))
+
+
+class _FakePredictor:
+    """Writes a small mask named after the scene, as Predictor.predict_scene does."""
+
+    def predict_scene(self, source, staging, **_):
+        mask = Path(staging) / f"{Path(source).stem}_mask.tif"
+        mask.write_bytes(Path(source).read_bytes())
+        return type("Result", (), {"mask": mask, "probability": None})()
+
+
+def test_two_scenes_with_one_output_name_never_share_outputs(tmp_path):
+    """a.tif and a.vrt (a VRT beside its GeoTIFF is common) both make a_mask.tif and a.done.json: the
+    second is a failure with its reason, never 'already complete' on the first one's marker."""
+    from trainer.scenejob.runner import JobOptions, run_scenes
+
+    scenes = tmp_path / "in"
+    scenes.mkdir()
+    (scenes / "a.tif").write_bytes(b"tif")
+    (scenes / "a.vrt").write_bytes(b"vrt")
+    for _ in range(2):   # the rerun too
+        summary = run_scenes(["a.tif", "a.vrt"], lambda rel, _f: scenes / rel, tmp_path / "out", _FakePredictor(),
+                             JobOptions(vector=False))
+        assert list(summary.failed) == ["a.vrt"] and "a.tif" in summary.failed["a.vrt"]
+        assert (tmp_path / "out" / "a_mask.tif").read_bytes() == b"tif"
+
+
+def test_a_rerun_over_s3_never_takes_a_scene_for_complete_on_another_scenes_marker():
+    import json
+
+    class _Bucket(_Listing):
+        def get_object(self, Bucket, Key):  # noqa: N803
+            return {"Body": type("B", (), {"read": lambda s: json.dumps({"files": {"a_mask.tif": 1}}).encode()})()}
+
+    s3 = _Bucket(["scenes/a.tif", "scenes/a.vrt", "out/a.done.json", "out/a_mask.tif"])
+    assert s3io.remaining_scenes(s3, "s3://b/scenes/", "s3://b/out/") == (["a.vrt"], ["a.tif"])

@@ -100,7 +100,7 @@ def test_a_rerun_sends_only_scenes_without_complete_outputs(archive, model_archi
     assert sorted(sent) == ["2026/south.tif", "old/east.tif"] and skipped == ["2026/north.tif"]
 
 
-def test_nothing_is_created_when_the_prefix_holds_no_scene_or_the_role_is_wrong(archive, s3_server, model_archive):
+def test_nothing_is_created_when_the_prefix_holds_no_scene_the_role_is_wrong_or_names_clash(archive, s3_server, model_archive):
     s3, config = archive
     sagemaker = boto3.client("sagemaker", endpoint_url=s3_server, region_name="us-east-1")
     with pytest.raises(BadInputError, match="holds no scene"):
@@ -113,6 +113,11 @@ def test_nothing_is_created_when_the_prefix_holds_no_scene_or_the_role_is_wrong(
         launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), config))
     with pytest.raises(BadInputError, match="inside the input prefix"):
         launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/scenes/out/", str(model_archive), config))
+    # two instances could each write 2026/north_mask.tif: one from north.tif, one from north.vrt
+    config.instance_type = "ml.g5.xlarge"
+    s3.put_object(Bucket=BUCKET, Key="scenes/2026/north.vrt", Body=b"<VRTDataset/>")
+    with pytest.raises(BadInputError, match="2026/north.vrt.*same names as those of 2026/north.tif"):
+        launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), config))
     assert sagemaker.list_processing_jobs()["ProcessingJobSummaries"] == []
 
 

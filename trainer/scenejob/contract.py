@@ -55,6 +55,24 @@ def output_stem(relative: str) -> PurePosixPath:
     return path.with_name(path.stem)
 
 
+def shared_outputs(scenes: list[str]) -> dict[str, str]:
+    """{scene: the earlier scene whose output names it would reuse}: ``a.tif`` and ``a.vrt`` in one
+    folder both make ``a_mask.tif`` and ``a.done.json``, so the second could overwrite the first's
+    outputs, or be taken for complete on its marker."""
+    owners: dict[str, str] = {}
+    shared = {}
+    for relative in scenes:
+        owner = owners.setdefault(str(output_stem(relative)), relative)
+        if owner != relative:
+            shared[relative] = owner
+    return shared
+
+
+def shared_reason(owner: str) -> str:
+    return (f"its outputs would have the same names as those of {owner} (same folder and name but for the "
+            f"extension); rename one of them")
+
+
 def output_inside_input(input_uri: str, output_uri: str) -> bool:
     """Whether the outputs would land under the scenes (two s3:// prefixes, or two local folders):
     a rerun would then read the masks as scenes."""

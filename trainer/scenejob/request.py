@@ -64,6 +64,13 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
     session = validate(request.config, session)
     s3 = session.client("s3")
     todo, done = s3io.remaining_scenes(s3, request.input_uri, request.output_uri)
+    # instances see only their shard, so two scenes with one output name could overwrite each other
+    shared = contract.shared_outputs(sorted(todo + done))
+    if shared:
+        scene, owner = next(iter(shared.items()))
+        raise BadInputError(f"{len(shared)} scene(s) under {request.input_uri} would share output names with "
+                            f"another, e.g. {scene}: {contract.shared_reason(owner)}",
+                            "Rename them, or keep one of each under this prefix.")
     if not todo:
         return None, [], done
     name = new_job_name("roadseg-predict")

@@ -113,8 +113,12 @@ def run_scenes(scenes: list[str], fetch: Callable[[str, Path], Path], output_dir
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = JobSummary()
+    shared = contract.shared_outputs(scenes)
     for relative in scenes:
-        if is_complete(output_dir, relative):
+        if relative in shared:
+            summary.failed[relative] = contract.shared_reason(shared[relative])
+            print(f"{relative}: FAILED: {summary.failed[relative]}", flush=True)
+        elif is_complete(output_dir, relative):
             summary.skipped.append(relative)
             print(f"{relative}: outputs already complete, skipped", flush=True)
         else:

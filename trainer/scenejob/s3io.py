@@ -74,9 +74,12 @@ def remaining_scenes(s3, input_uri: str, output_uri: str) -> tuple[list[str], li
                                "Check that your user may s3:ListBucket there.") from exc
         raise BadInputError(f"the output bucket {bucket!r} does not exist", "Create it or fix --out.") from exc
     done, todo = [], []
+    shared = contract.shared_outputs(scenes)   # never complete on another scene's marker
     for relative in scenes:
         marker = contract.marker_name(relative)
-        (done if marker in outputs and _marker_complete(s3, bucket, prefix, marker, outputs) else todo).append(relative)
+        complete = relative not in shared and marker in outputs and _marker_complete(s3, bucket, prefix, marker,
+                                                                                     outputs)
+        (done if complete else todo).append(relative)
     return todo, done
 
 
