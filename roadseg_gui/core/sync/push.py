@@ -176,6 +176,14 @@ def _run_uploads(client, conn, root, dest, plan, report, settings, progress, can
     meter = ProgressMeter(plan.files_total, plan.bytes_total, progress)
     meter.advance(0, 0, force=True)
 
+    def failed(outcome: _PairOutcome, exc: Exception) -> _PairOutcome:
+        outcome.fatal = is_fatal(exc)
+        if outcome.fatal:   # credentials, bucket, access: stop the other pairs too
+            abort.set()
+        outcome.error = str(describe(exc, bucket=dest.bucket, profile=settings.s3.profile,
+                                     region=settings.s3.region, endpoint=settings.s3.endpoint_url))
+        return outcome
+
     def send_pair(pair: PairUpload) -> _PairOutcome:
         outcome = _PairOutcome(pair)
         if abort.is_set() or (cancel and cancel()):
@@ -186,12 +194,7 @@ def _run_uploads(client, conn, root, dest, plan, report, settings, progress, can
             try:
                 found = head(client, dest.bucket, object_key(dest.prefix, pair.image_check.relpath))
             except Exception as exc:
-                outcome.fatal = is_fatal(exc)
-                if outcome.fatal:
-                    abort.set()
-                outcome.error = str(describe(exc, bucket=dest.bucket, profile=settings.s3.profile,
-                                             region=settings.s3.region, endpoint=settings.s3.endpoint_url))
-                return outcome
+                return failed(outcome, exc)
             if found is None:   # lost: send it again, as new, before its mask
                 lost = pair.image_check
                 files = (FileUpload(lost.relpath, lost.sha256, lost.size, None), *files)
@@ -208,12 +211,7 @@ def _run_uploads(client, conn, root, dest, plan, report, settings, progress, can
                 outcome.error = f"{f.relpath}: cannot read ({exc.strerror or exc})"
                 return outcome
             except Exception as exc:
-                outcome.fatal = is_fatal(exc)
-                if outcome.fatal:
-                    abort.set()
-                outcome.error = str(describe(exc, bucket=dest.bucket, profile=settings.s3.profile,
-                                             region=settings.s3.region, endpoint=settings.s3.endpoint_url))
-                return outcome
+                return failed(outcome, exc)
             if result.conflict:
                 outcome.conflict = (f.relpath, result.conflict)
                 return outcome
