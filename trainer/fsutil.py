@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
+_NAME_ROOM = 255 - len("..") - 8 - len(".tmp")   # file-name bytes left beside mkstemp's 8 random characters
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Yield a temp file beside ``path``; on success fsync it and rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the temp name embeds the target's (easy to trace) unless that would pass 255 bytes
+    prefix = f".{path.name}." if len(path.name.encode("utf-8", "surrogateescape")) <= _NAME_ROOM else ".tmp-"
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes 0600 files; keep the old file's mode, or the usual 0644 for a new one.
         os.chmod(tmp, _existing_mode(path, default=0o644))

@@ -106,3 +106,10 @@ def test_connect_adds_the_remote_split_column_to_an_older_state_db(tmp_path):
     conn = statedb.connect(tmp_path)
     assert conn.execute("SELECT remote_split FROM tiles WHERE stem='a'").fetchone()[0] is None
     conn.close()
+
+
+def test_atomic_writer_holds_a_name_of_250_bytes(tmp_path):
+    """The temp file's name embeds the target's only while it fits in 255 bytes."""
+    target = tmp_path / ("é" * 123 + ".png")      # 250 bytes in UTF-8
+    atomic_write_bytes(target, b"data")
+    assert target.read_bytes() == b"data" and [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -15,15 +15,14 @@ a guarantee, on stores that ignore If-Match on complete).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import mimetypes
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import ClientError
+
+from trainer.fsutil import atomic_writer
 
 from .errors import error_code, http_status, is_precondition_failed
 
@@ -139,38 +138,10 @@ def download(client, bucket: str, key: str, target: Path) -> tuple[str, str, int
     """GET into ``target`` atomically; returns (sha256, etag, size) of what was written."""
     response = client.get_object(Bucket=bucket, Key=key)
     digest, size = hashlib.sha256(), 0
-    with _short_temp_writer(Path(target)) as fh:
+    with atomic_writer(target, "wb") as fh:   # a 250-byte name still fits with its temp name
         for chunk in response["Body"].iter_chunks(1 << 20):
             digest.update(chunk)
             fh.write(chunk)
             size += len(chunk)
     return digest.hexdigest(), response["ETag"], size
 
-
-@contextlib.contextmanager
-def _short_temp_writer(target: Path):
-    """Write beside ``target``, fsync, then rename over it. The temp name does not embed the
-    target's name (as trainer.fsutil.atomic_writer's does): a 250-byte name must still fit in 255."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pull-", suffix=".tmp", dir=target.parent)
-    try:
-        try:
-            mode = target.stat().st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):   # make the rename itself durable (not on every platform)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
