@@ -127,3 +127,12 @@ def test_an_image_saved_under_another_extension_keeps_its_remote_mask(tmp_path, 
     assert IMAGE not in remote and new_image in remote and MASK in remote
     assert remote_bytes(s3_client, MASK) == (root / MASK).read_bytes()
     assert push(root, delete=True).summary() == "uploaded=0 unchanged=2 conflicts=0 failed=0"
+
+
+def test_the_resolve_hint_is_a_command_that_pastes_as_it_is():
+    from pathlib import Path
+
+    from roadseg_gui.core.sync.push import resolve_hint
+
+    hint = resolve_hint(Path("/data/my workspace"), "tile 7 (copy)")
+    assert "`roadseg sync '/data/my workspace' --resolve keep-mine|take-theirs 'tile 7 (copy)'`" in hint

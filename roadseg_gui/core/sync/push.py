@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -36,7 +37,12 @@ from .transfer import MULTIPART_THRESHOLD, FileChangedError, head, upload
 log = logging.getLogger(__name__)
 RECORD_BATCH = 200      # outcomes per state-DB write
 RECORD_SECONDS = 0.5    # ...or this often, so a killed run loses little (and re-adopts that little)
-RESOLVE_HINT = "resolve it with `roadseg sync --resolve keep-mine|take-theirs {stem}` or in the app"
+
+
+def resolve_hint(root: Path, stem: str) -> str:
+    """How to resolve, as a command that can be pasted as it is (names with spaces are quoted)."""
+    return (f"resolve it with `roadseg sync {shlex.quote(str(root))} --resolve keep-mine|take-theirs "
+            f"{shlex.quote(stem)}` or in the app")
 
 
 @dataclass
@@ -93,7 +99,7 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
                             conflict_stems=list(plan.conflicts), destination=dest.uri, dry_run=dry_run)
         report.failed = len(plan.invalid)
         report.errors += [f"{path}: {reason}" for path, reason in plan.invalid]
-        report.errors += [_unresolved(stem, plan.conflict_reasons.get(stem, "")) for stem in plan.conflicts]
+        report.errors += [_unresolved(root, stem, plan.conflict_reasons.get(stem, "")) for stem in plan.conflicts]
         report.planned = len(plan.uploads)
         if dry_run:
             report.plan = plan.describe()
@@ -111,7 +117,7 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
             _run_uploads(client, conn, root, dest, plan, report, settings, progress, cancel, workers,
                          multipart_threshold)
         if delete and plan.deletions and not report.cancelled and not report.failed:
-            _run_deletions(client, conn, dest, plan, report, settings)
+            _run_deletions(client, conn, root, dest, plan, report)
         report.seconds = time.monotonic() - started
         log.debug("push to %s: %s in %.1f s", dest.uri, report.summary(), report.seconds)
         return report
@@ -130,9 +136,9 @@ def list_remote(client, dest: Destination, settings: WorkspaceSettings) -> dict[
                        endpoint=settings.s3.endpoint_url) from None
 
 
-def _unresolved(stem: str, reason: str) -> str:
+def _unresolved(root: Path, stem: str, reason: str) -> str:
     why = f" ({reason})" if reason else ""
-    return f"conflict: {stem} is still in conflict{why}; {RESOLVE_HINT.format(stem=stem)}"
+    return f"conflict: {stem} is still in conflict{why}; {resolve_hint(root, stem)}"
 
 
 def _check_for_loss(client, dest: Destination, plan: SyncPlan, report: SyncReport,
@@ -280,7 +286,7 @@ def _count(outcome: _PairOutcome, report: SyncReport, fatal_messages: set[str], 
         report.uploaded += 1
 
 
-def _run_deletions(client, conn, dest, plan, report, settings) -> None:
+def _run_deletions(client, conn, root, dest, plan, report) -> None:
     """--delete: remove remote pairs this workspace synced and no longer has, mask first.
 
     Each delete is conditional: a HEAD compares the ETag last seen, then DeleteObject
@@ -303,7 +309,7 @@ def _run_deletions(client, conn, dest, plan, report, settings) -> None:
                                       image=pair.files[-1][0], mark_tile=False)
                 report.conflicts += 1
                 report.conflict_stems.append(pair.stem)
-                report.errors.append(f"conflict: {pair.stem}: {reason}; {RESOLVE_HINT.format(stem=pair.stem)}")
+                report.errors.append(f"conflict: {pair.stem}: {reason}; {resolve_hint(root, pair.stem)}")
                 break
             report.failed += 1
             report.errors.append(f"{relpath}: not deleted: {result.what}")
