@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import BadInputError
+from ..train_args import DEFAULT_LR
 
 BACKENDS = ("local", "sagemaker")
 _BACKBONES = ("mobilenet_v3_large", "resnet50", "resnet101")  # = trainer.model.BACKBONES (no torch import here)
@@ -42,7 +43,7 @@ class Hyperparameters:
 
     epochs: int = 30          # defaults = trainer.train's, so `roadseg retrain` and `roadseg train` agree
     batch_size: int = 8
-    lr: float = 5e-4
+    lr: float = DEFAULT_LR
     backbone: str = "mobilenet_v3_large"
     image_size: int = 512
     workers: int | None = None
