@@ -9,6 +9,7 @@ Messages out: plain tuples (see ``PredictionService._handle``); nothing raises a
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import traceback
@@ -40,6 +41,9 @@ def _exit_with_parent() -> None:
 
 def worker_main(requests, results, cancel_id, threads: int = 0) -> None:
     """Serve requests until ("stop",) or the parent goes away."""
+    # Ctrl+C in a terminal reaches the whole process group: the app saves and stops this process
+    # itself, so a KeyboardInterrupt traceback here would only be noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))

@@ -91,3 +91,37 @@ def test_sigterm_or_kill_9_leaves_no_process_of_the_app_session(workspace_root, 
         except ProcessLookupError:
             pass
         app.wait(10)
+
+
+def test_ctrl_c_in_a_terminal_ends_the_app_and_its_worker_without_tracebacks(workspace_root, tmp_path):
+    """Ctrl+C sends SIGINT to the whole foreground process group: the app, its worker and the tracker."""
+    model = tmp_path / "models" / "v0001"
+    model.mkdir(parents=True)
+    home = tmp_path / "home"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
+               XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
+               XDG_CACHE_HOME=str(home / "cache"), XDG_DATA_HOME=str(home / "data"))
+    app = subprocess.Popen([sys.executable, "-m", "roadseg_gui", str(workspace_root), "--model", str(model)],
+                           env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while len(session_processes(app.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(session_processes(app.pid)) >= 3
+        time.sleep(1.0)
+        os.killpg(app.pid, signal.SIGINT)
+        deadline = time.monotonic() + 10
+        while session_processes(app.pid) and time.monotonic() < deadline:
+            app.poll()
+            time.sleep(0.1)
+        assert session_processes(app.pid) == []
+        assert app.wait(5) == 0
+        errors = app.stderr.read()
+        assert "Traceback" not in errors and "KeyboardInterrupt" not in errors, errors[-2000:]
+    finally:
+        try:
+            os.killpg(app.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        app.wait(10)
