@@ -45,3 +45,16 @@ def processing_tree(tmp_path, model_archive):
     (root / "input" / "model").mkdir(parents=True)
     shutil.copy(model_archive, root / "input" / "model" / "model.tar.gz")
     return root, transform
+
+
+def sagemaker_workspace(root, bucket: str):
+    """A workspace whose S3 and SageMaker settings name ``bucket`` and a role (as the app saves them)."""
+    from roadseg_gui.core.settings import WorkspaceSettings
+    from roadseg_gui.core.workspace import Workspace
+
+    Workspace.open(root).close()
+    settings = WorkspaceSettings.load(root)
+    settings.s3.bucket, settings.s3.region = bucket, "us-east-1"
+    settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/Roadseg"
+    settings.save(root)
+    return settings

@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from .conftest import write_scene
+from .conftest import sagemaker_workspace, write_scene
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "archive"
@@ -64,15 +64,9 @@ def test_local_backend_over_s3_predicts_reports_the_broken_scene_and_a_rerun_ski
 def test_sagemaker_backend_creates_the_processing_job_and_the_workspace_remembers_it(s3_archive, s3_server,
                                                                                     model_archive, tmp_path):
     from roadseg_gui.core.jobs_store import JobsStore
-    from roadseg_gui.core.settings import WorkspaceSettings
-    from roadseg_gui.core.workspace import Workspace
 
     root = tmp_path / "ws"
-    Workspace.open(root).close()
-    settings = WorkspaceSettings.load(root)
-    settings.s3.bucket, settings.s3.region = BUCKET, "us-east-1"
-    settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/Roadseg"
-    settings.save(root)
+    sagemaker_workspace(root, BUCKET)
     proc = roadseg(s3_server, "predict", "--backend", "sagemaker", "--workspace", str(root), "--no-wait",
                    "--model", str(model_archive), "--instance-count", "2", "--vector",
                    f"s3://{BUCKET}/scenes/", "--out", f"s3://{BUCKET}/predictions/")

@@ -14,7 +14,7 @@ import pytest
 from roadseg_gui.core.settings import WorkspaceSettings
 from trainer.jobs.base import JobState
 
-from .conftest import write_scene
+from .conftest import sagemaker_workspace, write_scene
 
 pytest.importorskip("pytestqt")
 BUCKET = "review"
@@ -37,11 +37,7 @@ def test_a_finished_scene_job_is_listed_followed_and_reviewed_as_chips(qtbot, tm
     path, _ = write_scene(tmp_path / "city.tif", width=600, height=520)
     s3.upload_file(str(path), BUCKET, "scenes/city.tif")
     root = tmp_path / "ws"
-    Workspace.open(root).close()
-    settings = WorkspaceSettings.load(root)
-    settings.s3.bucket, settings.s3.region = BUCKET, "us-east-1"
-    settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/Roadseg"
-    settings.save(root)
+    settings = sagemaker_workspace(root, BUCKET)
     request = scene_jobs.build_request(settings, f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive))
     runner, sent, _ = scene_jobs.launch(root, request)
     assert sent == ["city.tif"]
