@@ -15,6 +15,7 @@ from trainer.jobs.base import TrainingJob
 from .settings import WorkspaceSettings
 
 KIND = "predict"
+PROCESSING_MAX_RUNTIME = 777_600   # ProcessingStoppingCondition.MaxRuntimeInSeconds: 9 days at most
 
 
 def is_scene_job(job: TrainingJob) -> bool:
@@ -47,9 +48,10 @@ def build_request(settings: WorkspaceSettings, input_uri: str, output_uri: str, 
     if not config.bucket:
         config.bucket, _ = split_uri(output_uri)
         config.prefix = "roadseg"
-    hours = max(1, int(settings.sagemaker.max_run_seconds) // 3600)
+    # at least a day (an archive is long work), at most what a Processing job may run
+    runtime = min(max(int(settings.sagemaker.max_run_seconds), 24 * 3600), PROCESSING_MAX_RUNTIME)
     return SceneJobRequest(input_uri, output_uri, model, config, arguments=list(arguments or []),
-                           max_runtime_seconds=max(hours, 24) * 3600)
+                           max_runtime_seconds=runtime)
 
 
 def launch(root: str | Path | None, request):

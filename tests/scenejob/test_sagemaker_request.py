@@ -170,3 +170,22 @@ def test_scenes_done_is_not_counted_twice_when_a_second_instance_starts_later(ar
     say("algo-2", True, "scenes_done=1 scenes_total=1 scene=old/east.tif")
     runner.poll()
     assert runner.scenes_done == (3, 3)
+
+
+@pytest.mark.parametrize("seconds, expected", [(3600, 24 * 3600), (36 * 3600, 36 * 3600),
+                                               (28 * 24 * 3600, 777_600)])
+def test_a_scene_job_runs_at_least_a_day_and_at_most_what_processing_allows(seconds, expected):
+    """Training may run 28 days; a Processing job is refused above 777,600 s (botocore's model)."""
+    import botocore.session
+
+    from roadseg_gui.core import scene_jobs
+    from roadseg_gui.core.settings import WorkspaceSettings
+
+    limit = botocore.session.get_session().get_service_model("sagemaker").shape_for(
+        "ProcessingStoppingCondition").members["MaxRuntimeInSeconds"].metadata["max"]
+    assert scene_jobs.PROCESSING_MAX_RUNTIME == limit
+    settings = WorkspaceSettings()
+    settings.sagemaker.max_run_seconds = seconds
+    settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/Roadseg"
+    request = scene_jobs.build_request(settings, "s3://b/scenes/", "s3://b/out/", "model.tar.gz")
+    assert request.max_runtime_seconds == expected
