@@ -93,4 +93,3 @@ def test_a_rerun_over_s3_never_takes_a_scene_for_complete_on_another_scenes_mark
 
     s3 = _Bucket(["scenes/a.tif", "scenes/a.vrt", "out/a.done.json", "out/a_mask.tif"])
     assert s3io.remaining_scenes(s3, "s3://b/scenes/", "s3://b/out/") == (["a.vrt"], ["a.tif"])
-
