@@ -216,3 +216,19 @@ def test_gdal_reads_the_network_through_pyogrio(tmp_path):
         assert "32618" in info["crs"]
     fields = dict(zip(pyogrio.read_info(result.lines)["fields"], pyogrio.read_info(result.lines)["dtypes"]))
     assert fields["length_m"] == "float64" and fields["width_m"] == "float64"
+
+
+def test_a_ring_road_across_blocks_is_one_loop_as_in_one_block(tmp_path):
+    """A closed road with no junction: one self-loop edge on a node of kind 'loop', whatever the blocks
+    (the stitched ring's last border node was written as a dangling 'end')."""
+    from skimage.draw import disk
+
+    values = np.zeros((600, 600), np.uint8)
+    values[disk((300, 300), 203)] = 255
+    values[disk((300, 300), 197)] = 0
+    path = write_mask(tmp_path / "ring_mask.tif", values)
+    for block in (4096, 256):
+        result = vectorize_raster(path, tmp_path / str(block), block=block, polygons=False)
+        nodes = [(f["properties"]["kind"], f["properties"]["degree"]) for f in features(result.nodes)]
+        edges = [(f["properties"]["from_node"], f["properties"]["to_node"]) for f in features(result.lines)]
+        assert nodes == [("loop", 2)] and len(edges) == 1 and edges[0][0] == edges[0][1], block

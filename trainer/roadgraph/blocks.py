@@ -124,10 +124,12 @@ class Stitcher:
                 pending.remove_node(end)
 
     def finish(self) -> None:
-        """Border nodes no neighbour matched (a skeleton that differs across a border) become ends."""
+        """Border nodes no neighbour matched (a skeleton that differs across a border) become ends;
+        the one left on a ring road joined all round (a self-loop) is its loop node, as in one block."""
         for node in list(self.pending.nodes):
             if _is_border(node):
-                self.emit_node(self._id(node), self.pending.nodes[node]["o"], "end", self.pending.degree(node))
+                kind = "loop" if self.pending.has_edge(node, node) else "end"
+                self.emit_node(self._id(node), self.pending.nodes[node]["o"], kind, self.pending.degree(node))
         for u, v, key, data in self.pending.edges(keys=True, data=True):
             self.emit_edge(self._id(u), self._id(v), oriented_pts(self.pending, u, v, key), data["width_px"])
         self.pending.clear()
