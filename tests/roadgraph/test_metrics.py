@@ -107,3 +107,20 @@ def test_identical_tangled_masks_score_one():
     for _ in range(12):
         mask = rng.random((80, 90)) < rng.uniform(0.05, 0.7)
         assert apls_score(mask, mask) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_big_tiles_are_scored_in_equal_windows(monkeypatch):
+    """Each window counts once in the APLS mean: a 1300-px tile is 2 x 2 windows of 650, not one of
+    1024 and three thin leftover strips that would outweigh it."""
+    from trainer.roadgraph import metrics
+
+    assert metrics.window_edges(1024) == [0, 1024]
+    assert metrics.window_edges(1300) == [0, 650, 1300]
+    assert metrics.window_edges(3000) == [0, 1000, 2000, 3000]
+    shapes = []
+    real = metrics.road_metrics
+    monkeypatch.setattr(metrics, "road_metrics", lambda p, t: shapes.append(t.shape) or real(p, t))
+    mask = np.zeros((1300, 1100), bool)
+    mask[600:605, :] = True
+    metrics.ConnectivityTotals().add(mask, mask)
+    assert sorted(shapes) == [(650, 550)] * 4

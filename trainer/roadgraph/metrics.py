@@ -72,12 +72,19 @@ def _pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
 APLS_WINDOW = 1024   # SpaceNet scores ~1300-px chips; bigger tiles are scored window by window
 
 
+def window_edges(length: int) -> list[int]:
+    """Cuts of one axis into the fewest windows of at most APLS_WINDOW px, all of one size (1300 ->
+    650 + 650): each window counts once in the mean, so none may be a thin leftover strip."""
+    count = max(1, -(-length // APLS_WINDOW))
+    return [round(i * length / count) for i in range(count + 1)]
+
+
 class ConnectivityTotals:
     """APLS and clDice over a set of tiles, beside ``trainer.metrics.Confusion``.
 
     clDice sums its skeleton counts over the set (as IoU sums pixels), so big tiles weigh
     more; APLS is the mean over tiles (SpaceNet's way), tiles over ``APLS_WINDOW`` px split
-    into windows so the pairs of control points stay in memory.
+    into equal windows so the pairs of control points stay in memory.
     """
 
     def __init__(self):
@@ -91,10 +98,10 @@ class ConnectivityTotals:
         self.pred_inside += int(np.count_nonzero(pred_skeleton & truth))
         self.truth_skeleton += int(np.count_nonzero(truth_skeleton))
         self.truth_inside += int(np.count_nonzero(truth_skeleton & pred))
-        height, width = truth.shape
-        for r in range(0, height, APLS_WINDOW):
-            for c in range(0, width, APLS_WINDOW):
-                window = (slice(r, r + APLS_WINDOW), slice(c, c + APLS_WINDOW))
+        rows, cols = (window_edges(n) for n in truth.shape)
+        for r0, r1 in zip(rows[:-1], rows[1:]):
+            for c0, c1 in zip(cols[:-1], cols[1:]):
+                window = (slice(r0, r1), slice(c0, c1))
                 self.apls_sum += road_metrics(pred[window], truth[window])["apls"]
                 self.apls_count += 1
         return self
