@@ -93,3 +93,17 @@ def test_a_rerun_over_s3_never_takes_a_scene_for_complete_on_another_scenes_mark
 
     s3 = _Bucket(["scenes/a.tif", "scenes/a.vrt", "out/a.done.json", "out/a_mask.tif"])
     assert s3io.remaining_scenes(s3, "s3://b/scenes/", "s3://b/out/") == (["a.vrt"], ["a.tif"])
+
+
+def test_a_refused_failures_upload_is_one_sentence(tmp_path):
+    from boto3.exceptions import S3UploadFailedError
+
+    from trainer.errors import RoadsegError
+
+    class _Refusing:
+        def upload_file(self, *args, **kwargs):
+            raise S3UploadFailedError("Failed to upload failures.json: An error occurred (AccessDenied)")
+
+    (tmp_path / "failures.json").write_text("[]")
+    with pytest.raises(RoadsegError, match=r"cannot upload failures.json to s3://b/out/failures.json .*AccessDenied"):
+        s3io.upload_file(_Refusing(), tmp_path / "failures.json", "s3://b/out/", "failures.json")

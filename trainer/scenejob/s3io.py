@@ -125,5 +125,12 @@ def publisher(s3, output_uri: str, output_dir: Path, extra_args: dict | None = N
 
 
 def upload_file(s3, path: Path, output_uri: str, name: str, extra_args: dict | None = None) -> None:
+    """Upload one file of the job (failures.json); an S3 refusal is one sentence, not a traceback."""
+    from boto3.exceptions import S3UploadFailedError
+
     bucket, prefix = split_uri(output_uri)
-    s3.upload_file(str(path), bucket, prefix + name, ExtraArgs=extra_args or None)
+    try:
+        s3.upload_file(str(path), bucket, prefix + name, ExtraArgs=extra_args or None)
+    except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
+        raise RoadsegError(f"cannot upload {name} to s3://{bucket}/{prefix}{name} ({exc})",
+                           "Check that your user may s3:PutObject there (and use the bucket's KMS key).") from exc
