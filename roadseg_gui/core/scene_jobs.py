@@ -102,7 +102,11 @@ def download_for_review(root: str | Path, job: TrainingJob, limit: int = 3) -> t
     scenes = [k for k in s3io.scene_keys(s3, input_uri) if str(contract.output_stem(k)) in finished]
     folder = state_dir(Path(root)) / "scene-jobs" / job.name
     fetch = s3io.fetcher(s3, input_uri)
-    local = [fetch(relative, folder / relative.rpartition("/")[0]) for relative in scenes[:limit]]
+    local = []
+    for relative in scenes[:limit]:
+        # flattened, so north.tif from two folders makes two sets of chips (chips are named by the file's stem)
+        target = folder / relative.replace("/", "__")
+        local.append(fetch(relative, folder / ".download").replace(target))
     bucket, prefix = s3io.split_uri(output_uri)
     failures: list[dict] = []
     for key in outputs:

@@ -23,6 +23,7 @@ def test_two_scenes_and_a_broken_one_predict_with_crs_kept_and_the_failure_liste
     import rasterio
 
     root, transform = processing_tree
+    (root / "input" / "scenes" / "ghost.tif").symlink_to(root / "nowhere.tif")  # a dangling link
     proc = run_entry(root, "--vector")
     out = root / "output" / "predictions"
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one scene failed
@@ -33,9 +34,9 @@ def test_two_scenes_and_a_broken_one_predict_with_crs_kept_and_the_failure_liste
     assert (out / "south_mask.tif").is_file()
     assert any(p.suffix == ".geojson" for p in (out / "city").iterdir())
     failures = json.loads((out / "failures.json").read_text())
-    assert [row["scene"] for row in failures] == ["broken.tif"]
-    assert failures[0]["reason"] and "Traceback" not in failures[0]["reason"]
-    assert "scenes_done=3 scenes_total=3" in proc.stdout
+    assert [row["scene"] for row in failures] == ["broken.tif", "ghost.tif"]
+    assert all(row["reason"] and "Traceback" not in row["reason"] for row in failures)
+    assert "scenes_done=4 scenes_total=4" in proc.stdout
     for relative in ("city/north.done.json", "south.done.json"):
         marker = json.loads((out / relative).read_text())
         assert marker["files"] and all((out / relative).parent.joinpath(n).stat().st_size == s
@@ -89,3 +90,14 @@ def test_an_output_folder_inside_the_scene_folder_is_refused_before_anything(tmp
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "output" in proc.stderr and "inside the input" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in scenes.rglob("*")) == ["a.tif"]
+
+
+def test_only_unreadable_scenes_still_write_failures(tmp_path):
+    scenes = tmp_path / "input" / "scenes"
+    scenes.mkdir(parents=True)
+    (tmp_path / "input" / "model").mkdir(parents=True)
+    (scenes / "gone.tif").symlink_to(tmp_path / "missing.tif")
+    proc = run_entry(tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    failures = json.loads((tmp_path / "output" / "predictions" / "failures.json").read_text())
+    assert [row["scene"] for row in failures] == ["gone.tif"]

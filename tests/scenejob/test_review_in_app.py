@@ -61,3 +61,31 @@ def test_a_finished_scene_job_is_listed_followed_and_reviewed_as_chips(qtbot, tm
     assert len(scenes) == 1 and scenes[0].endswith("city.tif")
     report = scene_import.import_scene(scenes[0], root, chip=512)
     assert len(report.written) == 4
+
+
+def test_review_keeps_same_named_scenes_from_two_folders_apart(tmp_path, s3_server, monkeypatch, model_archive):
+    from roadseg_gui.core import scene_jobs
+    from roadseg_gui.core.workspace import Workspace
+    from trainer.jobs.base import JobStatus, TrainingJob
+    from trainer.scenejob.__main__ import run as run_job
+    from trainer.scenejob.runner import JobOptions
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    for folder in ("2026", "old"):
+        path, _ = write_scene(tmp_path / f"{folder}.tif", width=200, height=160)
+        s3.upload_file(str(path), BUCKET, f"scenes/{folder}/north.tif")
+    root = tmp_path / "ws"
+    Workspace.open(root).close()
+    settings = WorkspaceSettings.load(root)
+    settings.s3.bucket, settings.s3.region = BUCKET, "us-east-1"
+    settings.save(root)
+    run_job(f"s3://{BUCKET}/scenes/", str(model_archive), f"s3://{BUCKET}/out/", JobOptions(device="cpu"), s3=s3)
+    job = TrainingJob(name="roadseg-predict-x", backend="sagemaker", status=JobStatus(JobState.COMPLETED),
+                      details={"kind": "predict", "region": "us-east-1", "input_uri": f"s3://{BUCKET}/scenes/",
+                               "output_uri": f"s3://{BUCKET}/out/"})
+    scenes, failures = scene_jobs.download_for_review(root, job)
+    assert sorted(p.name for p in scenes) == ["2026__north.tif", "old__north.tif"] and failures == []
+    assert all(p.is_file() and root in p.parents for p in scenes)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import BadInputError, RoadsegError
 from . import contract
-from .runner import JobOptions, JobSummary, list_scenes, run_scenes
+from .runner import JobOptions, JobSummary, list_scenes, run_scenes, write_failures
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,21 +69,27 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
             from . import s3io
             scenes, already = s3io.remaining_scenes(s3, input_uri, output_uri) if remote_out else \
                 (s3io.scene_keys(s3, input_uri), [])
-            fetch = s3io.fetcher(s3, input_uri)
+            fetch, unreadable = s3io.fetcher(s3, input_uri), {}
         else:
             root = Path(input_uri)
             if not root.is_dir():
                 raise RoadsegError(f"the scene folder {root} does not exist", "Check --input.")
-            scenes = list_scenes(root)
-            if not scenes:
+            scenes, unreadable = list_scenes(root)
+            if not scenes and not unreadable:
                 raise RoadsegError(f"{root} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
                                    "Point the input at the folder that holds the GeoTIFF scenes.")
             fetch = lambda relative, _folder: root / relative  # noqa: E731 - local scenes are read in place
             already = []
         for relative in already:
             print(f"{relative}: outputs already complete, skipped", flush=True)
+        for relative, reason in unreadable.items():
+            print(f"{relative}: FAILED: {reason}", flush=True)
         if not scenes:
-            return JobSummary(skipped=already)
+            summary = JobSummary(skipped=already, failed=dict(unreadable))
+            if unreadable:  # nothing to predict, but the failures are still written beside the outputs
+                output_dir, _ = _output(s3, output_uri, Path(work), sse, kms_key_id)
+                _finish(s3, summary, output_dir, output_uri, host, sse, kms_key_id)
+            return summary
         output_dir, published = _output(s3, output_uri, Path(work), sse, kms_key_id)
         print(f"loading model {model}…", flush=True)
         if model.startswith("s3://"):
@@ -91,13 +97,23 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
         predictor = Predictor(contract.model_path(model), device=options.device, tile=options.tile,
                               overlap=options.overlap, threshold=options.threshold)
         print(f"{len(scenes)} scene(s) on {predictor.describe()} (host {host[0]} of {host[1]})", flush=True)
-        summary = run_scenes(scenes, fetch, output_dir, predictor, options, on_published=published, host=host)
+        summary = run_scenes(scenes, fetch, output_dir, predictor, options, on_published=published, host=host,
+                             failed=unreadable)
         summary.skipped[:0] = already
-        if remote_out:
-            from . import s3io
-            name = contract.failures_name(*host)
-            s3io.upload_file(s3, output_dir / name, output_uri, name, _extra_args(sse, kms_key_id))
+        _finish(s3, summary, output_dir, output_uri, host, sse, kms_key_id, written=True)
     return summary
+
+
+def _finish(s3, summary: JobSummary, output_dir: Path, output_uri: str, host, sse: str, kms_key_id: str,
+            written: bool = False) -> None:
+    """failures.json beside the outputs (run_scenes has written it when ``written``), uploaded for S3 outputs."""
+    name = contract.failures_name(*host)
+    if not written:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        write_failures(output_dir, summary, host)
+    if output_uri.startswith("s3://"):
+        from . import s3io
+        s3io.upload_file(s3, output_dir / name, output_uri, name, _extra_args(sse, kms_key_id))
 
 
 def _s3_client():

@@ -52,16 +52,19 @@ class JobSummary:
                 f"{len(self.failed)} failed")
 
 
-def list_scenes(input_dir: Path) -> list[str]:
-    """Scene files under ``input_dir`` (recursively), as sorted POSIX paths relative to it."""
+def list_scenes(input_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """(scene files under ``input_dir``, recursively, as sorted POSIX paths relative to it; unreadable
+    entries named like scenes - dangling or looping links, pipes - with their reason). Hidden and
+    looping folders are reported on stdout and skipped."""
+    from ..listing import walk_folder
+
     input_dir = Path(input_dir)
-    found = []
-    for path in input_dir.rglob("*"):
-        relative = path.relative_to(input_dir).as_posix()
-        hidden = any(part.startswith(".") for part in relative.split("/"))
-        if path.is_file() and not hidden and contract.is_scene_name(path.name):
-            found.append(relative)
-    return sorted(found)
+    listing, notes = walk_folder(input_dir, contract.is_scene_name)
+    for folder, reason in notes:
+        print(f"{folder.relative_to(input_dir).as_posix()}/: {reason}", flush=True)
+    relative = lambda path: Path(path).relative_to(input_dir).as_posix()  # noqa: E731
+    return (sorted(relative(p) for p in listing.files),
+            {relative(path): reason for path, reason in listing.skipped})
 
 
 def is_complete(output_dir: Path, relative: str) -> bool:
@@ -104,7 +107,7 @@ def publish(files: Iterable[Path], output_dir: Path, relative: str) -> Path:
 
 def run_scenes(scenes: list[str], fetch: Callable[[str, Path], Path], output_dir: Path, predictor,
                options: JobOptions, *, on_published: Callable[[str, Path], None] | None = None,
-               host: tuple[str, int] = ("local", 1)) -> JobSummary:
+               host: tuple[str, int] = ("local", 1), failed: dict[str, str] | None = None) -> JobSummary:
     """Predict each scene (``fetch(relative, folder)`` puts it on local disk and returns its path).
 
     ``on_published(relative, marker)`` runs after a scene is complete in ``output_dir`` (the S3
@@ -112,7 +115,8 @@ def run_scenes(scenes: list[str], fetch: Callable[[str, Path], Path], output_dir
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    summary = JobSummary()
+    summary = JobSummary(failed=dict(failed or {}))   # ``failed``: scenes already known to be unreadable
+    total = len(scenes) + len(summary.failed)
     shared = contract.shared_outputs(scenes)
     for relative in scenes:
         if relative in shared:
@@ -141,7 +145,7 @@ def run_scenes(scenes: list[str], fetch: Callable[[str, Path], Path], output_dir
                     log.debug("scene %s failed", relative, exc_info=True)
                     summary.failed[relative] = reason
                     print(f"{relative}: FAILED: {reason}", flush=True)
-        print(contract.PROGRESS_FORMAT.format(done=summary.total, total=len(scenes), name=relative), flush=True)
+        print(contract.PROGRESS_FORMAT.format(done=summary.total, total=total, name=relative), flush=True)
     write_failures(output_dir, summary, host)
     return summary
 
