@@ -294,6 +294,10 @@ class RetrainPanel(QWidget):
 
     def _on_shown(self, outcome) -> None:
         if isinstance(outcome, Succeeded):
+            # the automatic re-attach may have got there first: never swap a followed job for a stale copy
+            if self.runner is not None and (not self.runner.job.status.terminal
+                                            or self.runner.job.name == outcome.value.job.name):
+                return
             self.follow(outcome.value)
         elif isinstance(outcome, Failed):
             self.status_label.setText(f"cannot show the job: {outcome.sentence()}")
