@@ -189,3 +189,19 @@ def test_a_scene_job_runs_at_least_a_day_and_at_most_what_processing_allows(seco
     settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/Roadseg"
     request = scene_jobs.build_request(settings, "s3://b/scenes/", "s3://b/out/", "model.tar.gz")
     assert request.max_runtime_seconds == expected
+
+
+def test_the_workspaces_sse_reaches_the_manifest_and_the_jobs_own_writes(archive, s3_server, model_archive):
+    s3, config = archive
+    config.sse = "AES256"
+    session = make_boto_session(config)
+    created = []
+    session.events.register("provide-client-params.sagemaker.CreateProcessingJob",
+                            lambda params, **_: created.append(params))
+    job, _, _ = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/p/", str(model_archive), config),
+                       session=session)
+    manifest = next(i["S3Input"]["S3Uri"] for i in created[0]["ProcessingInputs"] if i["InputName"] == "scenes")
+    bucket, key = manifest[5:].split("/", 1)
+    assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
+    arguments = created[0]["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--sse") + 1] == "AES256"

@@ -15,12 +15,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
-
 from ..errors import BadInputError, RoadsegError
+from ..jobs.aws_errors import describe_aws_error
 from ..jobs.base import JobState, JobStatus, TrainingJob, new_job_name
-from ..jobs.sagemaker_backend import (TELEMETRY_OFF, SageMakerConfig, stage_source, training_image,
-                                      upload_init_model, validate)
+from ..jobs.sagemaker_backend import SageMakerConfig, upload_init_model, validate
+from ..jobs.sagemaker_sdk import sdk_config, sse_upload_args, stage_source, training_image
 from . import contract, s3io
 
 LAUNCHER = "roadseg_predict_job.py"
@@ -50,10 +49,12 @@ class SceneJobRequest:
 
 
 def sdk_session(config: SageMakerConfig, session):
+    """The SDK session: the workspace bucket for staging, the SDK's own config files (an admin's org-wide
+    ProcessingJob defaults: VPC, tags, KMS) with telemetry switched off."""
     from sagemaker.core.helper.session_helper import Session
 
     return Session(boto_session=session, default_bucket=config.bucket, default_bucket_prefix=config.jobs_prefix,
-                   sagemaker_config=TELEMETRY_OFF)
+                   sagemaker_config=sdk_config(session))
 
 
 def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | None, list[str], list[str]]:
@@ -82,11 +83,18 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
         source_dir = stage_source(Path(tmp) / "source")
         (source_dir / LAUNCHER).write_text(LAUNCHER_CODE, "utf-8")
         processor = build_processor(request, session, staging)
-        with sdk_errors("processing job"):
+        try:
             processor.run(code=LAUNCHER, source_dir=str(source_dir), requirements="trainer/requirements.txt",
                           inputs=processing_inputs(manifest_uri, model_uri), outputs=processing_outputs(request),
-                          arguments=(request.arguments + _sse_arguments(request.config)) or None, wait=False, logs=False,
-                          job_name=name)
+                          arguments=(request.arguments + _sse_arguments(request.config)) or None, wait=False,
+                          logs=False, job_name=name)
+        except RoadsegError:
+            raise
+        except ValueError as exc:  # pydantic's ValidationError included: a setting the SDK refuses
+            raise BadInputError("the SageMaker SDK rejected the processing job settings: "
+                                + (str(exc).strip().splitlines() or [""])[0]) from exc
+        except Exception as exc:  # every botocore / SDK error becomes one sentence
+            raise describe_aws_error(exc, "create the processing job", staging) from exc
     job = TrainingJob(name=name, backend="sagemaker", status=JobStatus(JobState.STARTING, "Starting"),
                       data={"scenes": len(todo), "skipped": len(done)},
                       details={"kind": "predict", "region": session.region_name,
@@ -133,7 +141,10 @@ def processing_outputs(request: SceneJobRequest) -> list:
 
 
 def _sse_arguments(config: SageMakerConfig) -> list[str]:
-    return ["--sse", "aws:kms", "--kms-key-id", config.kms_key_id] if config.kms_key_id else []
+    """The workspace's SSE for what the job writes to S3 itself (failures.json under Continuous upload)."""
+    extra = sse_upload_args(config.sse, config.kms_key_id) or {}
+    flags = ["--sse", extra["ServerSideEncryption"]] if extra else []
+    return flags + (["--kms-key-id", extra["SSEKMSKeyId"]] if extra.get("SSEKMSKeyId") else [])
 
 
 def _upload_manifest(s3, request: SceneJobRequest, scenes: list[str], uri: str) -> str:
@@ -141,41 +152,9 @@ def _upload_manifest(s3, request: SceneJobRequest, scenes: list[str], uri: str) 
     bucket, prefix = s3io.split_uri(request.input_uri)
     body = json.dumps([{"prefix": f"s3://{bucket}/{prefix}"}] + scenes).encode("utf-8")
     target_bucket, key = uri[5:].split("/", 1)
-    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": request.config.kms_key_id} \
-        if request.config.kms_key_id else {}
+    extra = sse_upload_args(request.config.sse, request.config.kms_key_id) or {}
     try:
         s3.put_object(Bucket=target_bucket, Key=key, Body=body, **extra)
-    except (ClientError, BotoCoreError) as exc:
-        raise RoadsegError(f"cannot write the scene manifest to {uri}: {exc}",
-                           "Check that your user may s3:PutObject under the workspace prefix.") from exc
+    except Exception as exc:
+        raise describe_aws_error(exc, "write the scene manifest", uri) from exc
     return uri
-
-
-class sdk_errors:
-    """Turn what leaves the SDK's create call into one sentence (S3 errors worded as S3 errors)."""
-
-    def __init__(self, what: str):
-        self.what = what
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if exc is None:
-            return False
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            operation = getattr(exc, "operation_name", "")
-            service = "S3" if operation in ("PutObject", "CreateMultipartUpload", "UploadPart",
-                                            "CompleteMultipartUpload", "HeadObject", "GetObject") else "SageMaker"
-            raise RoadsegError(f"{service} refused the {self.what} ({operation}): {error.get('Code')}: "
-                               f"{error.get('Message')}",
-                               "See the README's AWS section for the permissions and quotas needed.") from exc
-        if isinstance(exc, ParamValidationError):
-            raise BadInputError(f"the {self.what} request is not valid: {exc}") from exc
-        if isinstance(exc, (NoCredentialsError, BotoCoreError)):
-            raise RoadsegError(f"cannot reach AWS to create the {self.what}: {exc}",
-                               "Check the credentials and the network.") from exc
-        if isinstance(exc, ValueError):
-            raise BadInputError(f"the SageMaker SDK rejected the {self.what} settings: {exc}") from exc
-        return False
