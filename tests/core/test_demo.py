@@ -81,3 +81,13 @@ def test_starter_model_is_small_and_its_card_tells_the_truth():
     card = (STARTER_MODEL / "MODEL_CARD.md").read_text("utf-8")
     assert f"road IoU {measured['iou']:.3f}" in card and "CC BY-SA 4.0" in card
     assert f"IoU {measured['iou']:.2f}" in meta["description"]
+
+
+def test_the_starter_models_serving_code_is_the_current_handler():
+    """The shipped model folder carries trainer/serve as it is now (SageMaker serves it from code/)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("inference.py", "requirements.txt"):
+        assert (root / "resources/models/starter/code" / name).read_bytes() == \
+            (root / "trainer/serve" / name).read_bytes()

@@ -1,10 +1,13 @@
 """SageMaker PyTorch serving handler for a roadseg model (copied into each model as code/inference.py).
 
-It stands alone (torch, torchvision, numpy, pillow only): the serving container has no
-``trainer`` package. Requests: an image (``image/jpeg``, ``image/png``, ``image/tiff``,
-``application/x-image``) or ``application/x-npy`` (H x W x 3 uint8). Responses, by Accept:
-``image/png`` (default) the 0/255 road mask; ``application/x-npy`` the uint8 road probability
-0..255; ``application/json`` a summary with the mask as base64 PNG.
+It stands alone (torch, torchvision, numpy, pillow, and the serving toolkit sagemaker_inference
+when present): the serving container has no ``trainer`` package. Requests: an image
+(``image/jpeg``, ``image/png``, ``image/tiff``, ``application/x-image``) or ``application/x-npy``
+(H x W x 3 uint8); any other content type is answered 415. Responses, by Accept:
+``application/json`` a summary with the mask as base64 PNG (also what a request without Accept, or
+with ``*/*``, gets: the toolkit replaces those with its default, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT,
+which is JSON unless the endpoint sets it); ``image/png`` the 0/255 road mask;
+``application/x-npy`` the uint8 road probability 0..255; any other Accept is answered 406.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision.models import segmentation
+
+try:  # the serving toolkit turns its own errors into their HTTP status; anything else is a 500
+    from sagemaker_inference.errors import BaseInferenceToolkitError
+except ImportError:  # outside the serving container
+    BaseInferenceToolkitError = None
 
 TILE = int(os.environ.get("ROADSEG_SERVE_TILE", "512"))
 OVERLAP = 64
@@ -59,7 +67,14 @@ def input_fn(request_body, request_content_type):
         if array.ndim != 3 or array.shape[2] < 3:
             raise ValueError(f"expected an H x W x 3 array, got shape {array.shape}")
         return np.ascontiguousarray(array[:, :, :3]).astype(np.uint8)
-    raise ValueError(f"unsupported content type {request_content_type!r}; send an image or application/x-npy")
+    raise _http_error(415, "Unsupported Media Type", f"unsupported content type {request_content_type!r}; send "
+                      f"one of {', '.join(IMAGE_TYPES)} or application/x-npy")
+
+
+def _http_error(status, phrase, message):
+    if BaseInferenceToolkitError is None:
+        return ValueError(message)
+    return BaseInferenceToolkitError(status, message, phrase)
 
 
 @torch.inference_mode()
@@ -92,21 +107,22 @@ def _windows(height, width):
 
 
 def output_fn(prediction, accept):
-    accept = (accept or "image/png").split(";")[0].strip().lower()
+    accept = (accept or "application/json").split(";")[0].strip().lower()  # the toolkit's own default
     probability = prediction["probability"]
     mask = probability >= round(prediction["threshold"] * 255)
-    if accept in ("image/png", "*/*", "application/x-image"):
+    if accept in ("image/png", "application/x-image"):
         return _png(mask), "image/png"
     if accept == "application/x-npy":
         buf = io.BytesIO()
         np.save(buf, probability, allow_pickle=False)
         return buf.getvalue(), "application/x-npy"
-    if accept == "application/json":
+    if accept in ("application/json", "*/*"):
         body = {"height": int(mask.shape[0]), "width": int(mask.shape[1]), "threshold": prediction["threshold"],
                 "road_fraction": float(mask.mean()), "model_version": prediction["version"],
                 "mask_png_base64": base64.b64encode(_png(mask)).decode("ascii")}
         return json.dumps(body), "application/json"
-    raise ValueError(f"unsupported accept type {accept!r}; use image/png, application/x-npy or application/json")
+    raise _http_error(406, "Not Acceptable",
+                      f"unsupported accept type {accept!r}; use application/json, image/png or application/x-npy")
 
 
 def _png(mask):
