@@ -5,9 +5,9 @@
 Runs offscreen (no display needed). Without ``--workspace`` it shows a throwaway copy of
 the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing).
 The prediction is a real model's, made by the app's own prediction service: the ``--model``
-given, or else a model trained briefly on the demo's labeled pairs with the project's
-training code (once, then cached; see roadseg_gui/screenshot_model.py). The user's
-settings and recent workspaces are not touched.
+given, or else the shipped starter model that a new user's demo predicts with (trained on the
+demo's labeled pairs by scripts/build_starter_model.py). The window is 1366x768 by default, a
+laptop's screen. The user's settings and recent workspaces are not touched.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ def _args(argv):
     parser = argparse.ArgumentParser(prog="python -m roadseg_gui.screenshot")
     parser.add_argument("out", type=Path)
     parser.add_argument("--workspace", type=Path, help="workspace to show (default: generated tiles)")
-    parser.add_argument("--model", help="model to predict with (default: one trained on the demo, cached)")
+    parser.add_argument("--model", help="model to predict with (default: the shipped starter model)")
     parser.add_argument("--tile", help=f"tile to show (default: {DEMO_TILE} when there, else the first)")
-    parser.add_argument("--retrain", action="store_true", help="train the demo model again, ignoring the cache")
-    parser.add_argument("--size", default="1440x900", help="window size WxH")
+    parser.add_argument("--size", default="1366x768", help="window size WxH")
     parser.add_argument("--qa", action="store_true",
                         help="show the connectivity QA overlay (after an eraser cut across a road) instead of edits")
     return parser.parse_args(argv)
@@ -154,9 +153,12 @@ def _workspace(args, scratch: Path):
 def _model(args) -> str:
     if args.model:
         return args.model
-    from roadseg_gui.screenshot_model import demo_model
+    from roadseg_gui.core.models import starter_model_path
 
-    return str(demo_model(retrain=args.retrain, log=lambda line: print(line, file=sys.stderr)))
+    starter = starter_model_path()
+    if starter is None:
+        raise RuntimeError("this installation ships no starter model; give --model")
+    return str(starter)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model = _model(args)
-    except RuntimeError as exc:  # the demo model's training failed; its output is above
+    except RuntimeError as exc:  # no model to show
         print(f"error: {exc}", file=sys.stderr)
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
