@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_helpers import write_tiles
 
 from roadseg_gui.core import retrain
 from roadseg_gui.core.models import ModelRecord
@@ -32,18 +31,8 @@ def _populate(window) -> None:
     window.status_tile.setText("a_very_long_tile_name_" * 10)
 
 
-def test_window_with_every_panel_populated_fits_1280x720(qtbot, tmp_path):
-    from roadseg_gui.core.workspace import Workspace
-    from roadseg_gui.ui.main_window import MainWindow
-
-    root = tmp_path / "ws"
-    write_tiles(root, 4)
-    window = MainWindow(predict=False, side_panels=True)
-    window.ask_on_quit = False
-    qtbot.addWidget(window)
-    window.show()
-    window.set_workspace(Workspace.open(root))
-    qtbot.waitUntil(lambda: window.retrain_dock is not None and window.sync_dock is not None, timeout=60000)
+def test_window_with_every_panel_populated_fits_1280x720(qtbot, full_window):
+    window = full_window
     _populate(window)
     for dock in (window.retrain_dock, window.sync_dock):  # each shown in turn, as a user would
         dock.raise_()

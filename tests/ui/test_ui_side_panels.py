@@ -7,30 +7,10 @@ import re
 
 import pytest
 from PySide6.QtWidgets import QDialog
-from ui_helpers import write_tiles
 
 from roadseg_gui.ui import docks
 
 pytest.importorskip("boto3")
-
-
-@pytest.fixture
-def full_window(qtbot, tmp_path):
-    from roadseg_gui.core.workspace import Workspace
-    from roadseg_gui.ui.main_window import MainWindow
-
-    root = tmp_path / "ws"
-    write_tiles(root, 4)
-    window = MainWindow(predict=False, side_panels=True)
-    window.ask_on_quit = False
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    window.set_workspace(Workspace.open(root))
-    qtbot.waitUntil(lambda: window.retrain_dock is not None and window.sync_dock is not None
-                    and window.editor.document is not None, timeout=60000)
-    yield window
-    window.close()
 
 
 def _pairs(text: str) -> int:
