@@ -56,19 +56,25 @@ def test_a_signal_saves_the_edit_and_closes_the_window(qtbot, window, signum):
     assert window.prediction is None or window.prediction.service is None
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_sigterm_or_kill_9_leaves_no_process_of_the_app_session(workspace_root, tmp_path, signum):
-    """SIGKILL cannot be handled: the worker notices its parent is gone and ends itself, and the
-    resource tracker follows."""
-    model = tmp_path / "models" / "v0001"  # not loadable, but its worker process starts all the same
+def start_app_session(workspace_root, tmp_path) -> subprocess.Popen:
+    """The app in its own process session, with a private config and a model folder it cannot load
+    (its prediction worker and the resource tracker start all the same)."""
+    model = tmp_path / "models" / "v0001"
     model.mkdir(parents=True)
     home = tmp_path / "home"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
                XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
                XDG_CACHE_HOME=str(home / "cache"), XDG_DATA_HOME=str(home / "data"))
-    app = subprocess.Popen([sys.executable, "-m", "roadseg_gui", str(workspace_root), "--model", str(model)],
-                           env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "roadseg_gui", str(workspace_root), "--model", str(model)],
+                            env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_sigterm_or_kill_9_leaves_no_process_of_the_app_session(workspace_root, tmp_path, signum):
+    """SIGKILL cannot be handled: the worker notices its parent is gone and ends itself, and the
+    resource tracker follows."""
+    app = start_app_session(workspace_root, tmp_path)
     try:
         deadline = time.monotonic() + 90
         while len(session_processes(app.pid)) < 3 and time.monotonic() < deadline:
@@ -95,15 +101,7 @@ def test_sigterm_or_kill_9_leaves_no_process_of_the_app_session(workspace_root, 
 
 def test_ctrl_c_in_a_terminal_ends_the_app_and_its_worker_without_tracebacks(workspace_root, tmp_path):
     """Ctrl+C sends SIGINT to the whole foreground process group: the app, its worker and the tracker."""
-    model = tmp_path / "models" / "v0001"
-    model.mkdir(parents=True)
-    home = tmp_path / "home"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
-               XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
-               XDG_CACHE_HOME=str(home / "cache"), XDG_DATA_HOME=str(home / "data"))
-    app = subprocess.Popen([sys.executable, "-m", "roadseg_gui", str(workspace_root), "--model", str(model)],
-                           env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
+    app = start_app_session(workspace_root, tmp_path)
     try:
         deadline = time.monotonic() + 90
         while len(session_processes(app.pid)) < 3 and time.monotonic() < deadline:
