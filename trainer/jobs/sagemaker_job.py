@@ -79,6 +79,17 @@ class SageMakerJob(JobRunner):
     """A handle on one SageMaker training job."""
 
     log_group = LOG_GROUP
+    kind = "training job"            # the words and API names below are what a processing job overrides
+    describe_action, stop_action = "DescribeTrainingJob", "StopTrainingJob"
+
+    def _describe(self) -> dict:
+        return self.sagemaker.describe_training_job(TrainingJobName=self.job.name)
+
+    def _request_stop(self) -> None:
+        self.sagemaker.stop_training_job(TrainingJobName=self.job.name)
+
+    def _status(self, desc: dict) -> JobStatus:
+        return status_from_description(desc)
 
     def __init__(self, job: TrainingJob, sagemaker_client, logs_client, s3_client):
         self.job = job
@@ -89,20 +100,20 @@ class SageMakerJob(JobRunner):
         self.last_description: dict = {}
 
     def refresh(self) -> JobStatus:
+        doing = f"read the status of {self.kind} {self.job.name}"
         try:
-            desc = self.sagemaker.describe_training_job(TrainingJobName=self.job.name)
+            desc = self._describe()
         except ClientError as exc:
             if server_side(exc):
-                raise describe_aws_error(exc, f"read the status of training job {self.job.name}") from exc
-            raise RoadsegError(f"cannot read the status of training job {self.job.name}: "
-                               f"{exc.response.get('Error', {}).get('Message', exc)}",
-                               "Check the region and that your user may call sagemaker:DescribeTrainingJob.") from exc
+                raise describe_aws_error(exc, doing) from exc
+            raise RoadsegError(f"cannot {doing}: {exc.response.get('Error', {}).get('Message', exc)}",
+                               f"Check the region and that your user may call sagemaker:{self.describe_action}.") from exc
         except Exception as exc:  # connection errors, an HTML page instead of SageMaker's answer...
-            raise describe_aws_error(exc, f"read the status of training job {self.job.name}") from exc
+            raise describe_aws_error(exc, doing) from exc
         self.last_description = desc
-        status = status_from_description(desc)
+        status = self._status(desc)
         if self.job.status.state == JobState.STOPPING and not status.terminal:
-            status.state = JobState.STOPPING  # DescribeTrainingJob can lag a StopTrainingJob for a moment
+            status.state = JobState.STOPPING  # Describe* can lag a Stop* for a moment
         self.job.status = status
         return status
 
@@ -157,19 +168,19 @@ class SageMakerJob(JobRunner):
     def stop(self) -> None:
         if self.job.status.terminal:
             return
+        doing = f"stop {self.kind} {self.job.name}"
         try:
-            self.sagemaker.stop_training_job(TrainingJobName=self.job.name)
+            self._request_stop()
         except ClientError as exc:
             if server_side(exc):
-                raise describe_aws_error(exc, f"stop training job {self.job.name}") from exc
+                raise describe_aws_error(exc, doing) from exc
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ValidationException":  # it already ended; the next refresh tells how
                 return
-            raise RoadsegError(f"cannot stop training job {self.job.name}: "
-                               f"{exc.response.get('Error', {}).get('Message', exc)}",
-                               "Your user needs sagemaker:StopTrainingJob.") from exc
+            raise RoadsegError(f"cannot {doing}: {exc.response.get('Error', {}).get('Message', exc)}",
+                               f"Your user needs sagemaker:{self.stop_action}.") from exc
         except Exception as exc:
-            raise describe_aws_error(exc, f"stop training job {self.job.name}") from exc
+            raise describe_aws_error(exc, doing) from exc
         self.job.status.state = JobState.STOPPING
         self.job.status.secondary = "Stop requested"
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..errors import RoadsegError
 from ..jobs.base import JobState, JobStatus
 from ..jobs.sagemaker_job import SageMakerJob, _epoch
@@ -48,22 +46,17 @@ class ProcessingJobRunner(SageMakerJob):
         total = max(sum(t for _, t in self.progress.values()), int(self.job.data.get("scenes", 0)))
         return done, total
 
-    def refresh(self) -> JobStatus:
-        try:
-            desc = self.sagemaker.describe_processing_job(ProcessingJobName=self.job.name)
-        except ClientError as exc:
-            raise RoadsegError(f"cannot read the status of processing job {self.job.name}: "
-                               f"{exc.response.get('Error', {}).get('Message', exc)}",
-                               "Check the region and that your user may call sagemaker:DescribeProcessingJob.") from exc
-        except BotoCoreError as exc:
-            raise RoadsegError(f"cannot reach SageMaker to read job {self.job.name}: {exc}",
-                               "Check the network connection.") from exc
-        self.last_description = desc
-        status = status_from_processing(desc)
-        if self.job.status.state == JobState.STOPPING and not status.terminal:
-            status.state = JobState.STOPPING
-        self.job.status = status
-        return status
+    kind = "processing job"
+    describe_action, stop_action = "DescribeProcessingJob", "StopProcessingJob"
+
+    def _describe(self) -> dict:
+        return self.sagemaker.describe_processing_job(ProcessingJobName=self.job.name)
+
+    def _request_stop(self) -> None:
+        self.sagemaker.stop_processing_job(ProcessingJobName=self.job.name)
+
+    def _status(self, desc: dict) -> JobStatus:
+        return status_from_processing(desc)
 
     def _read_stream(self, stream: str) -> list[str]:
         # keyed by the stream itself: poll()'s '[host] ' prefix is absent while only one stream exists,
@@ -74,20 +67,6 @@ class ProcessingJobRunner(SageMakerJob):
             if match:
                 self.progress[stream] = (int(match.group(1)), int(match.group(2)))
         return lines
-
-    def stop(self) -> None:
-        if self.job.status.terminal:
-            return
-        try:
-            self.sagemaker.stop_processing_job(ProcessingJobName=self.job.name)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ValidationException":
-                return  # it already ended
-            raise RoadsegError(f"cannot stop processing job {self.job.name}: "
-                               f"{exc.response.get('Error', {}).get('Message', exc)}",
-                               "Your user needs sagemaker:StopProcessingJob.") from exc
-        self.job.status.state = JobState.STOPPING
-        self.job.status.secondary = "Stop requested"
 
     def fetch_artifact(self, dest: Path) -> Path:
         raise RoadsegError("a scene-prediction job has no model to bring back",
