@@ -25,6 +25,7 @@ from .devices import DeviceChoice, DeviceError, select_device
 from .errors import BadInputError, RoadsegError
 from .imageio import read_image, to_rgb8
 from .tiling import Cancelled, CancelFn, plan_tiles, predict_tiled
+from .uncertainty import uncertainty
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +38,6 @@ class Prediction:
     probability: np.ndarray  # uint8 H x W, road probability * 255
     mask: np.ndarray         # bool H x W, probability >= threshold
     uncertainty: float       # mean binary entropy, 0 (sure) .. 1 (coin flip)
-
-
-def _entropy_table() -> np.ndarray:
-    p = np.arange(256, dtype=np.float64) / 255.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
-    return np.nan_to_num(h, nan=0.0).astype(np.float64)
-
-
-_ENTROPY = _entropy_table()
-
-
-def uncertainty(prob_uint8: np.ndarray, valid: np.ndarray | None = None) -> float:
-    """Mean binary entropy (bits) of a uint8 probability map: 0 when sure, 1 when every pixel is 0.5."""
-    prob = np.asarray(prob_uint8, dtype=np.uint8)
-    counts = np.bincount(prob[valid] if valid is not None else prob.ravel(), minlength=256)
-    total = counts.sum()
-    return float(counts @ _ENTROPY / total) if total else 0.0
 
 
 def probability_to_uint8(prob: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ import numpy as np
 from .errors import BadInputError
 from .scene_io import BLOCK, MAX_SCENE_PIXELS, GeoTiffOutput, SceneReader, choose_bands, open_scene, output_nodata
 from .tiling import BatchFn, CancelFn, pad_to, plan_tiles, run_windows
+from .uncertainty import uncertainty_of_histogram
 
 __all__ = ["predict_scene", "SceneResult", "is_georeferenced", "choose_bands", "MAX_SCENE_PIXELS"]
 STRIPE_WIDTH = 8192        # bounds memory: ~ window x stripe x 11 bytes
@@ -102,9 +103,7 @@ def predict_scene(path: str | os.PathLike, out_dir: str | os.PathLike, batch_fn:
             for output in outputs.values():
                 output.discard()
             raise
-    from .predict import _ENTROPY
-    total = histogram.sum()
-    result.uncertainty = float(histogram @ _ENTROPY / total) if total else 0.0
+    result.uncertainty = uncertainty_of_histogram(histogram)
     result.seconds = time.perf_counter() - started
     return result
 

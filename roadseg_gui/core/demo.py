@@ -21,11 +21,10 @@ from platformdirs import user_data_dir
 from trainer.errors import RoadsegError
 
 from .layout import STATE_DIR
+from .shipped import DEMO_SOURCE, STARTER_MODEL
 
 log = logging.getLogger(__name__)
 
-DEMO_SOURCE = Path(__file__).resolve().parents[2] / "resources" / "demo"
-STARTER_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "starter"
 _COPIED = ("unlabeled", "train", "test", "ATTRIBUTION.md")
 
 

@@ -77,3 +77,9 @@ class JobsStore:
 
     def finished(self) -> list[TrainingJob]:
         return [job for job in self.jobs() if job.status.terminal]
+
+
+def remember(root: str | Path, job: TrainingJob) -> None:
+    """Save (or update) the job in the workspace, so a restarted app re-attaches to it."""
+    with JobsStore(root) as store:
+        store.save(job)

@@ -23,6 +23,7 @@ from trainer.errors import ModelLoadError, RoadsegError
 from . import statedb
 from .layout import state_dir
 from .settings import WorkspaceSettings
+from .shipped import STARTER_MODEL  # the demo workspace installs the same model
 
 MODELS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -201,8 +202,6 @@ def starter_model_path() -> Path | None:
     """The starter model this installation ships (resources/models/starter), or None when it ships none.
 
     A retrain fine-tunes from it when the workspace has no current model."""
-    from .demo import STARTER_MODEL  # the demo workspace installs the same model
-
     return STARTER_MODEL if (STARTER_MODEL / WEIGHTS_NAME).is_file() else None
 
 

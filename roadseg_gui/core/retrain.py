@@ -15,9 +15,10 @@ from trainer.jobs.base import Hyperparameters, JobRunner, JobState, TrainingJob
 from trainer.jobs.local import LocalJob
 
 from . import statedb
-from .jobs_store import JobsStore
+from .jobs_store import JobsStore, remember  # noqa: F401  (retrain.remember: the CLI's and panel's)
 from .layout import images_dir, masks_dir
 from .models import ModelRecord, ModelRegistry, starter_model_path
+from .sagemaker_settings import sagemaker_config
 from .settings import WorkspaceSettings
 
 COMPARED = ("iou", "f1", "precision", "recall", "apls", "cldice")   # apls/cldice: do routes survive
@@ -77,21 +78,6 @@ def summarize(root: str | Path, *, check_sync: bool = True) -> DataSummary:
 
 def default_backend(settings: WorkspaceSettings) -> str:
     return "sagemaker" if settings.sagemaker.role_arn else "local"
-
-
-def sagemaker_config(settings: WorkspaceSettings, *, instance_type: str | None = None,
-                     instance_count: int | None = None, use_spot: bool | None = None, endpoint_url: str = ""):
-    from trainer.jobs.sagemaker_backend import SageMakerConfig
-
-    sm, s3 = settings.sagemaker, settings.s3
-    return SageMakerConfig(
-        role_arn=sm.role_arn, bucket=s3.bucket, prefix=s3.prefix, region=s3.region, profile=s3.profile,
-        instance_type=instance_type or sm.instance_type, instance_count=int(instance_count or sm.instance_count),
-        framework_version=sm.framework_version, python_version=sm.python_version,
-        use_spot=sm.use_spot if use_spot is None else use_spot, max_run_seconds=int(sm.max_run_seconds),
-        max_wait_seconds=int(sm.max_wait_seconds), s3_endpoint_url=s3.endpoint_url,
-        endpoint_url=endpoint_url,  # "" = boto3's own (AWS, or AWS_ENDPOINT_URL_<SERVICE> from the environment)
-        sse=s3.sse, kms_key_id=s3.kms_key_id if s3.sse == "aws:kms" else "")
 
 
 def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, sync: bool = True,
@@ -182,11 +168,6 @@ def reattach(root: str | Path, job: TrainingJob) -> JobRunner:
     config = sagemaker_config(settings)
     config.region = job.details.get("region", config.region)
     return sagemaker_backend.attach(job, config)
-
-
-def remember(root: str | Path, job: TrainingJob) -> None:
-    with JobsStore(root) as store:
-        store.save(job)
 
 
 def unfinished_jobs(root: str | Path) -> list[TrainingJob]:

@@ -12,6 +12,8 @@ from pathlib import Path
 from trainer.errors import BadInputError
 from trainer.jobs.base import TrainingJob
 
+from .jobs_store import remember
+from .sagemaker_settings import sagemaker_config
 from .settings import WorkspaceSettings
 
 KIND = "predict"
@@ -39,7 +41,6 @@ def build_request(settings: WorkspaceSettings, input_uri: str, output_uri: str, 
     from trainer.scenejob.request import SceneJobRequest
     from trainer.scenejob.s3io import split_uri
 
-    from .retrain import sagemaker_config
 
     config = sagemaker_config(settings, instance_type=instance_type or None, instance_count=instance_count,
                               use_spot=False)
@@ -64,7 +65,6 @@ def launch(root: str | Path | None, request):
     if job is None:
         return None, sent, skipped
     if root is not None:
-        from .retrain import remember
         remember(root, job)
     return follow.attach(job, session), sent, skipped
 
@@ -73,7 +73,6 @@ def attach(root: str | Path, job: TrainingJob):
     from trainer.jobs.sagemaker_backend import make_boto_session
     from trainer.scenejob import follow
 
-    from .retrain import sagemaker_config
 
     config = sagemaker_config(WorkspaceSettings.load(root))
     config.region = job.details.get("region", config.region)
@@ -91,7 +90,6 @@ def download_for_review(root: str | Path, job: TrainingJob, limit: int = 3) -> t
     from trainer.scenejob import contract, s3io
 
     from .layout import state_dir
-    from .retrain import sagemaker_config
 
     config = sagemaker_config(WorkspaceSettings.load(root))
     config.region = job.details.get("region", config.region)

@@ -6,14 +6,11 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 from trainer.imageio import is_image_file
 
 from .layout import UNLABELED
-
-if TYPE_CHECKING:
-    from .workspace import Workspace
 
 
 @dataclass
@@ -42,13 +39,14 @@ def _expand(paths: Sequence[str | os.PathLike], report: ImportReport) -> list[Pa
     return files
 
 
-def add_images(workspace: "Workspace", paths: Sequence[str | os.PathLike],
+def add_images(root: Path, taken: Collection[str], paths: Sequence[str | os.PathLike],
                progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Copy images into unlabeled/; a stem the workspace already has is skipped with a reason."""
+    """Copy images into ROOT/unlabeled/; a stem in ``taken`` (the workspace's tiles) is skipped with a reason.
+    Takes the workspace's root and stems, not the Workspace, which calls this (no import circle)."""
     report = ImportReport()
     files = _expand(paths, report)
-    taken = workspace.known_stems()
-    target_dir = workspace.root / UNLABELED
+    taken = set(taken)
+    target_dir = Path(root) / UNLABELED
     for done, source in enumerate(files, 1):
         stem = source.stem
         if stem in taken:

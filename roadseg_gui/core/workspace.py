@@ -30,6 +30,7 @@ from .layout import UNLABELED, ensure_layout, images_dir, masks_dir, state_dir
 from .settings import WorkspaceSettings
 from .statedb import TileStatus
 from .thumbnails import ThumbnailCache
+from .tile_import import add_images
 from .workspace_scan import scan_workspace
 
 ORDERS = ("name", "uncertainty")
@@ -317,8 +318,7 @@ class Workspace:
     def add_images(self, paths: Sequence[str | os.PathLike],
                    progress: Callable[[int, int], None] | None = None):
         """Copy image files (or folders of them) into unlabeled/; see tile_import.add_images."""
-        from .tile_import import add_images
-        report = add_images(self, paths, progress=progress)
+        report = add_images(self.root, self.known_stems(), paths, progress=progress)
         self.scan()
         return report
 
