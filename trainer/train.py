@@ -52,6 +52,17 @@ log = logging.getLogger("trainer.train")
 # Checkpoints are written after the first and last epochs and in between while they take at most this share
 # of the time: every epoch when epochs are long, and a spot interruption then loses little.
 CHECKPOINT_SHARE = 0.05
+MIN_TIMED_EPOCH_STEPS = 16  # a --minutes epoch of a small set repeats its tiles up to this many steps
+
+
+def _epoch_samples(config: TrainConfig, tiles: int) -> int:
+    """Crops per epoch: one pass over the tiles, and at least MIN_TIMED_EPOCH_STEPS batches in a --minutes run.
+
+    A budget run has no epoch count to honour, and one-batch epochs of a small set (14 tiles at batch 8) each
+    wait for their first batch, print a line and may checkpoint: 14 % of a 20-minute CPU run went there."""
+    if config.minutes is None:
+        return tiles
+    return max(tiles, MIN_TIMED_EPOCH_STEPS * config.batch_size)
 
 
 def _default_workers(runtime: Runtime) -> int:
@@ -89,7 +100,7 @@ def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mea
     if runtime.distributed:
         sampler = DistributedSampler(train_set, runtime.world_size, runtime.rank, shuffle=True, seed=config.seed)
     else:
-        sampler = RandomSampler(train_set)
+        sampler = RandomSampler(train_set, num_samples=_epoch_samples(config, len(train_set)))
     train_loader = DataLoader(train_set, batch_size=config.batch_size, sampler=sampler,
                               drop_last=len(train_set) // runtime.world_size > config.batch_size, **common)
     # every process evaluates its own share of the test tiles, without the padding a sampler would add;
@@ -196,8 +207,9 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     lr_schedule = LrSchedule(config.lr, config.schedule, config.warmup)
     testing = Throttle(config.eval_share, cold_start=runtime.cuda)
     checkpointing = Throttle(CHECKPOINT_SHARE)
-    # re-estimating BN over more batches than half an epoch costs more than it helps on a small set
-    bn_batches = min(config.precise_bn_batches, max(1, len(train_loader) // 2))
+    # re-estimating BN over more batches than half a pass over the tiles costs more than it helps on a small set
+    pass_batches = len(train_loader.dataset) // max(1, runtime.world_size) // config.batch_size
+    bn_batches = min(config.precise_bn_batches, max(1, pass_batches // 2))
     final, measured = None, None
     line_at = time.perf_counter()
     # checked once: after that only the last epoch (which is always tested) ends the run

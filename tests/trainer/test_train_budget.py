@@ -154,6 +154,29 @@ def test_a_resumed_budget_run_only_trains_for_what_is_left(tmp_path):
         fit(config)
 
 
+def test_a_budget_epoch_of_a_small_set_is_at_least_16_steps(tmp_path):
+    """One-batch epochs (4 tiles at batch 4) spent their time waiting for the first batch, printing and
+    checkpointing; a --minutes epoch repeats the tiles up to 16 steps, an --epochs epoch stays one pass."""
+    from trainer.train import MIN_TIMED_EPOCH_STEPS
+
+    data = write_dataset(tmp_path / "data", train=4, test=1, size=32, seed=9)
+
+    class FirstEpochDone(Exception):
+        pass
+
+    def stop(record):
+        raise FirstEpochDone  # after the first epoch's checkpoint
+
+    steps = {}
+    for name, minutes, epochs in (("timed", 1.0, 1), ("counted", None, 3)):
+        config = TrainConfig(out=str(tmp_path / name), data=str(data), epochs=epochs, minutes=minutes,
+                             batch_size=4, image_size=32, workers=0, pretrained=False, precise_bn_batches=1)
+        with pytest.raises(FirstEpochDone):
+            _run(config, stop)
+        steps[name] = torch.load(tmp_path / name / "checkpoints" / "last.pth", weights_only=True)["step"]
+    assert steps == {"timed": MIN_TIMED_EPOCH_STEPS, "counted": 1}
+
+
 def test_evaluation_is_skipped_between_epochs_when_it_would_dominate(tmp_path):
     """Four 32-px training crops per epoch against test tiles 8x larger: testing every epoch would take most
     of the time, so the middle epochs repeat the last metrics, marked with the epoch they came from."""
