@@ -128,8 +128,25 @@ def recalibrate_bn(model, loader, batches: int = 4) -> None:
         model(images)
 
 
-def fit_budget(model, config: dict, train_pairs: list, cpu_seconds: float, seed: int) -> dict:
-    """Train ``model`` in place for ``cpu_seconds`` of process CPU time, BN re-estimated at the end."""
+# Optimizer steps each config fits in 180 CPU-s on a quiet machine (load ~2, seed 0, one thread; section 1 of
+# bench/RESULTS.md). --steps budgets scale by these, so every config gets the compute of the same CPU time
+# whatever the load: on a busy 2-core box a CPU-second did about half the work (68 steps of the base config in
+# 180 CPU-s beside a test run, 122 quiet), which made CPU-time budgets incomparable between runs.
+STEPS_IN_180_CPU_S = {"base": 122, "crop192": 230, "crop320": 82, "batch4": 267, "cldice": 102,
+                      "batch16-crop192": 115}  # the last: twice crop192's step cost, estimated, not measured
+
+
+def steps_for(name: str, base_steps: int) -> int:
+    """The step budget giving config ``name`` the CPU time that ``base_steps`` steps of the base config take."""
+    keys = sorted((key for key in STEPS_IN_180_CPU_S if key != "base"), key=len, reverse=True)
+    cost_key = next((key for key in keys if name.endswith(key)), "base")
+    return max(1, round(base_steps * STEPS_IN_180_CPU_S[cost_key] / STEPS_IN_180_CPU_S["base"]))
+
+
+def fit_budget(model, config: dict, train_pairs: list, cpu_seconds: float, seed: int,
+               steps: int | None = None) -> dict:
+    """Train ``model`` in place for ``cpu_seconds`` of process CPU time (or exactly ``steps`` optimizer steps,
+    the learning rate following step progress), BN re-estimated at the end."""
     torch.manual_seed(seed)
     random.seed(seed)
     dataset = RoadDataset(train_pairs, config["crop"], augment=config["augment"])
@@ -137,10 +154,10 @@ def fit_budget(model, config: dict, train_pairs: list, cpu_seconds: float, seed:
                         sampler=RandomSampler(dataset, replacement=True, num_samples=10 ** 6))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=config["wd"])
     started, wall = time.process_time(), time.perf_counter()
-    steps = 0
+    steps_done = 0
     model.train()
     for images, targets in loader:
-        progress = (time.process_time() - started) / cpu_seconds
+        progress = steps_done / steps if steps else (time.process_time() - started) / cpu_seconds
         if progress >= 1.0:
             break
         for group in optimizer.param_groups:
@@ -149,19 +166,19 @@ def fit_budget(model, config: dict, train_pairs: list, cpu_seconds: float, seed:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        steps += 1
+        steps_done += 1
     train_cpu = time.process_time() - started
     recalibrate_bn(model, loader)
     model.eval()
-    return {"steps": steps, "cpu_s": round(train_cpu, 1), "wall_s": round(time.perf_counter() - wall, 1),
-            "crops_seen": steps * config["batch"]}
+    return {"steps": steps_done, "cpu_s": round(train_cpu, 1), "wall_s": round(time.perf_counter() - wall, 1),
+            "crops_seen": steps_done * config["batch"]}
 
 
 def train_once(config: dict, train_pairs: list, test_pairs: list, cpu_seconds: float, seed: int,
-               init: str | None = None) -> dict:
+               init: str | None = None, steps: int | None = None) -> dict:
     torch.manual_seed(seed)
     model = load_model(init).model if init else build_model("mobilenet_v3_large", pretrained_backbone=False)
-    result = fit_budget(model, config, train_pairs, cpu_seconds, seed)
+    result = fit_budget(model, config, train_pairs, cpu_seconds, seed, steps)
     return {**evaluate(model, test_pairs), **result}
 
 
@@ -171,6 +188,9 @@ def main() -> int:
     parser.add_argument("--demo", type=Path, help="a workspace-like folder with train/ and test/ (resources/demo)")
     parser.add_argument("--train-count", type=int, default=14)
     parser.add_argument("--cpu-seconds", type=float, default=240)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="budget in steps of the base config instead of CPU seconds (122 = 180 quiet CPU-s); "
+                             "each config gets the steps of equal CPU time (STEPS_IN_180_CPU_S)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--configs", nargs="+", default=["base"])
     parser.add_argument("--init", help="fine-tune from this model instead of training from scratch")
@@ -182,14 +202,17 @@ def main() -> int:
         train_pairs, test_pairs = demo_splits(args.demo)
     else:
         train_pairs, test_pairs = split_folder(args.data, args.train_count)
-    print(f"train {len(train_pairs)} tiles, test {len(test_pairs)} tiles, budget {args.cpu_seconds:.0f} CPU-s, "
+    budget = f"{args.steps} base-config steps" if args.steps else f"{args.cpu_seconds:.0f} CPU-s"
+    print(f"train {len(train_pairs)} tiles, test {len(test_pairs)} tiles, budget {budget}, "
           f"{args.threads} thread(s), load {os.getloadavg()[0]:.1f}", flush=True)
     summary = {}
     for name in args.configs:
         config = {**BASE, **CONFIGS[name]}
         for seed in args.seeds:
-            result = train_once(config, train_pairs, test_pairs, args.cpu_seconds, seed, args.init)
-            record = {"config": name, "seed": seed, "budget_cpu_s": args.cpu_seconds,
+            steps = steps_for(name, args.steps) if args.steps else None
+            result = train_once(config, train_pairs, test_pairs, args.cpu_seconds, seed, args.init, steps)
+            budget = {"budget_steps": steps} if steps else {"budget_cpu_s": args.cpu_seconds}
+            record = {"config": name, "seed": seed, **budget,
                       "data": "demo" if args.demo else args.data.name, "init": bool(args.init),
                       "load": round(os.getloadavg()[0], 1), **result}
             print(json.dumps(record), flush=True)
