@@ -59,7 +59,7 @@ def _epoch_samples(config: TrainConfig, tiles: int) -> int:
     """Crops per epoch: one pass over the tiles, and at least MIN_TIMED_EPOCH_STEPS batches in a --minutes run.
 
     A budget run has no epoch count to honour, and one-batch epochs of a small set (14 tiles at batch 8) each
-    wait for their first batch, print a line and may checkpoint: 14 % of a 20-minute CPU run went there."""
+    wait for their first batch, print a line and may checkpoint: 10 % of a 20-minute CPU run went there."""
     if config.minutes is None:
         return tiles
     return max(tiles, MIN_TIMED_EPOCH_STEPS * config.batch_size)
