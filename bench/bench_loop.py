@@ -9,7 +9,8 @@
    "uncertain_roads" the entropy times the predicted road length (skeleton pixels), which favours
    unsure tiles that hold roads over unsure empty ones.
 3. "Correcting" a tile replaces its prediction by the truth; it costs the pixels that differ.
-4. The model is fine-tuned from its current weights for a fixed budget of process CPU seconds.
+4. The model is fine-tuned from its current weights for a fixed budget of process CPU seconds, or of
+   optimizer steps (``--start-steps``/``--round-steps``: the same work whatever the machine's load).
 5. It is measured on the held-out tiles: road IoU and clDice over the test split.
 
 Every strategy starts from the same model and the same pool. Figures, not a test. The last line is
@@ -73,6 +74,12 @@ def choose(strategy: str, predictions: dict, count: int, rng: random.Random) -> 
     return sorted(stems, key=lambda s: -score[s])[:count]
 
 
+def budgets(args) -> str:
+    start = f"{args.start_steps} steps" if args.start_steps else f"{args.start_cpu_seconds:.0f} CPU-s"
+    per_round = f"{args.round_steps} steps" if args.round_steps else f"{args.round_cpu_seconds:.0f} CPU-s"
+    return f"{start} / {per_round}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEV_DATA,
@@ -83,6 +90,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--start-cpu-seconds", type=float, default=240)
     parser.add_argument("--round-cpu-seconds", type=float, default=90, help="fine-tune budget per round")
+    parser.add_argument("--start-steps", type=int, default=None, help="first model's budget in steps (not CPU-s)")
+    parser.add_argument("--round-steps", type=int, default=None, help="fine-tune budget per round in steps")
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--scratch-config", default="recipe", choices=sorted(CONFIGS))
     parser.add_argument("--finetune-config", default="ft-recipe", choices=sorted(CONFIGS))
@@ -105,12 +114,13 @@ def main() -> int:
     first = rng.sample(range(len(pool)), args.start)
     labeled0 = [pool[i] for i in first]
     print(f"pool {len(pool)} tiles, held out {len(test)}, start {args.start} tiles, {args.per_round} per round, "
-          f"{args.rounds} rounds; budgets {args.start_cpu_seconds:.0f} / {args.round_cpu_seconds:.0f} CPU-s; "
+          f"{args.rounds} rounds; budgets {budgets(args)}; "
           f"{args.threads} threads, load {os.getloadavg()[0]:.1f}", flush=True)
 
     torch.manual_seed(args.seed)
     base_model = build_model("mobilenet_v3_large", pretrained_backbone=False)
-    fit_budget(base_model, {**BASE, **CONFIGS[args.scratch_config]}, labeled0, args.start_cpu_seconds, args.seed)
+    fit_budget(base_model, {**BASE, **CONFIGS[args.scratch_config]}, labeled0, args.start_cpu_seconds, args.seed,
+               args.start_steps)
     start_metrics = evaluate(base_model, test)
     finetune = {**BASE, **CONFIGS[args.finetune_config]}
     state = {name: {"model": copy.deepcopy(base_model), "labeled": list(labeled0), "rng": random.Random(args.seed),
@@ -125,7 +135,8 @@ def main() -> int:
             picked = choose(name, predictions, args.per_round, s["rng"])
             cost = float(np.mean([np.count_nonzero(predictions[t][0].mask != predictions[t][1]) for t in picked]))
             s["labeled"] += [p for p in unlabeled if p.stem in picked]
-            fit_budget(s["model"], finetune, s["labeled"], args.round_cpu_seconds, args.seed + round_index)
+            fit_budget(s["model"], finetune, s["labeled"], args.round_cpu_seconds, args.seed + round_index,
+                       args.round_steps)
             s["rows"].append((round_index, len(s["labeled"]), evaluate(s["model"], test), cost))
         print(f"round {round_index} done ({time.perf_counter() - started:.0f} s)", flush=True)
 
