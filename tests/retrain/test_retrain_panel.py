@@ -25,16 +25,16 @@ def test_panel_runs_a_local_job_shows_it_live_and_activates_the_new_model(qtbot,
                          hyperparameters=tiny_hyperparameters(epochs=2), poll_seconds=0.3)
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: "4 train / 2 test pairs" in panel.summary_label.text(), timeout=20_000)
-    assert panel.backend.currentText() == "local"  # no role configured
-    assert not panel.instance_type.isEnabled()
-    assert panel.epochs.value() == 2 and panel.image_size.value() == 64
+    assert panel.form.backend.currentText() == "local"  # no role configured
+    assert not panel.form.instance_type.isEnabled()
+    assert panel.form.epochs.value() == 2 and panel.form.image_size.value() == 64
     # a time budget instead of epochs: 0 is "off"; a budget disables the epochs box and reaches the job
-    assert panel.minutes.text() == "off" and panel.hyperparameters().minutes is None
-    panel.minutes.setValue(12.5)
-    assert not panel.epochs.isEnabled() and panel.hyperparameters().minutes == 12.5
-    panel.minutes.setValue(0)
-    assert panel.epochs.isEnabled()
-    assert not panel.from_scratch.isChecked()  # fine-tuning is the default
+    assert panel.form.minutes.text() == "off" and panel.form.hyperparameters().minutes is None
+    panel.form.minutes.setValue(12.5)
+    assert not panel.form.epochs.isEnabled() and panel.form.hyperparameters().minutes == 12.5
+    panel.form.minutes.setValue(0)
+    assert panel.form.epochs.isEnabled()
+    assert not panel.form.from_scratch.isChecked()  # fine-tuning is the default
 
     with qtbot.waitSignal(panel.comparisonReady, timeout=150_000) as ready:
         panel.start_button.click()
@@ -51,17 +51,17 @@ def test_panel_runs_a_local_job_shows_it_live_and_activates_the_new_model(qtbot,
     assert comparison.current_version == previous_model.version
     assert comparison.current_metrics["tiles"] == 2 and comparison.new_metrics["tiles"] == 2
     assert panel.runner.job.details["starts_from"] == "current"  # fine-tuned the current model
-    assert panel.compare_grid.count() >= 5 * 4 + 2 * 2  # header + metrics, four columns; the payoff rows
-    labels = [panel.compare_grid.itemAt(i).widget().text() for i in range(panel.compare_grid.count())]
+    assert panel.choice.grid.count() >= 5 * 4 + 2 * 2  # header + metrics, four columns; the payoff rows
+    labels = [panel.choice.grid.itemAt(i).widget().text() for i in range(panel.choice.grid.count())]
     assert "IoU gained per 10 corrected tiles" in labels and "tiles corrected since the current model" in labels
-    assert panel.activate_button.isEnabled()
+    assert panel.choice.activate_button.isEnabled()
     panel.grab()  # paints the plot and the comparison without error
 
-    panel.activate_button.click()
+    panel.choice.activate_button.click()
     assert activated == [str(comparison.new.path)]
     assert Path(WorkspaceSettings.load(tiny_workspace).active_model) == comparison.new.path
-    qtbot.waitUntil(panel.rollback_button.isEnabled, timeout=10_000)  # once the registry shows an earlier model
-    panel.rollback_button.click()
+    qtbot.waitUntil(panel.choice.rollback_button.isEnabled, timeout=10_000)  # once the registry shows an earlier model
+    panel.choice.rollback_button.click()
     assert activated[-1] == str(previous_model.path)
     assert Path(WorkspaceSettings.load(tiny_workspace).active_model) == previous_model.path
     panel.shutdown()

@@ -42,7 +42,7 @@ def test_window_with_every_panel_populated_fits_1280x720(qtbot, full_window):
     window.resize(1280, 720)
     qtbot.wait(50)
     assert window.height() <= 720 and window.width() <= 1280  # it does not grow back
-    assert docks.panel_of(window.retrain_dock).compare_grid.count() > 0
+    assert docks.panel_of(window.retrain_dock).choice.grid.count() > 0
     window.close()
 
 

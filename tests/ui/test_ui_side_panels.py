@@ -98,7 +98,7 @@ def test_roll_back_is_enabled_only_when_there_is_an_earlier_model(qtbot, full_wi
 
     retrain_panel = docks.panel_of(full_window.retrain_dock)
     qtbot.waitUntil(lambda: _pairs(retrain_panel.summary_label.text()) == 0, timeout=20000)
-    assert not retrain_panel.rollback_button.isEnabled()
+    assert not retrain_panel.choice.rollback_button.isEnabled()
     registry = ModelRegistry(full_window.workspace.root)
     try:
         for version in ("v0001", "v0002"):
@@ -107,10 +107,10 @@ def test_roll_back_is_enabled_only_when_there_is_an_earlier_model(qtbot, full_wi
         registry.activate("v0001")
         retrain_panel.refresh_summary()
         qtbot.wait(500)
-        assert not retrain_panel.rollback_button.isEnabled(), "one model: nothing earlier"
+        assert not retrain_panel.choice.rollback_button.isEnabled(), "one model: nothing earlier"
         registry.activate("v0002")
     finally:
         registry.close()
     retrain_panel.refresh_summary()
-    qtbot.waitUntil(retrain_panel.rollback_button.isEnabled, timeout=20000)
-    assert "v0001" in retrain_panel.rollback_button.toolTip()
+    qtbot.waitUntil(retrain_panel.choice.rollback_button.isEnabled, timeout=20000)
+    assert "v0001" in retrain_panel.choice.rollback_button.toolTip()
