@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_budget.py --data ../shared/data/eth-roads-dev      # 20 minutes, 14 / 6 split
     .venv/bin/python bench/bench_budget.py --quick                                  # 3 minutes (demo if no data)
+    .venv/bin/python bench/bench_budget.py --data ... --schedule onecycle --warmup 0.3   # other flags: the trainer's
 
 Runs the training entry point in a child process (``python -m trainer.train``; the trainer's own defaults:
 MobileNetV3 from scratch, batch 8, peak lr 3e-3, cosine with 5 % warm-up) on a split of symlinks made in a
@@ -68,7 +69,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 minutes instead of --minutes")
     parser.add_argument("--keep", type=Path, default=None, help="write the model here (default: a temp folder)")
     add_summary_flag(parser)
-    args = parser.parse_args()
+    args, trainer_flags = parser.parse_known_args()  # the rest go to the trainer: --batch-size 4, --schedule ...
     minutes = 3.0 if args.quick else args.minutes
     data = args.data or (DEFAULT_DATA if DEFAULT_DATA.is_dir() else DEMO)
     with tempfile.TemporaryDirectory(prefix="roadseg-budget-") as tmp:
@@ -77,7 +78,9 @@ def main() -> int:
         command = [sys.executable, "-m", "trainer.train", "--data", str(split), "--out", str(out),
                    "--minutes", f"{minutes:g}", "--image-size", str(args.image_size), "--seed", str(args.seed),
                    "--pretrained", "false", "--checkpoint-dir", str(Path(tmp) / "checkpoints")]
-        print(f"data {data} -> {split}; {minutes:g} min budget; load {os.getloadavg()[0]:.1f}; "
+        command += trainer_flags
+        print(f"data {data} -> {split}; {minutes:g} min budget {' '.join(trainer_flags)}; "
+              f"load {os.getloadavg()[0]:.1f}; "
               f"{os.cpu_count()} CPUs", flush=True)
         started = time.perf_counter()
         run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
@@ -92,13 +95,13 @@ def main() -> int:
     epochs = tracker.epochs
     final = dict(kv.split("=", 1) for kv in lines[-1].split()[1:])
     print("\n| by minute | test IoU | F1 | clDice | epoch measured |\n|---|---|---|---|---|")
-    elapsed, marks, measured = 0.0, [m for m in (1, 2, 3, 5, 10, 15, 20, 30, 60) if m < minutes] + [minutes], None
+    elapsed, marks, measured = 0.0, [m for m in (1, 2, 3, 5, 10, 15, 20, 30, 60) if m < minutes], None
     for epoch in epochs:
         elapsed += epoch["seconds"]
         while marks and elapsed > marks[0] * 60 + 1:
             if measured:
                 print(f"| {marks[0]:g} | {measured['test_iou']:.3f} | {measured['test_f1']:.3f} | "
-                      f"{measured['test_cldice']:.3f} | {measured['metrics_epoch']} |")
+                      f"{measured['test_cldice']:.3f} | {int(measured['metrics_epoch'])} |")
             marks.pop(0)
         if epoch["metrics_epoch"] == epoch["epoch"]:
             measured = epoch

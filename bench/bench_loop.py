@@ -9,8 +9,9 @@
    "uncertain_roads" the entropy times the predicted road length (skeleton pixels), which favours
    unsure tiles that hold roads over unsure empty ones.
 3. "Correcting" a tile replaces its prediction by the truth; it costs the pixels that differ.
-4. The model is fine-tuned from its current weights for a fixed budget of process CPU seconds, or of
-   optimizer steps (``--start-steps``/``--round-steps``: the same work whatever the machine's load).
+4. The model is fine-tuned from its current weights for a fixed budget of optimizer steps (``--start-steps``,
+   ``--round-steps``: the same work whatever the machine's load), with the app's retrain recipe (peak lr 3e-3),
+   or of process CPU seconds (``--start-cpu-seconds``/``--round-cpu-seconds``).
 5. It is measured on the held-out tiles: road IoU and clDice over the test split.
 
 Every strategy starts from the same model and the same pool. Figures, not a test. The last line is
@@ -75,8 +76,8 @@ def choose(strategy: str, predictions: dict, count: int, rng: random.Random) -> 
 
 
 def budgets(args) -> str:
-    start = f"{args.start_steps} steps" if args.start_steps else f"{args.start_cpu_seconds:.0f} CPU-s"
-    per_round = f"{args.round_steps} steps" if args.round_steps else f"{args.round_cpu_seconds:.0f} CPU-s"
+    start = f"{args.start_cpu_seconds:.0f} CPU-s" if args.start_cpu_seconds else f"{args.start_steps} steps"
+    per_round = f"{args.round_cpu_seconds:.0f} CPU-s" if args.round_cpu_seconds else f"{args.round_steps} steps"
     return f"{start} / {per_round}"
 
 
@@ -85,23 +86,25 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEV_DATA,
                         help="folder with images/ and masks/ (real pairs; default ../shared/data/eth-roads-dev)")
     parser.add_argument("--train-count", type=int, default=14, help="pool size; the rest is held out")
-    parser.add_argument("--start", type=int, default=2, help="tiles the first model is trained on")
+    parser.add_argument("--start", type=int, default=4, help="tiles the first model is trained on")
     parser.add_argument("--per-round", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--start-cpu-seconds", type=float, default=240)
-    parser.add_argument("--round-cpu-seconds", type=float, default=90, help="fine-tune budget per round")
-    parser.add_argument("--start-steps", type=int, default=None, help="first model's budget in steps (not CPU-s)")
-    parser.add_argument("--round-steps", type=int, default=None, help="fine-tune budget per round in steps")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--start-steps", type=int, default=180, help="first model's budget in optimizer steps")
+    parser.add_argument("--round-steps", type=int, default=60, help="fine-tune budget per round in steps")
+    parser.add_argument("--start-cpu-seconds", type=float, default=None,
+                        help="budget the first model in process CPU seconds instead (varies with the load)")
+    parser.add_argument("--round-cpu-seconds", type=float, default=None, help="the same for each round")
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--scratch-config", default="recipe", choices=sorted(CONFIGS))
     parser.add_argument("--finetune-config", default="ft-recipe", choices=sorted(CONFIGS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true",
-                        help="3 rounds, short budgets, uncertainty vs random only (~4 min on an idle 2-core CPU)")
+                        help="budgets of 100 / 30 steps, uncertainty vs random only (under 10 min on an idle "
+                             "2-core CPU)")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.start_cpu_seconds, args.round_cpu_seconds = 3, 45, 25
+        args.start_steps, args.round_steps = 100, 30
         if args.strategies == list(STRATEGIES):  # not chosen on the command line
             args.strategies = ["uncertainty", "random"]
     if not (args.data / "images").is_dir():
@@ -120,7 +123,7 @@ def main() -> int:
     torch.manual_seed(args.seed)
     base_model = build_model("mobilenet_v3_large", pretrained_backbone=False)
     fit_budget(base_model, {**BASE, **CONFIGS[args.scratch_config]}, labeled0, args.start_cpu_seconds, args.seed,
-               args.start_steps)
+               None if args.start_cpu_seconds else args.start_steps)
     start_metrics = evaluate(base_model, test)
     finetune = {**BASE, **CONFIGS[args.finetune_config]}
     state = {name: {"model": copy.deepcopy(base_model), "labeled": list(labeled0), "rng": random.Random(args.seed),
@@ -136,7 +139,7 @@ def main() -> int:
             cost = float(np.mean([np.count_nonzero(predictions[t][0].mask != predictions[t][1]) for t in picked]))
             s["labeled"] += [p for p in unlabeled if p.stem in picked]
             fit_budget(s["model"], finetune, s["labeled"], args.round_cpu_seconds, args.seed + round_index,
-                       args.round_steps)
+                       None if args.round_cpu_seconds else args.round_steps)
             s["rows"].append((round_index, len(s["labeled"]), evaluate(s["model"], test), cost))
         print(f"round {round_index} done ({time.perf_counter() - started:.0f} s)", flush=True)
 
