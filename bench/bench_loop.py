@@ -76,8 +76,8 @@ def choose(strategy: str, predictions: dict, count: int, rng: random.Random) -> 
 
 
 def budgets(args) -> str:
-    start = f"{args.start_cpu_seconds:.0f} CPU-s" if args.start_cpu_seconds else f"{args.start_steps} steps"
-    per_round = f"{args.round_cpu_seconds:.0f} CPU-s" if args.round_cpu_seconds else f"{args.round_steps} steps"
+    start = f"{args.start_steps} steps" if args.start_steps else f"{args.start_cpu_seconds:.0f} CPU-s"
+    per_round = f"{args.round_steps} steps" if args.round_steps else f"{args.round_cpu_seconds:.0f} CPU-s"
     return f"{start} / {per_round}"
 
 
@@ -107,6 +107,11 @@ def main() -> int:
         args.start_steps, args.round_steps = 100, 30
         if args.strategies == list(STRATEGIES):  # not chosen on the command line
             args.strategies = ["uncertainty", "random"]
+    # a CPU-second budget, when given, replaces the step budget (fit_budget takes one or the other)
+    if args.start_cpu_seconds:
+        args.start_steps = None
+    if args.round_cpu_seconds:
+        args.round_steps = None
     if not (args.data / "images").is_dir():
         print(f"skipped: no real pairs at {args.data} (pass --data DIR holding images/ and masks/)")
         return 0
@@ -123,7 +128,7 @@ def main() -> int:
     torch.manual_seed(args.seed)
     base_model = build_model("mobilenet_v3_large", pretrained_backbone=False)
     fit_budget(base_model, {**BASE, **CONFIGS[args.scratch_config]}, labeled0, args.start_cpu_seconds, args.seed,
-               None if args.start_cpu_seconds else args.start_steps)
+               args.start_steps)
     start_metrics = evaluate(base_model, test)
     finetune = {**BASE, **CONFIGS[args.finetune_config]}
     state = {name: {"model": copy.deepcopy(base_model), "labeled": list(labeled0), "rng": random.Random(args.seed),
@@ -139,7 +144,7 @@ def main() -> int:
             cost = float(np.mean([np.count_nonzero(predictions[t][0].mask != predictions[t][1]) for t in picked]))
             s["labeled"] += [p for p in unlabeled if p.stem in picked]
             fit_budget(s["model"], finetune, s["labeled"], args.round_cpu_seconds, args.seed + round_index,
-                       None if args.round_cpu_seconds else args.round_steps)
+                       args.round_steps)
             s["rows"].append((round_index, len(s["labeled"]), evaluate(s["model"], test), cost))
         print(f"round {round_index} done ({time.perf_counter() - started:.0f} s)", flush=True)
 
