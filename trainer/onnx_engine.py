@@ -1,13 +1,12 @@
-"""ONNX Runtime engine for CPU inference, with the export cached beside the model.
+"""ONNX Runtime engine for CPU inference, with exports kept in a verified cache.
 
 On this project's 2-core reference machine ONNX Runtime runs a 512^2
 DeepLabV3-MobileNetV3 about 2-3x faster than torch (bench/bench_predict.py).
 The model is exported once (opset 17, dynamic batch/height/width, uint8 NHWC in,
-probability out) to a hidden file beside the model, ``.<name>.<fingerprint>.onnx``
-for a model folder or file ``<name>`` (not inside the folder, so pack_model never
-ships it to SageMaker). The fingerprint hashes the
-weights and normalisation, so a changed model gets a fresh export and stale
-exports are removed.
+probability out) into the user's cache folder, keyed by a content hash of the
+weights and normalisation; before every load the export's own hash is checked
+against the one recorded when it was written (see onnx_cache), so a planted or
+torn file is exported again rather than used.
 
 Each export is checked against torch once, on synthetic road tiles (what the model
 is for; random noise drives a trained DeepLab into regions where ordinary fp32
@@ -17,8 +16,8 @@ on at least 99.9% of pixels. Measured on a model trained one epoch: a correct ex
 differs by 3e-7 on average and flips no pixel (fp32 noise flips one only where p sits
 on the threshold), while export bugs (raw pixels instead of normalised ones, BGR
 order, a flipped or shifted output) differ by 2-6e-2 and flip 2-6% of the pixels.
-An export that passes is kept and reused without checking again; one that fails is
-deleted and its verdict kept beside it (``.<name>.<fingerprint>.onnx.verdict.json``),
+An export that passes is kept and reused (after its hash check) without checking
+against torch again; one that fails is deleted and its verdict kept in the cache,
 so the next start goes straight to torch instead of exporting and checking again.
 A new onnxruntime or torch, or a new check, judges again.
 """
@@ -30,8 +29,6 @@ import hashlib
 import json
 import logging
 import os
-import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -41,6 +38,7 @@ import torch
 from torch import nn
 
 from .fsutil import atomic_write_text
+from .onnx_cache import CacheEntry, private_cache_dir, prune, remove_legacy_exports
 from .synthetic import make_tile
 from .torch_engine import ImageToProbability
 
@@ -69,50 +67,12 @@ def model_fingerprint(model: nn.Module, mean: Sequence[float], std: Sequence[flo
         digest.update(key.encode())
         digest.update(str(tuple(tensor.shape)).encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def _user_cache_dir() -> Path:
-    """For models with no folder of their own (in memory, or in a read-only place)."""
-    if os.environ.get("ROADSEG_ONNX_CACHE"):
-        return Path(os.environ["ROADSEG_ONNX_CACHE"])
-    try:
-        from platformdirs import user_cache_dir
-        return Path(user_cache_dir("roadseg")) / "onnx"
-    except ImportError:  # the SageMaker image has no platformdirs
-        return Path(tempfile.gettempdir()) / "roadseg-onnx"
-
-
-def cache_path(source: Path | None, fingerprint: str) -> Path:
-    """Where the export of a model loaded from ``source`` lives; beside it when writable."""
-    if source is not None:
-        source = Path(source).resolve()
-        if os.access(source.parent, os.W_OK):
-            return source.parent / f".{source.name}.{fingerprint}.onnx"
-    return _user_cache_dir() / f".model.{fingerprint}.onnx"
-
-
-def verdict_path(path: Path) -> Path:
-    return path.with_name(path.name + ".verdict.json")
-
-
-def _remove_stale(path: Path, fingerprint: str) -> None:
-    """Exports and verdicts of this model's earlier weights (same name, another fingerprint)."""
-    prefix = path.name[: -len(f"{fingerprint}.onnx")]
-    own = re.compile(re.escape(prefix) + r"([0-9a-f]{16})\.onnx(\.verdict\.json)?$")
-    for other in path.parent.iterdir():
-        match = own.match(other.name)
-        if match and match.group(1) != fingerprint:
-            with contextlib.suppress(OSError):
-                other.unlink()
-                log.info("removed stale ONNX export %s", other)
+    return digest.hexdigest()[:32]
 
 
 def export_onnx(module: ImageToProbability, path: Path) -> None:
-    """Export ``module`` (uint8 NHWC -> probability NHW) atomically to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    """Export ``module`` (uint8 NHWC -> probability NHW) to ``path``, atomically."""
+    tmp = str(path) + ".tmp"
     example = torch.zeros(1, 64, 64, 3, dtype=torch.uint8)
     kwargs = dict(opset_version=OPSET, input_names=["image"], output_names=["probability"],
                   dynamic_axes={"image": {0: "batch", 1: "height", 2: "width"},
@@ -134,7 +94,8 @@ class OnnxEngine:
     name = "onnx"
     description = "ONNX Runtime (CPU)"
 
-    def __init__(self, onnx_path: str | os.PathLike, threads: int | None = None):
+    def __init__(self, model: bytes | str | os.PathLike, threads: int | None = None, path: Path | None = None):
+        """``model``: the export's bytes (as verified) or its path; ``path`` says where it came from."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -142,8 +103,9 @@ class OnnxEngine:
         if threads:
             options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
-        self.path = Path(onnx_path)
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.path = Path(path) if path is not None else None if isinstance(model, bytes) else Path(model)
+        source = model if isinstance(model, bytes) else str(model)
+        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.uint8)})[0]
@@ -185,10 +147,10 @@ def _runtime_versions() -> dict:
     return {"check": CHECK_VERSION, "onnxruntime": onnxruntime.__version__, "torch": torch.__version__}
 
 
-def cached_disagreement(path: Path, threshold: float) -> str | None:
+def cached_disagreement(entry: CacheEntry, threshold: float) -> str | None:
     """The reason recorded when this export last failed its check here, if it still applies."""
     try:
-        verdict = json.loads(verdict_path(path).read_text())
+        verdict = json.loads(entry.verdict.read_text())
     except (OSError, ValueError):
         return None
     if (not isinstance(verdict, dict) or verdict.get("agrees") is not False
@@ -197,56 +159,49 @@ def cached_disagreement(path: Path, threshold: float) -> str | None:
     return str(verdict.get("reason", "ONNX export disagrees with torch"))
 
 
-def _record_disagreement(path: Path, reason: str, threshold: float) -> None:
+def _record_disagreement(entry: CacheEntry, reason: str, threshold: float) -> None:
     record = {"agrees": False, "reason": reason, "threshold": float(threshold), "versions": _runtime_versions()}
     try:
-        atomic_write_text(verdict_path(path), json.dumps(record, indent=1) + "\n")
+        atomic_write_text(entry.verdict, json.dumps(record, indent=1) + "\n")
     except OSError as exc:  # only a cache: the next start checks again
-        log.warning("cannot record the ONNX verdict beside %s (%s)", path, exc)
+        log.warning("cannot record the ONNX verdict %s (%s)", entry.verdict, exc)
 
 
 def load_or_export(model: nn.Module, mean: Sequence[float], std: Sequence[float], source: Path | None,
                    threads: int | None = None, threshold: float = 0.5) -> OnnxEngine:
-    """An OnnxEngine for ``model``: the cached export, or a fresh one that passed check_agreement.
+    """An OnnxEngine for ``model``: the cached export whose hash verifies, or a fresh one that passed
+    check_agreement. ``source`` (the model's path) is only used to clear exports older versions left
+    beside it.
 
     Raises OnnxDisagreement (at once, without exporting, when the verdict is cached).
     """
-    fingerprint = model_fingerprint(model, mean, std)
-    path = cache_path(source, fingerprint)
-    for place in dict.fromkeys([path, _user_cache_dir() / path.name]):  # where a read-only model's export went
-        if place.exists():
-            try:
-                return OnnxEngine(place, threads)
-            except Exception as exc:  # a torn or foreign file: export again
-                log.warning("cached ONNX export %s is unusable (%s); exporting again", place, exc)
-        reason = cached_disagreement(place, threshold)
-        if reason is not None:
-            raise OnnxDisagreement(f"{reason}; verdict cached in {verdict_path(place)}")
+    remove_legacy_exports(source)
+    entry = CacheEntry(private_cache_dir(), model_fingerprint(model, mean, std))
+    verified = entry.read_verified()
+    if verified is not None:
+        try:
+            return OnnxEngine(verified[0], threads, path=entry.path)
+        except Exception as exc:  # verified but not loadable here (another onnxruntime): export again
+            log.warning("cached ONNX export %s is unusable (%s); exporting again", entry.path, exc)
+    reason = cached_disagreement(entry, threshold)
+    if reason is not None:
+        raise OnnxDisagreement(f"{reason}; verdict cached in {entry.verdict}")
     module = ImageToProbability(model, mean, std).cpu().eval()
+    candidate = entry.candidate()
     try:
-        candidate = _export_candidate(module, path)
-    except OSError:
-        path = _user_cache_dir() / path.name  # the model's folder turned out read-only
-        candidate = _export_candidate(module, path)
-    try:
-        engine = OnnxEngine(candidate, threads)
+        export_onnx(module, candidate)
+        data = candidate.read_bytes()
+        engine = OnnxEngine(data, threads, path=entry.path)
         figures = check_agreement(engine, module, threshold)
-        os.replace(candidate, path)  # only a checked export ever sits at ``path``
-        engine.path = path
+        entry.store(data, format=EXPORT_FORMAT, kind="fp32", **figures)  # only a checked export is cached
     except OnnxDisagreement as exc:
-        _record_disagreement(path, str(exc), threshold)
-        _remove_stale(path, fingerprint)
+        entry.remove()
+        _record_disagreement(entry, str(exc), threshold)
         raise
     finally:
         with contextlib.suppress(OSError):
             candidate.unlink()
-    _remove_stale(path, fingerprint)
-    log.info("exported ONNX model to %s (mean difference %.1e, masks agree on %.4f%%)", path,
+    prune(entry.folder)
+    log.info("exported ONNX model to %s (mean difference %.1e, masks agree on %.4f%%)", entry.path,
              figures["mean_difference"], 100 * figures["mask_agreement"])
     return engine
-
-
-def _export_candidate(module: ImageToProbability, path: Path) -> Path:
-    candidate = path.with_name(path.name + ".unchecked")
-    export_onnx(module, candidate)
-    return candidate

@@ -3,9 +3,10 @@
     predictor = Predictor("model.tar.gz")            # CUDA, then MPS, then CPU
     result = predictor.predict(image_uint8_hxwx3)    # Prediction(probability, mask, uncertainty)
 
-Engines: on the CPU, ONNX Runtime (exported once, cached beside the model) when it
-is installed and the export's masks agree with torch's (checked once per model and
-remembered, see onnx_engine), else torch; on CUDA/MPS, torch.
+Engines: on the CPU, ONNX Runtime (exported once into the user's cache, its hash verified
+before every load, see onnx_cache) when it is installed and the export's masks agree
+with torch's (checked once per model and remembered, see onnx_engine), else torch;
+on CUDA/MPS, torch.
 A Predictor pickles as its construction arguments, so it can be built in (or sent
 to) a worker process; the engine is rebuilt there on first use.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer import onnx_engine
+from trainer import onnx_cache, onnx_engine
 from trainer.artifact import LoadedModel, load_model
 from trainer.onnx_engine import OnnxDisagreement, check_agreement, load_or_export
 from trainer.predict import Predictor
@@ -21,8 +21,9 @@ def test_a_trained_model_runs_on_onnx_runtime_and_agrees_with_torch(trained_dir,
     image, _ = make_tile((112, 128), 5)
     onnx = Predictor(trained_dir, device="cpu", tile=128, overlap=16)
     assert onnx.engine_name == "onnx", onnx.notes
-    exports = list(trained_dir.parent.glob(f".{trained_dir.name}.*.onnx"))
-    assert len(exports) == 1 and not list(trained_dir.parent.glob("*.unchecked"))
+    exports = [onnx.engine.path]
+    assert exports[0].exists() and not list(exports[0].parent.glob("*.unchecked"))
+    assert not list(trained_dir.parent.glob("*.onnx"))
     torch_ = Predictor(trained_dir, device="cpu", tile=128, overlap=16, engine="torch")
     a, b = onnx.predict_probability(image), torch_.predict_probability(image)
     assert a.std() > 1e-2  # the model's output follows the image
@@ -49,12 +50,14 @@ def test_the_check_rejects_export_bugs_on_a_trained_model(trained_dir):
 
 def test_a_cached_disagreement_goes_straight_to_torch_on_the_next_start(local_model, tmp_path, monkeypatch):
     model = LoadedModel(local_model.model, local_model.meta, tmp_path / "m", [])
+    monkeypatch.setenv(onnx_cache.CACHE_ENV, str(tmp_path / "cache"))
     strict = onnx_engine.MIN_MASK_AGREEMENT
     monkeypatch.setattr(onnx_engine, "MIN_MASK_AGREEMENT", 1.01)  # nothing passes: every export disagrees
     first = Predictor(model, device="cpu", tile=128, overlap=16)
     assert first.engine_name == "torch" and "disagrees with torch" in first.notes[-1]
-    verdicts = list(tmp_path.glob(".m.*.onnx.verdict.json"))
-    assert len(verdicts) == 1 and not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob("*.unchecked"))
+    cache = tmp_path / "cache"
+    verdicts = list(cache.glob("*.verdict.json"))
+    assert len(verdicts) == 1 and not list(cache.glob("*.onnx")) and not list(cache.glob("*.unchecked"))
 
     # Next start: the verdict stands (even though the check would pass now); nothing is exported.
     monkeypatch.setattr(onnx_engine, "MIN_MASK_AGREEMENT", strict)
@@ -69,4 +72,5 @@ def test_a_cached_disagreement_goes_straight_to_torch_on_the_next_start(local_mo
     monkeypatch.setattr(onnx_engine, "export_onnx", real_export)
     monkeypatch.setattr(onnx_engine, "CHECK_VERSION", onnx_engine.CHECK_VERSION + 1)
     third = Predictor(model, device="cpu", tile=128, overlap=16)
-    assert third.engine_name == "onnx" and len(list(tmp_path.glob(".m.*.onnx"))) == 1
+    assert third.engine_name == "onnx" and len(list(cache.glob("*.onnx"))) == 1
+    assert not list(cache.glob("*.verdict.json"))

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from trainer.artifact import ModelMeta, save_model_dir
+from trainer import onnx_cache
 from trainer.onnx_engine import load_or_export
 from trainer.torch_engine import ImageToProbability
 from trainer.devices import DeviceError, select_device
@@ -52,22 +53,22 @@ def test_onnx_agrees_with_torch(deeplab_model):
     assert np.abs(a - b).max() < 1e-3
 
 
-def test_onnx_export_is_cached_beside_the_model_and_redone_when_it_changes(tmp_path, local_model):
+def test_onnx_export_is_cached_by_content_and_redone_when_it_changes(tmp_path, local_model):
     source = tmp_path / "v1"
     source.mkdir()
+    cache = onnx_cache.cache_dir()
     net, mean, std = local_model.model, local_model.meta.mean, local_model.meta.std
-    load_or_export(net, mean, std, source)
-    exports = sorted(tmp_path.glob(".v1.*.onnx"))
-    assert len(exports) == 1 and not list(source.iterdir())  # beside, so never packed into model.tar.gz
-    stamp = exports[0].stat().st_mtime_ns
-    load_or_export(net, mean, std, source)
-    assert exports[0].stat().st_mtime_ns == stamp  # reused, not exported again
+    first = load_or_export(net, mean, std, source)
+    assert first.path.parent == cache and first.path.exists()
+    assert not list(tmp_path.rglob("*.onnx")) and not list(source.iterdir())  # nothing beside the model
+    stamp = first.path.stat().st_mtime_ns
+    assert load_or_export(net, mean, std, source).path == first.path
+    assert first.path.stat().st_mtime_ns >= stamp and first.path.read_bytes()  # reused, not exported again
     changed = copy.deepcopy(net)
     with torch.no_grad():
         changed.body[-1].bias += 0.25
     engine = load_or_export(changed, mean, std, source)
-    now = sorted(tmp_path.glob(".v1.*.onnx"))
-    assert len(now) == 1 and now != exports  # a fresh export; the stale one is gone
+    assert engine.path != first.path  # new weights, new key
     image = np.random.default_rng(0).integers(0, 256, (1, 40, 56, 3), dtype=np.uint8)
     expected = ImageToProbability(changed, mean, std)(torch.from_numpy(image)).detach().numpy()
     assert np.abs(engine(image) - expected).max() < 1e-4
@@ -78,7 +79,8 @@ def test_a_model_folder_predicts_on_the_cpu_with_onnx_runtime(deeplab_dir):
     assert predictor.device == "cpu" or torch.cuda.is_available()
     if predictor.device == "cpu":
         assert predictor.engine_name == "onnx" and "ONNX Runtime" in predictor.describe()
-        assert list(deeplab_dir.parent.glob(f".{deeplab_dir.name}.*.onnx"))
+        assert predictor.engine.path.parent == onnx_cache.cache_dir() and predictor.engine.path.exists()
+        assert not list(deeplab_dir.parent.glob("*.onnx"))
 
 
 def test_prediction_fields_and_threshold(deeplab_model):
