@@ -42,6 +42,8 @@ class TileEditor(QObject):
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
         self.loader.threshold = lambda: self.panel.threshold.threshold()
+        panel.threshold.setToolTip("Where the prediction's outline is drawn and what Take road copies (%). "
+                                   "It never changes your mask: 'Use prediction as mask' does.")
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
 

@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         a.accept.triggered.connect(self.accept_tile)
         a.shortcuts_help.triggered.connect(lambda: dialogs.show_shortcuts(self))
         self.panel.opacity.opacity_changed.connect(canvas.set_opacity)
-        self.panel.threshold.threshold_changed.connect(lambda _t: editor.use_prediction())
+        # The threshold moves the outline and what Take road copies; never the mask (that is Use prediction).
         self.panel.threshold.threshold_changed.connect(lambda _t: editor.refresh_prediction_layer())
         self.panel.prediction_style.currentIndexChanged.connect(lambda _i: editor.refresh_prediction_layer())
         self.panel.use_prediction.clicked.connect(self._use_prediction)

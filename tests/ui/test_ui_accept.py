@@ -1,4 +1,4 @@
-"""The threshold slider turns the prediction into the mask; Enter accepts it into the right split."""
+"""Use prediction at the slider's threshold makes the mask; Enter accepts it into the right split."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def gradient(shape) -> np.ndarray:
     return np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))
 
 
-def test_threshold_slider_then_enter_writes_the_mask_png_in_the_stems_split(qtbot, workspace_root):
+def test_threshold_then_use_prediction_then_enter_writes_the_mask_png_in_the_stems_split(qtbot, workspace_root):
     workspace = Workspace.open(workspace_root)
     stems = [t.stem for t in workspace.tiles(order="name")]
     probability = gradient((96, 96))
@@ -25,6 +25,8 @@ def test_threshold_slider_then_enter_writes_the_mask_png_in_the_stems_split(qtbo
         assert window.editor.stem == stems[0]
         assert window.editor.probability is not None
         window.panel.threshold.setValue(70)
+        assert np.array_equal(window.editor.document.mask, probability >= 128), "the slider alone keeps the mask"
+        window.actions.use_prediction.trigger()
         expected = probability >= int(np.ceil(0.70 * 255))
         assert np.array_equal(window.editor.document.mask, expected)
         window.editor.undo.active.undo()
