@@ -212,6 +212,21 @@ def show_shortcuts(window) -> None:
     box.raise_()
 
 
+def confirm_empty_accept(window) -> bool:
+    """Accepting a mask with no road where the model sees road: ask first (Esc and Enter cancel)."""
+    box = QMessageBox(QMessageBox.Warning, "Accept an empty mask?",
+                      "Accept an empty mask? This tile's mask has no road, but the model sees road here. "
+                      "Accepting saves it as training data that says there is no road.", parent=window)
+    accept = box.addButton("Accept empty mask", QMessageBox.AcceptRole)
+    cancel = box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(cancel)   # a second Enter does not confirm by habit
+    box.setEscapeButton(cancel)
+    window.empty_accept_box = box  # tests and screenshots find it
+    box.exec()
+    window.empty_accept_box = None
+    return box.clickedButton() is accept
+
+
 def confirm_quit_unsaved(window) -> bool:
     failures = window.editor.autosaver.failures()
     names = ", ".join(sorted(failures)[:5]) or "the current tile"

@@ -32,6 +32,7 @@ class TileEditor(QObject):
         self.workspace = None
         self.stem: str | None = None
         self.document: MaskDocument | None = None
+        self._tile = None                # the TileData of the tile on screen (its document is ``document``)
         self.probability: np.ndarray | None = None
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
@@ -66,6 +67,7 @@ class TileEditor(QObject):
         self.workspace = workspace
         self.stem = None
         self.document = None
+        self._tile = None
         self.canvas.set_tile(None)
 
     def show_tile(self, stem: str) -> None:
@@ -97,6 +99,13 @@ class TileEditor(QObject):
             self.document.remove_listener(self._changed)
         if data.fresh:
             self._use_unsaved_edits(data)
+        current = self.panel.threshold.threshold()
+        if data.probability is not None and data.untouched and not data.start_fixed \
+                and data.mask_threshold != current:
+            # Loaded ahead at another threshold: start as a tile loaded now would, whatever the timing.
+            data.start_from_prediction(threshold(data.probability, current), current)
+        data.start_fixed = data.start_fixed or data.probability is not None
+        self._tile = data
         self._from_disk = data.mask_from_disk
         self.probability = data.probability
         self._heatmap = data.prediction_image
@@ -124,7 +133,7 @@ class TileEditor(QObject):
     def _failed(self, stem: str, failure: Failed) -> None:
         if stem != self.stem:
             return
-        self.document = None
+        self.document = self._tile = None
         self.canvas.placeholder = f"This tile cannot be shown.\n\n{failure.sentence()}"
         self.canvas.set_tile(None)
         self.tile_failed.emit(stem, failure)
@@ -148,9 +157,11 @@ class TileEditor(QObject):
     # ---- predictions -----------------------------------------------------
     def set_prediction(self, stem: str, layers) -> None:
         """A new prediction arrived (from the worker process), its layers made on a pool thread."""
-        self.loader.update_prediction(stem, layers)
+        # Until the tile has loaded, ``document`` is still the previous tile's.
+        showing = self._tile is not None and self._tile.stem == stem == self.stem
+        self.loader.update_prediction(stem, layers, start_mask=not showing)
         probability = layers.probability
-        if stem != self.stem or self.document is None or probability.shape != self.document.shape:
+        if not showing or self.document is None or probability.shape != self.document.shape:
             return
         self.probability = probability
         self._heatmap = layers.heatmap
@@ -164,6 +175,7 @@ class TileEditor(QObject):
             finally:
                 self._quiet = False
             self.document.revision = 0
+            self._tile.mask_threshold, self._tile.start_fixed = current, True
 
     def prediction_layer(self):
         """The prediction as the panel asks: heatmap, or outline at the current threshold."""
@@ -191,6 +203,13 @@ class TileEditor(QObject):
             self.push(self.document.clear(), "Clear mask")
 
     # ---- accept ----------------------------------------------------------
+    def accept_drops_predicted_road(self) -> bool:
+        """The mask has no road although the model sees road here at the threshold (worth asking)."""
+        if self.document is None or self.document.mask.any():
+            return False
+        predicted = self.roads.predicted_mask()
+        return predicted is not None and predicted.shape == self.document.shape and bool(predicted.any())
+
     def accept(self) -> bool:
         """Write the mask into {split}/masks (queued behind pending saves). False if no tile is open."""
         if self.document is None or self.workspace is None:

@@ -230,7 +230,9 @@ class MainWindow(QMainWindow):
 
     def accept_tile(self) -> None:
         stem = self.editor.stem
-        if stem is None or not self.editor.accept():
+        if stem is None or (self.editor.accept_drops_predicted_road() and not dialogs.confirm_empty_accept(self)):
+            return
+        if not self.editor.accept():
             return
         following = self.browser.neighbours(stem, 1)
         if following:

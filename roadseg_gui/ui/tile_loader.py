@@ -36,10 +36,24 @@ class TileData:
     mask_from_disk: bool              # an autosaved edit or accepted mask (never replaced by a prediction)
     pixel_m: float | None = None      # ground size of a pixel (georeferenced tiles)
     fresh: bool = True                # read from disk, not shown yet
+    mask_threshold: float | None = None   # the threshold an untouched mask was made at from the prediction
+    start_fixed: bool = False         # shown with its prediction: its starting mask no longer follows the slider
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.image.height(), self.image.width()
+
+    @property
+    def untouched(self) -> bool:
+        """Nobody has edited this tile: its mask is only ever the prediction (or empty without one)."""
+        return not self.mask_from_disk and self.document.revision == 0
+
+    def start_from_prediction(self, mask: np.ndarray, threshold_value: float) -> None:
+        """An untouched tile's starting mask becomes the prediction, whenever the prediction arrives."""
+        self.document.replace(mask)
+        self.document.revision = 0   # not an edit: nothing to autosave or undo
+        self.overlay = mask_to_argb(self.document.mask)
+        self.mask_threshold = threshold_value
 
 
 def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
@@ -60,7 +74,8 @@ def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
                     probability_to_qimage(probability) if probability is not None else None,
                     outline_to_qimage(predicted) if predicted is not None else None,
                     threshold_value, MaskDocument(mask), mask_to_argb(mask), saved is not None,
-                    pixel_size_m(workspace.image_path(stem)))
+                    pixel_size_m(workspace.image_path(stem)),
+                    mask_threshold=threshold_value if saved is None and predicted is not None else None)
 
 
 @dataclass
@@ -90,12 +105,14 @@ class TileLoader(QObject):
         self.pool.setMaxThreadCount(2)
         self._cache: OrderedDict[str, TileData] = OrderedDict()
         self._inflight: set[str] = set()
+        self._arrived: dict[str, PredictionLayers] = {}   # predictions that came while their tile was loading
         self._wanted: str | None = None
         self.threshold = lambda: 0.5   # the editor supplies the panel's threshold
 
     def set_workspace(self, workspace) -> None:
         self.workspace = workspace
         self._cache.clear()
+        self._arrived.clear()
         self._wanted = None
 
     def request(self, stem: str) -> bool:
@@ -127,11 +144,20 @@ class TileLoader(QObject):
             data.mask_from_disk = from_disk
             data.overlay = overlay if overlay is not None else mask_to_argb(data.document.mask)
 
-    def update_prediction(self, stem: str, layers: PredictionLayers) -> None:
+    def update_prediction(self, stem: str, layers: PredictionLayers, start_mask: bool = True) -> None:
+        """A new prediction for a cached (or loading) tile. ``start_mask``: an untouched tile's mask becomes
+        it, as it would had the tile loaded after it (False for the tile on screen: the editor does that)."""
         data = self._cache.get(stem)
-        if data is not None and data.shape == layers.probability.shape:
-            data.probability, data.prediction_image = layers.probability, layers.heatmap
-            data.outline_image, data.threshold = layers.outline, layers.threshold
+        if data is None:
+            if stem in self._inflight:
+                self._arrived[stem] = layers   # the loading thread may have read the disk before it was saved
+            return
+        if data.shape != layers.probability.shape:
+            return
+        data.probability, data.prediction_image = layers.probability, layers.heatmap
+        data.outline_image, data.threshold = layers.outline, layers.threshold
+        if start_mask and data.untouched:
+            data.start_from_prediction(layers.mask, layers.threshold)
 
     def _start(self, stem: str, priority: int = 0) -> None:
         if stem in self._inflight or self.workspace is None:
@@ -145,8 +171,11 @@ class TileLoader(QObject):
         self._inflight.discard(stem)
         if workspace is not self.workspace:
             return  # a tile of the previous workspace
+        arrived = self._arrived.pop(stem, None)
         if isinstance(outcome, Succeeded):
             self._store(outcome.value)
+            if arrived is not None:
+                self.update_prediction(stem, arrived)
             if stem == self._wanted:
                 self.loaded.emit(outcome.value)
         elif isinstance(outcome, Failed) and stem == self._wanted:
