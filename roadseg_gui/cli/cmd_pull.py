@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.sync import pull
 from .cmd_sync import TqdmProgress, add_s3_options, print_report
 
 
@@ -23,6 +22,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..core.sync import pull  # boto3: only when this command runs
+
     with TqdmProgress(disable=args.no_progress, desc="pull") as bar:
         report = pull(args.source, args.workspace, profile=args.profile, endpoint_url=args.endpoint_url,
                       region=args.region, progress=bar, workers=max(1, args.workers))

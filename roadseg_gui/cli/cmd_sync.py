@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from trainer.errors import BadInputError, RoadsegError
 
 from ..core.settings import WorkspaceSettings, validate_s3_settings
-from ..core.sync import keep_mine, list_conflicts, push, take_theirs
-from ..core.sync.report import SyncProgress, SyncReport
 from .wording import progress_disabled
+
+if TYPE_CHECKING:  # core.sync imports boto3: only when a command runs, not for every `roadseg`
+    from ..core.sync.report import SyncProgress, SyncReport
 
 
 def register(subparsers) -> None:
@@ -62,6 +62,8 @@ def remember_options(settings: WorkspaceSettings, args) -> bool:
 
 
 def run(args) -> int:
+    from ..core.sync import push
+
     root = args.workspace
     if not root.is_dir():
         raise BadInputError("the workspace folder does not exist", "Give the folder that holds train/ and test/",
@@ -82,16 +84,18 @@ def run(args) -> int:
     return report.exit_code or (1 if unresolved else 0)
 
 
-RESOLUTIONS = {"keep-mine": keep_mine, "take-theirs": take_theirs}
+RESOLUTIONS = {"keep-mine": "keep_mine", "take-theirs": "take_theirs"}  # functions of core.sync
 
 
 def resolve_conflicts(root: Path, words: list[str]) -> int:
     """``--resolve keep-mine|take-theirs [TILE...]``; returns how many could not be resolved."""
+    from ..core import sync
+
     how, tiles = words[0], words[1:]
     if how not in RESOLUTIONS:
         raise BadInputError(f"--resolve takes keep-mine or take-theirs first, not '{how}'",
                             "Write e.g. --resolve keep-mine TILE")
-    in_conflict = [c.stem for c in list_conflicts(root)]
+    in_conflict = [c.stem for c in sync.list_conflicts(root)]
     failed = 0
     for stem in tiles or in_conflict:
         if stem not in in_conflict:
@@ -99,7 +103,7 @@ def resolve_conflicts(root: Path, words: list[str]) -> int:
             failed += 1
             continue
         try:
-            RESOLUTIONS[how](root, stem)
+            getattr(sync, RESOLUTIONS[how])(root, stem)
         except RoadsegError as exc:
             print(f"{stem}: not resolved: {exc}", file=sys.stderr)
             failed += 1
@@ -120,7 +124,7 @@ def print_report(report: SyncReport, verb: str = "uploaded") -> None:
 class TqdmProgress:
     def __init__(self, disable: bool = False, desc: str = "sync"):
         self.disable, self.desc = progress_disabled(disable), desc  # no bar (escape codes) in a log file
-        self.bar: tqdm | None = None
+        self.bar = None  # a tqdm bar once there is something to show
 
     def __enter__(self) -> "TqdmProgress":
         return self
@@ -132,6 +136,8 @@ class TqdmProgress:
     def __call__(self, progress: SyncProgress) -> None:
         if self.disable or not progress.files_total:
             return
+        from tqdm import tqdm
+
         if self.bar is None:
             self.bar = tqdm(total=progress.files_total, desc=self.desc, unit="file", file=sys.stderr,
                             dynamic_ncols=True, mininterval=0.2)
