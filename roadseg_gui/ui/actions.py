@@ -66,7 +66,7 @@ class Actions(QObject):
         self.previous_tile = a(window, "&Previous tile", [Qt.Key_Left, "A"])
         self.next_tile = a(window, "&Next tile", [Qt.Key_Right, "D"])
         self.accept = a(window, "&Accept and next", [Qt.Key_Return, Qt.Key_Enter],
-                        "Save the mask into train/ or test/ and go to the next tile")
+                        "Save the mask into train/ or test/ and go to the next tile still to do")
         self.shortcuts_help = a(window, "&Keyboard shortcuts", [QKeySequence.HelpContents])
         for action in self.all():
             window.addAction(action)  # shortcuts work even when the menu bar is hidden

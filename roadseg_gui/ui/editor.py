@@ -33,6 +33,7 @@ class TileEditor(QObject):
         self.stem: str | None = None
         self.document: MaskDocument | None = None
         self._tile = None                # the TileData of the tile on screen (its document is ``document``)
+        self.accepting: set[str] = set()  # accepts queued behind the saves, not written yet
         self.probability: np.ndarray | None = None
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
@@ -217,11 +218,13 @@ class TileEditor(QObject):
         stem, mask = self.stem, self.document.mask.copy()
         self.autosaver.forget(stem)
         self._from_disk = True
+        self.accepting.add(stem)
         self.autosaver.run_in_order(self.workspace.accept, stem, mask,
                                     on_done=lambda outcome: self._accept_done(stem, mask, outcome))
         return True
 
     def _accept_done(self, stem: str, mask: np.ndarray, outcome) -> None:
+        self.accepting.discard(stem)
         if isinstance(outcome, Succeeded):
             self.accepted.emit(stem, outcome.value)
         elif isinstance(outcome, Failed):

@@ -234,11 +234,11 @@ class MainWindow(QMainWindow):
             return
         if not self.editor.accept():
             return
-        following = self.browser.neighbours(stem, 1)
+        following = self.browser.next_to_do(stem, self.editor.accepting)   # labelme/CVAT: the next still to do
         if following:
-            self.browser.select(following[0])
+            self.browser.select(following)
         else:
-            self.statusBar().showMessage("That was the last tile in this list.", 5000)
+            self.statusBar().showMessage("Every other tile in this list is done.", 5000)
 
     def _accepted(self, stem: str, split: str) -> None:
         self.log_panel.info(f"Accepted {stem}: mask saved in {split}/masks.")

@@ -6,7 +6,7 @@ It binds to one piece of state, the workspace's tile list; it emits
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView,
                                QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
@@ -17,6 +17,11 @@ STATUSES = ("new", "predicted", "edited", "accepted", "synced", "conflict", "err
 SPLIT_CHOICES = (("All splits", None), ("Unlabeled", "unlabeled"), ("Train", "train"), ("Test", "test"))
 SORT_CHOICES = (("Most uncertain first", "uncertainty"), ("Name", "name"))
 ROW_HEIGHT = 64
+TO_DO = ("new", "predicted", "edited")   # what Enter moves on to; accepted, synced, conflict and error are not
+# The same orders as Workspace.tiles(order=...), applied to the records already listed.
+SORT_KEYS = {"uncertainty": lambda r: (r.uncertainty is None, -(r.uncertainty or 0.0), r.stem),
+             "name": lambda r: r.stem}
+RESORT_DELAY_MS = 300   # a burst of predictions re-sorts the list once
 
 
 class TileDelegate(QStyledItemDelegate):
@@ -101,6 +106,8 @@ class TileBrowser(QWidget):
         self.sort_order = QComboBox()
         for label, value in SORT_CHOICES:
             self.sort_order.addItem(label, value)
+        self._resort = QTimer(self, singleShot=True, interval=RESORT_DELAY_MS)
+        self._resort.timeout.connect(self.resort)
         self.counts_label = QLabel()
         self.counts_label.setWordWrap(True)
         self.counts_label.setTextFormat(Qt.RichText)
@@ -154,7 +161,15 @@ class TileBrowser(QWidget):
         self.counts_label.setText(f"<b>{total} tiles</b> &nbsp; " + " &nbsp; ".join(parts))
 
     def update_record(self, record) -> None:
+        """A tile's state changed (predicted, edited, accepted): the order stays live, not only at launch."""
         self.model.update_record(record)
+        self._resort.start()
+
+    def resort(self) -> None:
+        """Re-sort the listed tiles by their current values; the tile on screen stays selected."""
+        key = SORT_KEYS.get(self.sort_order.currentData())
+        if key is not None:
+            self.model.sort_records(key)
 
     def current_stem(self) -> str | None:
         record = self.model.record(self.view.currentIndex().row())
@@ -187,6 +202,18 @@ class TileBrowser(QWidget):
                 self._set_row(row, True)
                 return record.stem
         return self.step(+1)
+
+    def next_to_do(self, after: str, done=()) -> str | None:
+        """The first tile after ``after`` in the current order that is still to do, wrapping round to the
+        top; None when every other listed tile is done (accepted, synced, or in ``done``: being accepted)
+        or cannot be read."""
+        rows, start = self.model.rowCount(), self.model.row_of(after)
+        for step in range(1, rows + 1):
+            record = self.model.record((start + step) % rows)
+            if record.stem != after and record.stem not in done and status_of(record) in TO_DO \
+                    and not self.model.error_reason(record):
+                return record.stem
+        return None
 
     def neighbours(self, stem: str, count: int) -> list[str]:
         """The next ``count`` tiles after ``stem`` in the current order (for predicting ahead)."""

@@ -62,6 +62,21 @@ class TileListModel(QAbstractListModel):
         index = self.index(row)
         self.dataChanged.emit(index, index)
 
+    def sort_records(self, key) -> bool:
+        """Re-sort in place by ``key(record)``; the view keeps its current tile, selection and scroll
+        (persistent indexes follow their rows). True if the order changed."""
+        order = sorted(range(len(self._records)), key=lambda i: key(self._records[i]))
+        if order == list(range(len(order))):
+            return False
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        stems = [self._records[index.row()].stem for index in persistent]
+        self._records = [self._records[i] for i in order]
+        self._row_of = {r.stem: i for i, r in enumerate(self._records)}
+        self.changePersistentIndexList(persistent, [self.index(self._row_of[stem]) for stem in stems])
+        self.layoutChanged.emit()
+        return True
+
     def forget_thumbnail(self, stem: str) -> None:
         self._thumbs.pop(stem, None)
         self._thumb_errors.pop(stem, None)
