@@ -51,6 +51,9 @@ class Actions(QObject):
         self.show_qa = a(window, "Show connectivity &QA", ["Q"], "Mark dangling ends, gaps and fragments",
                          checkable=True)
         self.show_qa.setChecked(True)
+        self.straight_segments = a(window, "&Straight segments", ["S"],
+                                   "Road line and Connect draw straight segments instead of following the "
+                                   "prediction (Alt+click does it for one click)", checkable=True)
         self.bigger_brush = a(window, "Bigger brush", ["]"])
         self.smaller_brush = a(window, "Smaller brush", ["["])
         # View

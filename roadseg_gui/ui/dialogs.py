@@ -159,7 +159,9 @@ def open_model(window) -> None:
 MOUSE_HELP = (("Shift + any tool", "erase with that tool"),
               ("Road line", "click along the road, the line follows the prediction; double-click or Enter ends, "
                             "Esc cancels"),
-              ("Alt + click (road line, connect)", "a straight segment instead of following the prediction"),
+              ("S, or Alt + click (road line, connect)",
+               "straight segments instead of following the prediction: S toggles it for every click (where the "
+               "window manager takes Alt+click, as openbox, Xfce and KDE do), Alt + click for one click"),
               ("Ctrl + click (road line)", "take the connected predicted road under the click"),
               ("Connect", "click two road ends: they are joined at the road width"),
               ("Esc", "dismiss the connectivity warning after accepting"),

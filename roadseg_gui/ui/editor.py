@@ -34,6 +34,7 @@ class TileEditor(QObject):
         self.document: MaskDocument | None = None
         self._tile = None                # the TileData of the tile on screen (its document is ``document``)
         self.accepting: set[str] = set()  # accepts queued behind the saves, not written yet
+        self.straight_segments = False   # S: road line and connect draw straight (as Alt+click does)
         self.probability: np.ndarray | None = None
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits

@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         a.tool_group.triggered.connect(lambda action: self.set_tool(action.data()))
         a.bigger_brush.triggered.connect(lambda: self.panel.brush_size.step(+1))
         a.smaller_brush.triggered.connect(lambda: self.panel.brush_size.step(-1))
+        a.straight_segments.toggled.connect(lambda on: setattr(editor, "straight_segments", on))
+        a.straight_segments.toggled.connect(lambda _on: self.tool_hint.setText(self._tool_hint()))
         a.toggle_overlays.toggled.connect(canvas.set_overlays_visible)
         canvas.space_tapped.connect(a.toggle_overlays.toggle)
         a.show_prediction.toggled.connect(canvas.set_prediction_visible)
@@ -273,8 +275,12 @@ class MainWindow(QMainWindow):
             self.canvas.tool.cancel()
         self.canvas.tool = self.tools[name]
         self.actions.tools[name].setChecked(True)
-        self.tool_hint.setText(self.tools[name].hint)
+        self.tool_hint.setText(self._tool_hint())
         self.canvas.update()
+
+    def _tool_hint(self) -> str:
+        straight = "   ·   Straight segments: on (S turns it off)" if self.editor.straight_segments else ""
+        return self.canvas.tool.hint + straight
 
     def _cursor_moved(self, x: int, y: int) -> None:
         self.status_cursor.setText(f"x {x}  y {y}  ·  zoom {self.canvas.scale * 100:.0f}%")

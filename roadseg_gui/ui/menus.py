@@ -47,6 +47,7 @@ def build(window) -> None:
     tools = bar.addMenu("&Tools")
     tools.addActions(list(a.tools.values()))
     tools.addSeparator()
+    tools.addAction(a.straight_segments)
     tools.addActions([a.smaller_brush, a.bigger_brush])
     tools.addSeparator()
     tools.addActions([a.next_issue, a.show_qa])

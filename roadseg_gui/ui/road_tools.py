@@ -15,13 +15,19 @@ from roadseg_gui.core.snapping import snapped_polyline
 
 from .tools import PREVIEW_FILL, RoadLineTool, Tool, _cosmetic_pen, _erasing, _point
 
-STRAIGHT = Qt.AltModifier     # held at a click: that segment is a straight line
+STRAIGHT = Qt.AltModifier     # held at a click: that segment is a straight line (S toggles it for every click,
+                              # for desktops whose window manager takes Alt+click: openbox, Xfce, KDE)
 TAKE = Qt.ControlModifier     # held at a click of the road line: take the predicted road there
 HOVER_DELAY_MS = 80           # the preview to the cursor snaps once the mouse rests this long
 
 
 def _held(event, modifier) -> bool:
     return bool(event.modifiers() & modifier)
+
+
+def _straight(context, event) -> bool:
+    """This click draws a straight segment: Straight segments (S) is on, or Alt is held."""
+    return bool(getattr(context, "straight_segments", False)) or _held(event, STRAIGHT)
 
 
 def _draw_road(painter, points: list[QPointF], width: float) -> None:
@@ -37,8 +43,8 @@ def _draw_road(painter, points: list[QPointF], width: float) -> None:
 class SnapRoadLineTool(RoadLineTool):
     """The road line (L): between clicks it follows the model's road probability."""
 
-    hint = ("Click along the road (it follows the prediction; Alt: straight); Ctrl+click takes a road; "
-            "Enter ends.")
+    hint = ("Click along the road (it follows the prediction; S or Alt+click: straight); Ctrl+click takes a "
+            "road; Enter ends.")
 
     def __init__(self, context, canvas):
         super().__init__(context, canvas)
@@ -57,7 +63,7 @@ class SnapRoadLineTool(RoadLineTool):
         before = len(self.points)
         super().press(pos, event)
         if len(self.points) > before:
-            self.straight.append(_held(event, STRAIGHT))
+            self.straight.append(_straight(self.ctx, event))
             self._extend_line()
             self._hover_line = []
 
@@ -65,7 +71,7 @@ class SnapRoadLineTool(RoadLineTool):
         super().move(pos, event)
         if self.points:
             self._hover_line = []          # straight while the mouse moves; snapped once it rests
-            self._hover_straight = _held(event, STRAIGHT)
+            self._hover_straight = _straight(self.ctx, event)
             self._hover_timer.start()
 
     def _snap_hover(self) -> None:
@@ -148,7 +154,7 @@ class TakeRoadTool(Tool):
 
 class ConnectTool(Tool):
     name, label, shortcut = "connect", "Connect roads", "C"
-    hint = "Click two road ends to join them at the road width (Alt: straight); Esc cancels."
+    hint = "Click two road ends to join them at the road width (S or Alt+click: straight); Esc cancels."
 
     def __init__(self, context, canvas):
         super().__init__(context, canvas)
@@ -172,7 +178,7 @@ class ConnectTool(Tool):
             self.canvas.update()
             return
         first, self.first = self.first, None
-        line = snapped_polyline(self.ctx.roads.snap_cost(), [first, point], [False, _held(event, STRAIGHT)],
+        line = snapped_polyline(self.ctx.roads.snap_cost(), [first, point], [False, _straight(self.ctx, event)],
                                 self.ctx.road_width())
         erase = _erasing(event)
         self.ctx.push(document.road_line(line, self.ctx.road_width(), not erase),
