@@ -12,7 +12,8 @@ from .trace import trace_graph
 
 
 def mask_to_graph(mask: np.ndarray, *, transform=None, crs=None, min_spur_px: float | None = None,
-                  merge_px: float = 3.0) -> nx.MultiGraph:
+                  merge_px: float = 3.0, bridge: bool = False, probability: np.ndarray | None = None
+                  ) -> nx.MultiGraph:
     """Road network of a boolean H x W mask as a networkx MultiGraph.
 
     Nodes: ``o`` (row, col) float centre, ``pts`` their pixels, ``kind`` "junction" (3+ edges),
@@ -22,22 +23,39 @@ def mask_to_graph(mask: np.ndarray, *, transform=None, crs=None, min_spur_px: fl
     else in pixels; ``G.graph["units"]`` is "m" or "px".
     Spurs shorter than the road's width at their junction (or ``min_spur_px``) are pruned, and
     nodes joined by an edge of at most ``merge_px`` pixels are merged.
+    ``bridge`` (a prediction's network, never a label's): post-process it with ``connect`` (bridge
+    gaps along the least-cost path over -log ``probability``, or over the mask when there is none;
+    prune spurs, drop short fragments, re-join edges); ``G.graph["connect"]`` counts what it did.
     """
     mask = np.asarray(mask, dtype=bool)
     return graph_from_skeleton(mask, skeletonize_mask(mask), transform=transform, crs=crs,
-                               min_spur_px=min_spur_px, merge_px=merge_px)
+                               min_spur_px=min_spur_px, merge_px=merge_px, bridge=bridge, probability=probability)
 
 
 def graph_from_skeleton(mask: np.ndarray, skeleton: np.ndarray, *, transform=None, crs=None,
-                        min_spur_px: float | None = None, merge_px: float = 3.0) -> nx.MultiGraph:
+                        min_spur_px: float | None = None, merge_px: float = 3.0, bridge: bool = False,
+                        probability: np.ndarray | None = None) -> nx.MultiGraph:
     """``mask_to_graph`` for a mask whose skeleton is already at hand (the metrics need both)."""
     from scipy import ndimage
 
     graph = trace_graph(skeleton)
     distance = ndimage.distance_transform_edt(mask) if graph.number_of_edges() else None
     simplify(graph, distance, min_spur_px=min_spur_px, merge_px=merge_px)
+    if bridge:
+        connected(graph, mask, distance, probability)
     measure(graph, distance, Georeference(transform, crs) if transform is not None else None)
     graph.graph.update(shape=mask.shape, transform=transform, crs=crs)
+    return graph
+
+
+def connected(graph: nx.MultiGraph, mask: np.ndarray, distance: np.ndarray | None,
+              probability: np.ndarray | None = None) -> nx.MultiGraph:
+    """``graph`` (traced and simplified, in pixels) post-processed in place by ``connect``."""
+    from .connect import connect_network
+
+    if probability is not None and np.shape(probability)[:2] != mask.shape:
+        raise ValueError(f"probability {np.shape(probability)} and mask {mask.shape} must be one H x W size")
+    graph.graph["connect"] = connect_network(graph, mask if probability is None else probability, distance)
     return graph
 
 
@@ -46,7 +64,7 @@ def measure(graph: nx.MultiGraph, distance: np.ndarray | None, georef: Georefere
     graph.graph["units"] = "m" if georef is not None else "px"
     for _, _, data in graph.edges(data=True):
         pts = data["pts"]
-        width_px = edge_width_px(distance, pts)
+        width_px = data["width_px"] if "width_px" in data else edge_width_px(distance, pts)  # a bridge: its road's
         if georef is None:
             length, width = path_length(pts), width_px
         else:
