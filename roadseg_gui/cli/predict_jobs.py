@@ -69,7 +69,7 @@ def run(args) -> int:
         print(f"all {len(skipped)} scene(s) under {source} already have complete outputs in {out}; nothing to do")
         return 0
     job = runner.job
-    print(f"processing job {job.name}: {len(sent)} scene(s) on {request.config.instance_count} x "
+    print(f"processing job {job.name}: {len(sent)} scene(s) on {job.details['instance_count']} x "
           f"{request.config.instance_type} in {job.details.get('region')}; {len(skipped)} already complete")
     if args.no_wait:
         return 0

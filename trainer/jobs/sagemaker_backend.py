@@ -8,6 +8,7 @@ any AWS or SDK error on the way becomes one sentence (aws_errors).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import shutil
@@ -100,8 +101,11 @@ def make_boto_session(config: SageMakerConfig) -> boto3.Session:
     return session
 
 
-def validate(config: SageMakerConfig, session: boto3.Session | None = None) -> boto3.Session:
-    """Check the settings, the credentials and the bucket's region; create nothing. Returns the session."""
+def validate(config: SageMakerConfig, session: boto3.Session | None = None, *,
+             kind: str = "training") -> boto3.Session:
+    """Check the settings, the credentials and the bucket's region; create nothing. Returns the session.
+
+    ``kind``: "training" or "processing", whose instance types differ (botocore's enums)."""
     if not config.role_arn:
         raise BadInputError("no SageMaker execution role is set",
                             "Put the role's ARN (arn:aws:iam::ACCOUNT:role/NAME) in the SageMaker settings, "
@@ -111,9 +115,7 @@ def validate(config: SageMakerConfig, session: boto3.Session | None = None) -> b
                             "It looks like arn:aws:iam::123456789012:role/SageMakerRoadseg.")
     if not config.bucket:
         raise BadInputError("no S3 bucket is set", "Set the bucket and prefix in the workspace's S3 settings.")
-    if config.instance_type not in INSTANCE_TYPES:
-        raise BadInputError(f"unknown instance type {config.instance_type!r}",
-                            "Use one of " + ", ".join(sorted(INSTANCE_TYPES)) + ".")
+    _check_instance_type(config.instance_type, kind)
     if int(config.instance_count) < 1:
         raise BadInputError(f"instance count must be at least 1 (got {config.instance_count})")
     if config.use_spot and config.max_wait_seconds < config.max_run_seconds:
@@ -139,6 +141,27 @@ def validate(config: SageMakerConfig, session: boto3.Session | None = None) -> b
         raise describe_aws_error(exc, "check the AWS credentials") from exc
     _check_bucket_region(session, config.bucket, region)
     return session
+
+
+@functools.lru_cache(maxsize=None)
+def offered_instance_types(kind: str) -> frozenset[str]:
+    """The instance types CreateTrainingJob / CreateProcessingJob accept (botocore's service model)."""
+    import botocore.session
+
+    shape = {"training": "TrainingInstanceType", "processing": "ProcessingInstanceType"}[kind]
+    return frozenset(botocore.session.get_session().get_service_model("sagemaker").shape_for(shape).enum)
+
+
+def _check_instance_type(instance_type: str, kind: str) -> None:
+    # training also needs the price table's GPU count (torchrun or not); Processing only needs SageMaker's list
+    known = INSTANCE_TYPES.keys() & offered_instance_types(kind) if kind == "training" else \
+        offered_instance_types(kind)
+    if instance_type not in known:
+        examples = sorted(t for t in INSTANCE_TYPES if t in known)
+        label = {"training": "training", "processing": "Processing"}[kind]
+        raise BadInputError(f"unknown instance type {instance_type!r} for a SageMaker {label} job",
+                            "Use one of " + ", ".join(examples) + (" (or another type SageMaker Processing "
+                                                                    "offers)." if kind == "processing" else "."))
 
 
 def _check_bucket_region(session: boto3.Session, bucket: str, region: str) -> None:

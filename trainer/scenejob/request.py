@@ -42,10 +42,17 @@ class SceneJobRequest:
             if not uri.startswith("s3://"):
                 raise BadInputError(f"the {name} of a SageMaker scene job must be an s3:// prefix (got {uri!r})",
                                     "Upload the scenes to S3 first, or use --backend local.")
-        s3io.split_uri(self.input_uri), s3io.split_uri(self.output_uri)
+        # normalised first (s3://B//scenes is s3://B/scenes/ to S3 listing), so the check sees what is used
+        self.input_uri, self.output_uri = normalised_uri(self.input_uri), normalised_uri(self.output_uri)
         if contract.output_inside_input(self.input_uri, self.output_uri):
             raise BadInputError("the output prefix lies inside the input prefix",
                                 "Write predictions under another prefix, or their masks would be read as scenes.")
+
+
+def normalised_uri(uri: str) -> str:
+    """``s3://B//a/b`` and ``s3://B/a/b`` -> ``s3://B/a/b/``: the prefix as S3 listing uses it."""
+    bucket, prefix = s3io.split_uri(uri)
+    return f"s3://{bucket}/{prefix}"
 
 
 def sdk_session(config: SageMakerConfig, session):
@@ -62,7 +69,7 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
 
     Returns (the job record, or None when every scene is already complete; scenes sent; scenes skipped)."""
     request.check()
-    session = validate(request.config, session)
+    session = validate(request.config, session, kind="processing")
     s3 = session.client("s3")
     todo, done = s3io.remaining_scenes(s3, request.input_uri, request.output_uri)
     # instances see only their shard, so two scenes with one output name could overwrite each other
@@ -74,6 +81,8 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
                             "Rename them, or keep one of each under this prefix.")
     if not todo:
         return None, [], done
+    # ShardedByS3Key gives an instance beyond the scene count an empty shard: never ask for more
+    instances = min(int(request.config.instance_count), len(todo))
     name = new_job_name("roadseg-predict")
     staging = f"s3://{request.config.bucket}/{request.config.jobs_prefix}/{name}"
     with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as tmp:
@@ -82,7 +91,7 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
         manifest_uri = _upload_manifest(s3, request, todo, f"{staging}/scenes.manifest")
         source_dir = stage_source(Path(tmp) / "source")
         (source_dir / LAUNCHER).write_text(LAUNCHER_CODE, "utf-8")
-        processor = build_processor(request, session, staging)
+        processor = build_processor(request, session, staging, instances)
         try:
             processor.run(code=LAUNCHER, source_dir=str(source_dir), requirements="trainer/requirements.txt",
                           inputs=processing_inputs(manifest_uri, model_uri), outputs=processing_outputs(request),
@@ -99,20 +108,20 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
                       data={"scenes": len(todo), "skipped": len(done)},
                       details={"kind": "predict", "region": session.region_name,
                                "instance_type": request.config.instance_type,
-                               "instance_count": int(request.config.instance_count), "use_spot": False,
+                               "instance_count": instances, "use_spot": False,
                                "input_uri": request.input_uri, "output_uri": request.output_uri,
                                "model": request.model, "bucket": request.config.bucket,
                                "prefix": request.config.prefix})
     return job, todo, done
 
 
-def build_processor(request: SceneJobRequest, session, staging: str):
+def build_processor(request: SceneJobRequest, session, staging: str, instances: int):
     from sagemaker.core.processing import FrameworkProcessor
 
     config = request.config
     return FrameworkProcessor(
         image_uri=training_image(config, session.region_name), role=config.role_arn,
-        instance_count=int(config.instance_count), instance_type=config.instance_type, command=["python3"],
+        instance_count=instances, instance_type=config.instance_type, command=["python3"],
         volume_size_in_gb=int(config.volume_size_gb), volume_kms_key=config.kms_key_id or None,
         output_kms_key=config.kms_key_id or None, code_location=f"{staging}/code",
         max_runtime_in_seconds=int(request.max_runtime_seconds), base_job_name="roadseg-predict",

@@ -1,0 +1,98 @@
+"""What a scene-job launch refuses, and the size of what it asks for, read off the request as sent to moto.
+
+REAL: the SageMaker SDK's FrameworkProcessor against moto's server on loopback (S3, STS, SageMaker);
+the CreateProcessingJob request is read as botocore sends it (moto does not echo ProcessingResources).
+"""
+
+from __future__ import annotations
+
+import urllib.request
+
+import boto3
+import pytest
+
+from trainer.errors import BadInputError
+from trainer.jobs.sagemaker_backend import SageMakerConfig, make_boto_session
+from trainer.scenejob.request import SceneJobRequest, launch
+
+from .conftest import write_scene
+
+ROLE = "arn:aws:iam::123456789012:role/RoadsegSageMaker"
+BUCKET = "launch-checks"
+
+
+@pytest.fixture
+def three_scenes(s3_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    path, _ = write_scene(tmp_path / "scene.tif", width=64, height=64)
+    for key in ("scenes/a.tif", "scenes/b.tif", "scenes/c/d.tif"):
+        s3.upload_file(str(path), BUCKET, key)
+    return SageMakerConfig(role_arn=ROLE, bucket=BUCKET, prefix="team", region="us-east-1",
+                           s3_endpoint_url=s3_server, endpoint_url=s3_server, instance_type="ml.g5.xlarge",
+                           instance_count=1, use_spot=False)
+
+
+def _sent(config):
+    session = make_boto_session(config)
+    sent: list = []
+    session.events.register("provide-client-params.sagemaker.CreateProcessingJob",
+                            lambda params, **_: sent.append(params))
+    return session, sent
+
+
+def _jobs(endpoint) -> list:
+    return boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1").list_processing_jobs()[
+        "ProcessingJobSummaries"]
+
+
+def test_a_double_slash_cannot_hide_an_output_inside_the_input(three_scenes, s3_server, model_archive):
+    # S3 listing reads s3://B//scenes as the prefix scenes/: outputs under scenes/out would be read as scenes
+    for source, out in ((f"s3://{BUCKET}//scenes", f"s3://{BUCKET}/scenes/out/"),
+                        (f"s3://{BUCKET}/scenes", f"s3://{BUCKET}//scenes//out")):
+        with pytest.raises(BadInputError, match="inside the input prefix"):
+            launch(SceneJobRequest(source, out, str(model_archive), three_scenes))
+    assert _jobs(s3_server) == []
+    request = SceneJobRequest(f"s3://{BUCKET}//scenes", f"s3://{BUCKET}//predictions", str(model_archive),
+                              three_scenes)
+    job, sent, _ = launch(request)
+    assert sorted(sent) == ["a.tif", "b.tif", "c/d.tif"]
+    assert (job.details["input_uri"], job.details["output_uri"]) == (f"s3://{BUCKET}/scenes/",
+                                                                    f"s3://{BUCKET}/predictions/")
+
+
+def test_never_more_instances_than_scenes_to_do(three_scenes, model_archive):
+    three_scenes.instance_count = 5
+    session, sent = _sent(three_scenes)
+    job, scenes, _ = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive),
+                                            three_scenes), session=session)
+    assert len(scenes) == 3
+    assert sent[0]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
+    assert job.details["instance_count"] == 3
+    # fewer scenes left (a rerun, or a smaller prefix) get fewer instances: none is given an empty shard
+    session, sent = _sent(three_scenes)
+    job, scenes, _ = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/c/", f"s3://{BUCKET}/out/c/",
+                                            str(model_archive), three_scenes), session=session)
+    assert scenes == ["d.tif"] and job.details["instance_count"] == 1
+    assert sent[0]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
+
+
+def test_instance_types_are_checked_against_what_processing_offers(three_scenes, s3_server, model_archive):
+    import botocore.session
+
+    offered = botocore.session.get_session().get_service_model("sagemaker").shape_for(
+        "ProcessingInstanceType").enum
+    assert "ml.p4d.24xlarge" not in offered   # a training type that Processing refuses at CreateProcessingJob
+    three_scenes.instance_type = "ml.p4d.24xlarge"
+    with pytest.raises(BadInputError, match="'ml.p4d.24xlarge'.*Processing"):
+        launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), three_scenes))
+    assert _jobs(s3_server) == []
+    # and a Processing type the training price table does not know is not refused
+    three_scenes.instance_type = "ml.r5d.xlarge"
+    session, sent = _sent(three_scenes)
+    launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), three_scenes),
+           session=session)
+    assert sent[0]["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.r5d.xlarge"
