@@ -38,6 +38,9 @@ class TileCanvas(QWidget):
         self._prediction: QImage | None = None
         self._mask_buffer: np.ndarray | None = None
         self._mask_image: QImage | None = None
+        self._outline_buffer: np.ndarray | None = None   # the mask as a cyan outline (over a heatmap)
+        self._outline_image: QImage | None = None
+        self.mask_as_outline = False
         self._scale = 1.0
         self._offset = QPointF(0, 0)
         self._fitted = True   # the view follows the widget's size until the person zooms or pans
@@ -58,10 +61,12 @@ class TileCanvas(QWidget):
         self._prediction = prediction
         if overlay is not None:
             self._mask_buffer, self._mask_image = overlay, layers.wrap_argb(overlay)
+            self._remake_outline(mask if mask is not None else overlay != 0)
         elif mask is not None:
             self.set_mask(mask, repaint=False)
         else:
             self._mask_buffer, self._mask_image = None, None
+            self._remake_outline(None)
         if fit:
             self.fit_to_window()
         self.update()
@@ -75,8 +80,24 @@ class TileCanvas(QWidget):
     def set_mask(self, mask: np.ndarray, repaint: bool = True) -> None:
         self._mask_buffer = layers.mask_to_argb(mask)
         self._mask_image = layers.wrap_argb(self._mask_buffer)
+        self._remake_outline(mask)
         if repaint:
             self.update()
+
+    def set_mask_as_outline(self, outline: bool) -> None:
+        """Draw the mask as an opaque outline over the prediction (heatmap mode) instead of a fill."""
+        if outline == self.mask_as_outline:
+            return
+        self.mask_as_outline = outline
+        self._remake_outline(self._mask_buffer != 0 if self._mask_buffer is not None else None)
+        self.update()
+
+    def _remake_outline(self, mask: np.ndarray | None) -> None:
+        if not self.mask_as_outline or mask is None:
+            self._outline_buffer = self._outline_image = None
+            return
+        self._outline_buffer = layers.mask_outline_argb(mask)
+        self._outline_image = layers.wrap_argb(self._outline_buffer)
 
     def mask_changed(self, mask: np.ndarray, rect: tuple[int, int, int, int]) -> None:
         """Rewrite the overlay in ``rect`` = (x, y, w, h) and repaint just that part of the widget."""
@@ -85,6 +106,9 @@ class TileCanvas(QWidget):
             return
         x0, y0, w, h = rect
         layers.paint_mask_region(self._mask_buffer, mask, y0, x0, y0 + h, x0 + w)
+        if self._outline_buffer is not None:
+            layers.paint_mask_outline_region(self._outline_buffer, mask, y0, x0, y0 + h, x0 + w)
+            x0, y0, w, h = x0 - 2, y0 - 2, w + 4, h + 4   # the outline may move just outside the box
         self.update(self._widget_rect(x0, y0, x0 + w, y0 + h))
 
     @property
@@ -181,7 +205,10 @@ class TileCanvas(QWidget):
             if prediction is not None and not self.prediction_on_top:
                 painter.setOpacity(self.opacity * 0.8)
                 painter.drawImage(QRectF(source), prediction, QRectF(source))
-            if self._mask_image is not None:
+            if self._outline_image is not None and prediction is not None and not self.prediction_on_top:
+                painter.setOpacity(1.0)   # an opaque line: it must not blend with the heat under it
+                painter.drawImage(QRectF(source), self._outline_image, QRectF(source))
+            elif self._mask_image is not None:
                 painter.setOpacity(self.opacity)
                 painter.drawImage(QRectF(source), self._mask_image, QRectF(source))
             if prediction is not None and self.prediction_on_top:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from roadseg_gui.core.mask_edit import MaskDocument, threshold
 
 from .autosave import Autosaver
-from .layers import mask_to_argb, outline_to_qimage
+from .layers import legend_html, mask_to_argb, outline_to_qimage
 from .road_assist import RoadAssist
 from .tile_loader import TileLoader
 from .undo import TileUndoStacks
@@ -192,6 +192,9 @@ class TileEditor(QObject):
         outline_style = self.panel.prediction_style.currentData() == "outline"
         layer = outline if (outline is not None and outline_style) else self.prediction_layer()
         self.canvas.set_prediction(layer, on_top=outline_style)
+        # Over the heatmap the mask is an outline, so the two never blend into a colour of neither.
+        self.canvas.set_mask_as_outline(not outline_style)
+        self.panel.legend.setText(legend_html("outline" if outline_style else "heatmap"))
 
     def use_prediction(self) -> bool:
         if self.document is None or self.probability is None:

@@ -20,6 +20,9 @@ def _premultiplied(r: int, g: int, b: int, a: int) -> int:
 
 MASK_PIXEL = np.uint32(_premultiplied(*MASK_RGBA))
 OUTLINE_PIXEL = np.uint32(_premultiplied(255, 60, 200, 255))   # magenta: the model's prediction
+# Over the heatmap the mask is drawn as its outline, opaque: a filled cyan over orange-to-magenta heat
+# blended into colours that were neither legend colour.
+MASK_OUTLINE_PIXEL = np.uint32(_premultiplied(MASK_RGBA[0], MASK_RGBA[1], MASK_RGBA[2], 255))
 
 
 def _heat_lut() -> np.ndarray:
@@ -55,8 +58,8 @@ def probability_to_qimage(probability: np.ndarray) -> QImage:
     return wrap_argb(HEAT_LUT[probability])
 
 
-def outline_to_qimage(mask: np.ndarray, thickness: int = 2) -> QImage:
-    """The boundary pixels of ``mask`` (inside edge, ``thickness`` px) as an opaque magenta line."""
+def boundary(mask: np.ndarray, thickness: int = 2) -> np.ndarray:
+    """The pixels of ``mask`` within ``thickness`` px of its inside edge."""
     inner = mask.copy()
     for _ in range(thickness):
         eroded = inner.copy()
@@ -65,7 +68,40 @@ def outline_to_qimage(mask: np.ndarray, thickness: int = 2) -> QImage:
         eroded[:, 1:] &= inner[:, :-1]
         eroded[:, :-1] &= inner[:, 1:]
         inner = eroded
-    return wrap_argb(np.multiply(mask & ~inner, OUTLINE_PIXEL, dtype=np.uint32))
+    return mask & ~inner
+
+
+def outline_to_qimage(mask: np.ndarray, thickness: int = 2) -> QImage:
+    """The boundary pixels of ``mask`` (inside edge, ``thickness`` px) as an opaque magenta line."""
+    return wrap_argb(np.multiply(boundary(mask, thickness), OUTLINE_PIXEL, dtype=np.uint32))
+
+
+def mask_outline_argb(mask: np.ndarray, thickness: int = 2) -> np.ndarray:
+    """The editable mask as an opaque cyan outline (drawn over the heatmap)."""
+    return np.multiply(boundary(mask, thickness), MASK_OUTLINE_PIXEL, dtype=np.uint32)
+
+
+def paint_mask_outline_region(buffer: np.ndarray, mask: np.ndarray, y0: int, x0: int, y1: int, x1: int,
+                              thickness: int = 2) -> None:
+    """Redo the outline where an edit in [y0:y1, x0:x1] can have moved it (the box and ``thickness`` around)."""
+    h, w = mask.shape
+    top, left = max(0, y0 - thickness), max(0, x0 - thickness)
+    bottom, right = min(h, y1 + thickness), min(w, x1 + thickness)
+    # Erode a crop with ``thickness`` spare px on each side, so its cut edges do not show as outline.
+    cy0, cx0 = max(0, top - thickness), max(0, left - thickness)
+    crop = boundary(mask[cy0:min(h, bottom + thickness), cx0:min(w, right + thickness)], thickness)
+    np.multiply(crop[top - cy0:bottom - cy0, left - cx0:right - cx0], MASK_OUTLINE_PIXEL,
+                out=buffer[top:bottom, left:right], dtype=np.uint32)
+
+
+def legend_html(style: str) -> str:
+    """The overlay legend for the prediction style ("outline" or "heatmap")."""
+    if style == "heatmap":
+        return ("<span style='color:#00e6ff'>&#9633;</span> your mask (editable), as an outline<br>"
+                "<span style='color:#ff8c00'>&#9632;</span>&#8594;<span style='color:#ff3cc8'>&#9632;</span>"
+                " model's road probability, low to high")
+    return ("<span style='color:#00e6ff'>&#9632;</span> your mask (editable)<br>"
+            "<span style='color:#ff3cc8'>&#9632;</span> model prediction")
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
