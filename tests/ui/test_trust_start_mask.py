@@ -114,3 +114,27 @@ def test_an_empty_mask_on_a_tile_without_road_in_the_prediction_is_accepted_with
         qtbot.waitUntil(lambda: window.workspace.tile(stem).status == "accepted", timeout=15000)
     finally:
         window.close()
+
+
+def test_a_tile_decoded_ahead_starts_at_the_threshold_in_force_when_it_is_opened(qtbot, workspace_root):
+    workspace = Workspace.open(workspace_root)
+    gradient = np.tile(np.linspace(0, 255, 96).astype(np.uint8), (96, 1))
+    for record in workspace.tiles(order="name"):
+        workspace.save_prediction(record.stem, gradient, 0.5, "m")
+    window = open_window(qtbot, workspace_root)
+    try:
+        editor, loader = window.editor, window.editor.loader
+        assert editor.stem == "tile_000"
+        qtbot.waitUntil(lambda: loader.cached("tile_001") is not None, timeout=15000)   # made at 0.50
+        assert np.array_equal(editor.document.mask, gradient >= 128)
+        slider = window.panel.threshold._slider
+        slider.setFocus()
+        qtbot.keyClick(slider, Qt.Key_PageUp)                          # 0.60: the tile on screen keeps its mask
+        assert np.array_equal(editor.document.mask, gradient >= 128)
+        window.canvas.setFocus()
+        qtbot.keyClick(window.canvas, Qt.Key_D)
+        qtbot.waitUntil(lambda: editor._tile is not None and editor._tile.stem == "tile_001", timeout=15000)
+        assert np.array_equal(editor.document.mask, gradient >= 153), "as if it had been read just now"
+        assert np.array_equal(window.canvas.mask_buffer != 0, gradient >= 153)
+    finally:
+        window.close()
