@@ -13,13 +13,15 @@ _NAME_ROOM = 255 - len("..") - 8 - len(".tmp")   # file-name bytes left beside m
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Yield a temp file beside ``path``; on success fsync it and rename it over ``path``."""
+def atomic_writer(path: str | os.PathLike, mode: str = "wb", tmp_dir: str | os.PathLike | None = None) -> Iterator[IO]:
+    """Yield a temp file beside ``path`` (or in ``tmp_dir``, which must be on the same file system: a folder
+    whose every file is uploaded, like a Processing job's Continuous output, must never see temp files);
+    on success fsync it and rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the temp name embeds the target's (easy to trace) unless that would pass 255 bytes
     prefix = f".{path.name}." if len(path.name.encode("utf-8", "surrogateescape")) <= _NAME_ROOM else ".tmp-"
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=tmp_dir or path.parent)
     try:
         # mkstemp makes 0600 files; keep the old file's mode, or the usual 0644 for a new one.
         os.chmod(tmp, _existing_mode(path, default=0o644))
@@ -35,8 +37,8 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_writer(path, "wb") as fh:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, tmp_dir: str | os.PathLike | None = None) -> None:
+    with atomic_writer(path, "wb", tmp_dir) as fh:
         fh.write(data)
 
 

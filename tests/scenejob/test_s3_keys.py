@@ -40,7 +40,8 @@ def test_remote_input_with_a_local_output_never_predicts_a_climbing_key(tmp_path
 
     seen = []
     monkeypatch.setattr(entry, "run_scenes", lambda scenes, *a, **k: seen.extend(scenes) or entry.JobSummary())
-    monkeypatch.setattr("trainer.predict.Predictor", lambda *a, **k: type("P", (), {"describe": lambda s: "p"})())
+    fake = type("P", (), {"describe": lambda s: "p", "version": "v1", "threshold": 0.5})
+    monkeypatch.setattr("trainer.predict.Predictor", lambda *a, **k: fake())
     entry.run("s3://bucket/scenes/", str(tmp_path / "model"), str(tmp_path / "out"), entry.JobOptions(),
               s3=_Listing(["scenes/ok.tif", "scenes/../../../../tmp/evil.tif"]))
     assert seen == ["ok.tif"]

@@ -2,8 +2,11 @@
 
 In a SageMaker Processing container the defaults are the job's mounted paths; elsewhere
 (``roadseg predict --backend local``) the same code runs in one process on local folders or
-s3:// prefixes, using the GPU when there is one. Exit status: 0 when every scene is complete,
-1 when a scene failed (listed in failures.json), 2 when nothing could start.
+s3:// prefixes, using the GPU when there is one. A scene that fails is listed with its reason in
+failures.json and the others go on: the exit status is 0 once the job could start (an instance
+whose shard holds no scene included), 2 when nothing could start (no scenes, no model, a marker
+that cannot be read). Outputs a Processing job writes reach S3 through SageMaker's own upload,
+encrypted with the job's output KMS key, so the container takes no SSE arguments.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import BadInputError, RoadsegError
-from . import contract
+from . import contract, staging
 from .runner import JobOptions, JobSummary, list_scenes, run_scenes, write_failures
 
 
@@ -24,38 +26,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", default=str(contract.input_scenes()), help="folder or s3:// prefix of scenes")
     p.add_argument("--model", default=str(contract.input_model()), help="model folder, model.tar.gz or a folder holding one")
     p.add_argument("--output", default=str(contract.output_dir()), help="output folder or s3:// prefix")
+    p.add_argument("--manifest-prefix", default="",
+                   help="the s3:// prefix of the manifest the scenes came from: stripped from their local paths "
+                        "when SageMaker placed them under their full keys")
     p.add_argument("--cog", default=True, action=argparse.BooleanOptionalAction, help="write Cloud Optimized GeoTIFFs")
     p.add_argument("--probability", action="store_true", help="also write the road probability raster")
     p.add_argument("--vector", action="store_true", help="also write the GeoJSON road network")
+    p.add_argument("--no-bridge", dest="bridge", action="store_false",
+                   help="with --vector: the raw skeleton's network, gaps not bridged")
     p.add_argument("--wgs84", action="store_true", help="GeoJSON in EPSG:4326 instead of the scene's CRS")
     p.add_argument("--tile", type=int, default=512, help="model window in pixels")
     p.add_argument("--overlap", type=int, default=64, help="overlap between windows")
     p.add_argument("--threshold", type=float, default=None, help="road probability cut (default: the model's)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--sse", default="", choices=("", "AES256", "aws:kms"), help="server-side encryption of S3 outputs")
-    p.add_argument("--kms-key-id", default="", help="KMS key for --sse aws:kms")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    options = JobOptions(cog=args.cog, probability=args.probability, vector=args.vector, wgs84=args.wgs84,
+    options = JobOptions(cog=args.cog, probability=args.probability, vector=args.vector, bridge=args.bridge, wgs84=args.wgs84,
                          tile=args.tile, overlap=args.overlap, threshold=args.threshold, device=args.device)
     try:
-        summary = run(args.input, args.model, args.output, options, sse=args.sse, kms_key_id=args.kms_key_id)
+        summary = run(args.input, args.model, args.output, options, manifest_prefix=args.manifest_prefix)
     except RoadsegError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     print(f"scene job finished: {summary.describe()}", flush=True)
-    return 1 if summary.failed else 0
+    if summary.failed:   # the job still completes: one bad scene must not fail the archive
+        name = contract.failures_name(*contract.current_host())
+        print(f"{len(summary.failed)} of {summary.total} scenes failed: see {name}", flush=True)
+    return 0
 
 
 def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse: str = "", kms_key_id: str = "",
-        s3=None):
-    """Run the job on local folders and/or s3:// prefixes; returns the JobSummary."""
-    from ..predict import Predictor
+        s3=None, manifest_prefix: str = ""):
+    """Run the job on local folders and/or s3:// prefixes; returns the JobSummary.
 
+    ``sse``/``kms_key_id`` encrypt what this process uploads to an s3:// output (``--backend local``)."""
     if contract.output_inside_input(input_uri, output_uri):
         raise BadInputError("the output lies inside the input",
                             "Write predictions under another folder or prefix, or the next run would read their "
@@ -64,56 +72,78 @@ def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse
     remote_in, remote_out = input_uri.startswith("s3://"), output_uri.startswith("s3://")
     if (remote_in or remote_out) and s3 is None:
         s3 = _s3_client()
-    with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as work:
+    extra = _extra_args(sse, kms_key_id)
+    with staging.work_folder(output_uri) as work:
         if remote_in:
             from . import s3io
-            scenes, already = s3io.remaining_scenes(s3, input_uri, output_uri) if remote_out else \
-                (s3io.scene_keys(s3, input_uri), [])
-            fetch, unreadable = s3io.fetcher(s3, input_uri), {}
+            scenes, unreadable, fetch = s3io.scene_keys(s3, input_uri), {}, s3io.fetcher(s3, input_uri)
         else:
-            root = Path(input_uri)
-            if not root.is_dir():
-                raise RoadsegError(f"the scene folder {root} does not exist", "Check --input.")
-            scenes, unreadable = list_scenes(root)
-            if not scenes and not unreadable:
-                raise RoadsegError(f"{root} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
-                                   "Point the input at the folder that holds the GeoTIFF scenes.")
-            fetch = lambda relative, _folder: root / relative  # noqa: E731 - local scenes are read in place
-            already = []
-        for relative in already:
-            print(f"{relative}: outputs already complete, skipped", flush=True)
+            found = _local_scenes(Path(input_uri), None if remote_out else Path(output_uri), manifest_prefix, host)
+            # an empty shard is success, with an empty failures file of its own
+            scenes, unreadable, fetch = found or ([], {}, None)
         for relative, reason in unreadable.items():
             print(f"{relative}: FAILED: {reason}", flush=True)
-        if not scenes:
-            summary = JobSummary(skipped=already, failed=dict(unreadable))
-            if unreadable:  # nothing to predict, but the failures are still written beside the outputs
-                output_dir, _ = _output(s3, output_uri, Path(work), sse, kms_key_id)
-                _finish(s3, summary, output_dir, output_uri, host, sse, kms_key_id)
+        output_dir, published = _output(s3, output_uri, work, extra)
+        if not scenes:   # nothing to predict, but the failures are still written beside the outputs
+            summary = JobSummary(failed=dict(unreadable))
+            _finish(s3, summary, output_dir, output_uri, host, extra, work)
             return summary
-        output_dir, published = _output(s3, output_uri, Path(work), sse, kms_key_id)
-        print(f"loading model {model}…", flush=True)
-        if model.startswith("s3://"):
-            model = _download_model(s3 or _s3_client(), model, Path(work))
-        predictor = Predictor(contract.model_path(model), device=options.device, tile=options.tile,
-                              overlap=options.overlap, threshold=options.threshold)
+        predictor = _predictor(s3, model, options, work)
+        signature = options.signature(predictor.version, predictor.threshold)
+        already = []
+        if remote_out:
+            from . import s3io
+            scenes, already = s3io.split_complete(s3, scenes, output_uri, signature)
+            for relative in already:
+                print(f"{relative}: outputs already complete, skipped", flush=True)
         print(f"{len(scenes)} scene(s) on {predictor.describe()} (host {host[0]} of {host[1]})", flush=True)
         summary = run_scenes(scenes, fetch, output_dir, predictor, options, on_published=published, host=host,
-                             failed=unreadable)
+                             failed=unreadable, signature=signature, work=work)
         summary.skipped[:0] = already
-        _finish(s3, summary, output_dir, output_uri, host, sse, kms_key_id, written=True)
+        _finish(s3, summary, output_dir, output_uri, host, extra, work, written=True)
     return summary
 
 
-def _finish(s3, summary: JobSummary, output_dir: Path, output_uri: str, host, sse: str, kms_key_id: str,
+def _local_scenes(root: Path, output: Path | None, manifest_prefix: str, host: tuple[str, int]):
+    """(scenes, unreadable, fetch) of a local input folder; None for an empty shard of a multi-instance job."""
+    # ShardedByS3Key gives an instance no scene when there are more instances than scenes (reruns)
+    empty_shard = f"this instance's shard holds no scene ({root} is empty): nothing to do"
+    if not root.is_dir():
+        if host[1] > 1:
+            print(empty_shard, flush=True)
+            return None
+        raise RoadsegError(f"the scene folder {root} does not exist", "Check --input.")
+    scenes, unreadable, base = list_scenes(root, exclude=output,
+                                           key_prefix=contract.manifest_key_prefix(manifest_prefix))
+    if not scenes and not unreadable:
+        if host[1] > 1:
+            print(empty_shard, flush=True)
+            return None
+        raise RoadsegError(f"{root} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
+                           "Point the input at the folder that holds the GeoTIFF scenes.")
+    return scenes, unreadable, lambda relative, _folder: base / relative  # local scenes are read in place
+
+
+def _predictor(s3, model: str, options: JobOptions, work: Path):
+    from ..predict import Predictor
+
+    print(f"loading model {model}…", flush=True)
+    if model.startswith("s3://"):
+        model = _download_model(s3 or _s3_client(), model, work)
+    return Predictor(contract.model_path(model), device=options.device, tile=options.tile,
+                     overlap=options.overlap, threshold=options.threshold)
+
+
+def _finish(s3, summary: JobSummary, output_dir: Path, output_uri: str, host, extra: dict, work: Path,
             written: bool = False) -> None:
     """failures.json beside the outputs (run_scenes has written it when ``written``), uploaded for S3 outputs."""
     name = contract.failures_name(*host)
     if not written:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-        write_failures(output_dir, summary, host)
+        write_failures(output_dir, summary, host, work)
     if output_uri.startswith("s3://"):
         from . import s3io
-        s3io.upload_file(s3, output_dir / name, output_uri, name, _extra_args(sse, kms_key_id))
+        s3io.upload_file(s3, output_dir / name, output_uri, name, extra)
 
 
 def _s3_client():
@@ -148,13 +178,13 @@ def _extra_args(sse: str, kms_key_id: str) -> dict:
     return extra
 
 
-def _output(s3, output_uri: str, work: Path, sse: str, kms_key_id: str):
+def _output(s3, output_uri: str, work: Path, extra: dict):
     """(local output folder, per-scene publish callback or None)."""
     if not output_uri.startswith("s3://"):
         return Path(output_uri), None
     from . import s3io
-    staging = work / "published"
-    return staging, s3io.publisher(s3, output_uri, staging, _extra_args(sse, kms_key_id))
+    published = work / "published"
+    return published, s3io.publisher(s3, output_uri, published, extra)
 
 
 if __name__ == "__main__":

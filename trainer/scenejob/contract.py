@@ -18,7 +18,9 @@ def processing_root() -> Path:
     return Path(os.environ.get("ROADSEG_PROCESSING_ROOT", "/opt/ml/processing"))
 
 
-RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
+def resource_config() -> Path:
+    """SageMaker's /opt/ml/config/resourceconfig.json (beside the processing tree)."""
+    return processing_root().parent / "config" / "resourceconfig.json"
 
 
 def input_scenes() -> Path:
@@ -79,16 +81,30 @@ def output_inside_input(input_uri: str, output_uri: str) -> bool:
     if input_uri.startswith("s3://") != output_uri.startswith("s3://"):
         return False
     if input_uri.startswith("s3://"):
-        inside, outside = input_uri.rstrip("/"), output_uri.rstrip("/")
-        return outside == inside or outside.startswith(inside + "/")
+        # compared as S3 reads them: s3://b//x and s3://b/x/ are the prefix s3://b/x/
+        inside, outside = (_normal_prefix(u) for u in (input_uri, output_uri))
+        return outside.startswith(inside)
     inside, outside = Path(input_uri).resolve(), Path(output_uri).resolve()
     return outside == inside or inside in outside.parents
+
+
+def _normal_prefix(uri: str) -> str:
+    bucket, _, key = uri[5:].partition("/")
+    key = "/".join(part for part in key.split("/") if part)
+    return f"{bucket}/{key}/" if key else f"{bucket}/"
+
+
+def manifest_key_prefix(manifest_prefix: str) -> str:
+    """``s3://bucket/scenes/`` (the manifest's prefix, as the container is told it) -> ``scenes/``."""
+    key = manifest_prefix[5:].partition("/")[2] if manifest_prefix.startswith("s3://") else manifest_prefix
+    key = "/".join(part for part in key.split("/") if part)
+    return key + "/" if key else ""
 
 
 def current_host() -> tuple[str, int]:
     """(this host's name, number of hosts) from SageMaker's resource config; ("local", 1) elsewhere."""
     try:
-        config = json.loads(RESOURCE_CONFIG.read_text("utf-8"))
+        config = json.loads(resource_config().read_text("utf-8"))
         return str(config["current_host"]), len(config.get("hosts") or [1])
     except (OSError, ValueError, KeyError, TypeError):
         return "local", 1

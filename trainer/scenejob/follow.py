@@ -38,6 +38,7 @@ class ProcessingJobRunner(SageMakerJob):
     def __init__(self, job, sagemaker_client, logs_client, s3_client):
         super().__init__(job, sagemaker_client, logs_client, s3_client)
         self.progress: dict[str, tuple[int, int]] = {}   # log stream -> (done, total) on that instance
+        self._failures: str | None = None                 # read once, when the job has completed
 
     @property
     def scenes_done(self) -> tuple[int, int]:
@@ -56,7 +57,29 @@ class ProcessingJobRunner(SageMakerJob):
         self.sagemaker.stop_processing_job(ProcessingJobName=self.job.name)
 
     def _status(self, desc: dict) -> JobStatus:
-        return status_from_processing(desc)
+        status = status_from_processing(desc)
+        if status.state == JobState.COMPLETED:
+            if self._failures is None:
+                self._failures = self._count_failures(desc, status)
+            status.secondary = self._failures or status.secondary
+        return status
+
+    def _count_failures(self, desc: dict, status: JobStatus) -> str:
+        """'2 of 300 scenes failed: see …/failures.json' for a completed job whose scenes partly failed."""
+        from . import s3io
+
+        output_uri = status.artifact or self.job.details.get("output_uri", "")
+        cluster = (desc.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+        hosts = int(cluster.get("InstanceCount") or self.job.details.get("instance_count") or 1)
+        try:
+            rows, files = s3io.job_failures(self.s3, output_uri, hosts, since=_epoch(desc.get("CreationTime")))
+        except RoadsegError as exc:
+            return f"its failures files could not be read: {exc.what}"
+        if not rows:
+            return ""
+        scenes = int(self.job.data.get("scenes", 0)) or len(rows)
+        where = output_uri.rstrip("/") + "/" + (files[0] if len(files) == 1 else "failures-*.json")
+        return f"{len(rows)} of {scenes} scenes failed: see {where}"
 
     def _read_stream(self, stream: str) -> list[str]:
         # keyed by the stream itself: poll()'s '[host] ' prefix is absent while only one stream exists,

@@ -57,12 +57,19 @@ def scene_keys(s3, input_uri: str) -> list[str]:
     return scenes
 
 
-def remaining_scenes(s3, input_uri: str, output_uri: str) -> tuple[list[str], list[str]]:
+def remaining_scenes(s3, input_uri: str, output_uri: str,
+                     signature: dict | None = None) -> tuple[list[str], list[str]]:
     """(scenes still to predict, scenes already complete), as keys relative to the input prefix.
 
-    Complete means the output prefix holds the scene's marker and every file it lists with that size.
+    Complete means the output prefix holds the scene's marker, every file it lists with that size, and
+    (given ``signature``, see ``JobOptions.signature``) the same model and options.
     """
-    scenes = scene_keys(s3, input_uri)
+    return split_complete(s3, scene_keys(s3, input_uri), output_uri, signature)
+
+
+def split_complete(s3, scenes: list[str], output_uri: str,
+                   signature: dict | None = None) -> tuple[list[str], list[str]]:
+    """``scenes`` as (to predict, complete in ``output_uri``); a marker that cannot be read stops it all."""
     outputs = {}
     bucket, prefix = split_uri(output_uri)
     try:
@@ -78,18 +85,37 @@ def remaining_scenes(s3, input_uri: str, output_uri: str) -> tuple[list[str], li
     for relative in scenes:
         marker = contract.marker_name(relative)
         complete = relative not in shared and marker in outputs and _marker_complete(s3, bucket, prefix, marker,
-                                                                                     outputs)
+                                                                                     outputs, signature)
         (done if complete else todo).append(relative)
     return todo, done
 
 
-def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict) -> bool:
+def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict, signature: dict | None) -> bool:
     try:
-        listed = json.loads(s3.get_object(Bucket=bucket, Key=prefix + marker)["Body"].read())["files"]
-    except (ClientError, ValueError, KeyError, TypeError):
+        record = json.loads(s3.get_object(Bucket=bucket, Key=prefix + marker)["Body"].read())
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "404"):   # deleted since the listing
+            return False
+        # AccessDenied, a KMS key the user may not use...: the marker exists, so the scene may well be
+        # finished; predicting everything again would silently re-bill finished work
+        raise RoadsegError(f"cannot read the marker s3://{bucket}/{prefix}{marker} ({code or exc}), so it is "
+                           f"unknown which scenes are finished",
+                           "Allow s3:GetObject on the output prefix (and kms:Decrypt on its key), then run again; "
+                           "nothing was started.") from exc
+    except BotoCoreError as exc:
+        raise RoadsegError(f"cannot read the marker s3://{bucket}/{prefix}{marker}: {exc}",
+                           "Check the network, then run again; nothing was started.") from exc
+    except ValueError:
+        return False   # torn or foreign: the scene is predicted again
+    try:
+        if signature is not None and record.get("outputs") != signature:
+            return False
+        listed = record["files"]
+        folder = marker.rsplit("/", 1)[0] + "/" if "/" in marker else ""
+        return all(outputs.get(folder + name) == size for name, size in listed.items())
+    except (KeyError, TypeError, AttributeError):
         return False
-    folder = marker.rsplit("/", 1)[0] + "/" if "/" in marker else ""
-    return all(outputs.get(folder + name) == size for name, size in listed.items())
 
 
 def fetcher(s3, input_uri: str):
@@ -134,3 +160,24 @@ def upload_file(s3, path: Path, output_uri: str, name: str, extra_args: dict | N
     except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
         raise RoadsegError(f"cannot upload {name} to s3://{bucket}/{prefix}{name} ({exc})",
                            "Check that your user may s3:PutObject there (and use the bucket's KMS key).") from exc
+
+
+def job_failures(s3, output_uri: str, hosts: int, since: float | None = None) -> tuple[list[dict], list[str]]:
+    """(failed scenes, failures files read) of one run: the files its ``hosts`` instances write, written
+    since it started. An earlier run with more instances left ``failures-algo-N.json`` files that are not
+    this run's, and a run on one instance left ``failures.json``."""
+    names = {contract.failures_name(f"algo-{i}", hosts) for i in range(1, max(1, hosts) + 1)}
+    bucket, prefix = split_uri(output_uri)
+    rows, read = [], []
+    try:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "failures", Delimiter="/").get("Contents", [])
+        for item in listed:
+            name = item["Key"][len(prefix):]
+            if name not in names or (since is not None and item["LastModified"].timestamp() < since - 1):
+                continue
+            rows += json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() or b"[]")
+            read.append(name)
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        raise RoadsegError(f"cannot read the failures files under {output_uri} ({exc})",
+                           "Check that your user may s3:ListBucket and s3:GetObject there.") from exc
+    return rows, sorted(read)
