@@ -301,6 +301,8 @@ class MainWindow(QMainWindow):
         settings = QSettings("roadseg", "roadseg")
         if settings.value("geometry") is not None:
             self.restoreGeometry(settings.value("geometry"))
+        if settings.value("state") is not None:  # dock widths and places (side docks: docks.make_dock)
+            self.restoreState(settings.value("state"))
         self.fit_to_screen()
         QTimer.singleShot(0, self.canvas.fit_to_window)
 

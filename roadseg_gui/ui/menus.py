@@ -154,8 +154,8 @@ def _create_side_panels(window, root: Path, classes: dict) -> None:
         bind_side_panel(window.pairs_changed, widget)
         _report_sync_to_log(window, widget)
         if old is None:
-            dock = docks.make_dock(window, title, widget, Qt.RightDockWidgetArea, object_name=attr)
-            window.tabifyDockWidget(window.layers_dock, dock)
+            dock = docks.make_dock(window, title, widget, Qt.RightDockWidgetArea, object_name=attr,
+                                   beside=window.layers_dock)   # or where it was at the last quit
             window.view_menu.addAction(dock.toggleViewAction())
             setattr(window, attr, dock)
             window.layers_dock.raise_()

@@ -23,6 +23,7 @@ from trainer.jobs.base import Hyperparameters, JobRunner, JobState
 from trainer.jobs.metrics import MetricsTracker
 
 from .metrics_plot import MetricsPlot
+from .elided_label import WrapAnywhereLabel
 from .model_comparison import ModelComparisonBox
 from .scene_review import SceneReviewButton
 from .training_form import TrainingForm
@@ -55,14 +56,14 @@ class RetrainPanel(QWidget):
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.summary_label = QLabel("counting pairs ...")
-        self.summary_label.setWordWrap(True)
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.refresh_summary)
+        # Rows stay narrow (a label above its buttons): the panel shares a ~360 px dock at 1366x768.
+        self.summary_label = WrapAnywhereLabel("counting pairs ...")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh_summary)
         data_box = QGroupBox("Training data")
-        row = QHBoxLayout(data_box)
-        row.addWidget(self.summary_label, 1)
-        row.addWidget(refresh)
+        column = QVBoxLayout(data_box)
+        column.addWidget(self.summary_label)
+        column.addLayout(_row(self.refresh_button))
 
         self.form = TrainingForm(WorkspaceSettings.load(self.root), self._base_hyper)
         self.form.backend.currentTextChanged.connect(lambda _: self.refresh_summary())  # unsynced count: SageMaker
@@ -72,26 +73,23 @@ class RetrainPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
-        self.status_label = QLabel("no job running")
-        self.status_label.setWordWrap(True)
+        self.status_label = WrapAnywhereLabel("no job running")
         self.elapsed_label = QLabel("")
-        self.cost_label = QLabel("")
-        self.cost_label.setWordWrap(True)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
+        self.cost_label = WrapAnywhereLabel("")
+        buttons = _row(self.start_button, self.stop_button)
         self.jobs_combo = QComboBox()
         self.jobs_combo.setToolTip("Jobs remembered in this workspace, newest first")
-        show = QPushButton("Show job")
-        show.clicked.connect(self.show_selected_job)
+        # A long job name elides in the closed combo instead of widening the dock.
+        self.jobs_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.jobs_combo.setMinimumContentsLength(12)
+        self.show_button = QPushButton("Show job")
+        self.show_button.clicked.connect(self.show_selected_job)
         jobs_row = QHBoxLayout()
         jobs_row.addWidget(QLabel("Jobs:"))
         jobs_row.addWidget(self.jobs_combo, 1)
-        jobs_row.addWidget(show)
         self.review_button = SceneReviewButton(self.root)
         self.review_button.message.connect(self.status_label.setText)
-        jobs_row.addWidget(self.review_button)
+        job_buttons = _row(self.show_button, self.review_button)
 
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -107,6 +105,7 @@ class RetrainPanel(QWidget):
             layout.addWidget(item)
         layout.addLayout(buttons)
         layout.addLayout(jobs_row)
+        layout.addLayout(job_buttons)
         for item in (self.status_label, self.elapsed_label, self.cost_label):
             layout.addWidget(item)
         layout.addWidget(self.plot, 2)
@@ -269,6 +268,14 @@ def _summary_and_previous(root: Path, check_sync: bool):
         return summary, registry.previous()
     finally:
         registry.close()
+
+
+def _row(*widgets) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    row.addStretch(1)
+    return row
 
 
 def _poll_once(root: Path, runner: JobRunner):

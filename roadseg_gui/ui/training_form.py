@@ -4,8 +4,7 @@ it with ``hyperparameters()`` and ``launch_options()``."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, \
-    QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QWidget
 
 from roadseg_gui.core import retrain
 from roadseg_gui.core.settings import WorkspaceSettings
@@ -47,13 +46,10 @@ class TrainingForm(QGroupBox):
         self.minutes = _budget_spin(hp.minutes)
         self.minutes.valueChanged.connect(lambda value: self.epochs.setEnabled(value == 0))
         self.epochs.setEnabled(not hp.minutes)
-        length = QWidget()  # epochs or a time budget, on one row
-        length_row = QHBoxLayout(length)
-        length_row.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.epochs, QLabel("or time budget"), self.minutes):
-            length_row.addWidget(widget)
         form = QFormLayout(self)
-        for label, widget in (("Backbone", self.backbone), ("Epochs", length), ("Batch size", self.batch_size),
+        # Epochs and the time budget on rows of their own: on one row they did not fit a dock at 1366x768.
+        for label, widget in (("Backbone", self.backbone), ("Epochs", self.epochs),
+                              ("or time budget", self.minutes), ("Batch size", self.batch_size),
                               ("Learning rate", self.lr), ("Image size", self.image_size),
                               ("Backend", self.backend), ("Instance type", self.instance_type),
                               ("Instances", self.instance_count), ("", self.spot), ("", self.from_scratch)):
