@@ -191,17 +191,23 @@ def test_a_scene_job_runs_at_least_a_day_and_at_most_what_processing_allows(seco
     assert request.max_runtime_seconds == expected
 
 
-def test_the_workspaces_sse_reaches_the_manifest_and_the_jobs_own_writes(archive, s3_server, model_archive):
+@pytest.mark.parametrize("sse, kms_key", [("AES256", ""), ("aws:kms", "")])
+def test_every_object_staged_for_the_job_carries_the_workspaces_sse(archive, s3_server, model_archive, sse, kms_key):
+    """The SDK's own uploads (sourcedir.tar.gz, runproc.sh, install_requirements.py) add only a KMS key;
+    a bucket policy that requires SSE would refuse them, and the model and manifest, without it."""
     s3, config = archive
-    config.sse = "AES256"
+    config.sse, config.kms_key_id = sse, kms_key
     session = make_boto_session(config)
     created = []
     session.events.register("provide-client-params.sagemaker.CreateProcessingJob",
                             lambda params, **_: created.append(params))
     job, _, _ = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/p/", str(model_archive), config),
                        session=session)
-    manifest = next(i["S3Input"]["S3Uri"] for i in created[0]["ProcessingInputs"] if i["InputName"] == "scenes")
-    bucket, key = manifest[5:].split("/", 1)
-    assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
-    arguments = created[0]["AppSpecification"]["ContainerArguments"]
-    assert arguments[arguments.index("--sse") + 1] == "AES256"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="team/jobs/")["Contents"]]
+    names = {key.rsplit("/", 1)[-1] for key in keys}
+    assert {"sourcedir.tar.gz", "runproc.sh", "install_requirements.py", "scenes.manifest", "model.tar.gz"} <= names
+    for key in keys:
+        assert s3.head_object(Bucket=BUCKET, Key=key).get("ServerSideEncryption") == sse, key
+    # the container writes nothing to S3 itself (SageMaker uploads its outputs): no SSE flags are passed in
+    arguments = created[0]["AppSpecification"].get("ContainerArguments") or []
+    assert "--sse" not in arguments and "--kms-key-id" not in arguments

@@ -77,6 +77,58 @@ def sse_upload_args(sse: str, kms_key_id: str) -> dict | None:
     return None
 
 
+def volume_kms_key(instance_type: str, kms_key_id: str) -> str | None:
+    """The key for the instance's storage volume, or None where SageMaker refuses one (instances with local
+    NVMe storage: g4dn, g5, g6, p4d...; the SDK's own rule)."""
+    from sagemaker.core.common_utils import instance_supports_kms
+
+    return kms_key_id if kms_key_id and instance_supports_kms(instance_type) else None
+
+
+def without_volume_kms_key(loaded: dict, job: str, path: tuple[str, ...], instance_type: str) -> dict:
+    """The SDK config without an org-wide VolumeKmsKeyId for ``job`` when the instance refuses one."""
+    if volume_kms_key(instance_type, "key"):
+        return loaded
+    node = (loaded.get("SageMaker") or {}).get(job) or {}
+    for part in path:
+        node = node.get(part) or {}
+    node.pop("VolumeKmsKeyId", None)
+    return loaded
+
+
+_SESSION_CLASS = None
+
+
+def encrypting_session(boto_session, config, loaded: dict):
+    """The SDK session of a launch: the workspace bucket and jobs prefix for staging, the SDK config
+    ``loaded``, and the workspace's SSE on every upload the SDK makes itself (it adds only a KMS key)."""
+    global _SESSION_CLASS
+    if _SESSION_CLASS is None:
+        from sagemaker.core.helper.session_helper import Session
+
+        class EncryptingSession(Session):
+            upload_args: dict = {}
+
+            def upload_data(self, path, bucket=None, key_prefix="data", callback=None, extra_args=None):
+                extra = {**self.upload_args, **(extra_args or {})} or None
+                return super().upload_data(path, bucket, key_prefix, callback, extra)
+
+            def upload_string_as_file_body(self, body, bucket, key, kms_key=None):
+                if kms_key is not None or not self.upload_args:
+                    return super().upload_string_as_file_body(body, bucket, key, kms_key)
+                s3 = self.s3_resource or self.boto_session.resource("s3", region_name=self.boto_region_name)
+                owner = self._get_account_id_if_default_bucket(bucket)
+                s3.Object(bucket_name=bucket, key=key).put(
+                    Body=body, **self.upload_args, **({"ExpectedBucketOwner": owner} if owner else {}))
+                return f"s3://{bucket}/{key}"
+
+        _SESSION_CLASS = EncryptingSession
+    session = _SESSION_CLASS(boto_session=boto_session, default_bucket=config.bucket,
+                             default_bucket_prefix=config.jobs_prefix, sagemaker_config=loaded)
+    session.upload_args = sse_upload_args(config.sse, config.kms_key_id) or {}
+    return session
+
+
 def sdk_config(boto_session) -> dict:
     """The SDK's own config files, as it would load them, with telemetry switched off."""
     from sagemaker.core.config.config import load_sagemaker_config
@@ -183,6 +235,7 @@ def build_model_trainer(config, hyperparameters, session, source_dir: Path, base
             distributed=Torchrun() if config.distributed else None,
             compute=Compute(instance_type=config.instance_type, instance_count=int(config.instance_count),
                             volume_size_in_gb=int(config.volume_size_gb),
+                            volume_kms_key_id=volume_kms_key(config.instance_type, config.kms_key_id),
                             enable_managed_spot_training=bool(config.use_spot)),
             stopping_condition=StoppingCondition(
                 max_runtime_in_seconds=max_run,

@@ -5,7 +5,9 @@ image, the ``trainer`` package as its code (the SDK's FrameworkProcessor stages 
 installs ``trainer/requirements.txt``), the model as one input and the scenes as another,
 sharded across instances by S3 key. Only the scenes whose outputs are not yet complete are
 sent, through a manifest, so a rerun skips finished work. Every setting is checked before
-anything is created.
+anything is created. Everything staged for the job (model, code, the SDK's runproc.sh and
+install_requirements.py, the manifest) carries the workspace's SSE; the outputs are uploaded by
+SageMaker itself, encrypted with ``ProcessingOutputConfig.KmsKeyId``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ..errors import BadInputError, RoadsegError
 from ..jobs.aws_errors import describe_aws_error
 from ..jobs.base import JobState, JobStatus, TrainingJob, new_job_name
 from ..jobs.sagemaker_backend import SageMakerConfig, upload_init_model, validate
-from ..jobs.sagemaker_sdk import sdk_config, sse_upload_args, stage_source, training_image
+from ..jobs.sagemaker_sdk import (encrypting_session, sdk_config, sse_upload_args, stage_source,
+                                  training_image, volume_kms_key, without_volume_kms_key)
 from . import contract, s3io
 
 LAUNCHER = "roadseg_predict_job.py"
@@ -56,12 +59,12 @@ def normalised_uri(uri: str) -> str:
 
 
 def sdk_session(config: SageMakerConfig, session):
-    """The SDK session: the workspace bucket for staging, the SDK's own config files (an admin's org-wide
-    ProcessingJob defaults: VPC, tags, KMS) with telemetry switched off."""
-    from sagemaker.core.helper.session_helper import Session
-
-    return Session(boto_session=session, default_bucket=config.bucket, default_bucket_prefix=config.jobs_prefix,
-                   sagemaker_config=sdk_config(session))
+    """The SDK session: the workspace bucket for staging, the workspace's SSE on the SDK's own uploads, and
+    the SDK's own config files (an admin's org-wide ProcessingJob defaults: VPC, tags, KMS) with telemetry
+    switched off, less a volume key the instance type refuses."""
+    loaded = without_volume_kms_key(sdk_config(session), "ProcessingJob", ("ProcessingResources", "ClusterConfig"),
+                                    config.instance_type)
+    return encrypting_session(session, config, loaded)
 
 
 def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | None, list[str], list[str]]:
@@ -95,7 +98,7 @@ def launch(request: SceneJobRequest, *, session=None) -> tuple[TrainingJob | Non
         try:
             processor.run(code=LAUNCHER, source_dir=str(source_dir), requirements="trainer/requirements.txt",
                           inputs=processing_inputs(manifest_uri, model_uri), outputs=processing_outputs(request),
-                          arguments=(request.arguments + _sse_arguments(request.config)) or None, wait=False,
+                          arguments=request.arguments + ["--manifest-prefix", request.input_uri], wait=False,
                           logs=False, job_name=name)
         except RoadsegError:
             raise
@@ -122,7 +125,8 @@ def build_processor(request: SceneJobRequest, session, staging: str, instances: 
     return FrameworkProcessor(
         image_uri=training_image(config, session.region_name), role=config.role_arn,
         instance_count=instances, instance_type=config.instance_type, command=["python3"],
-        volume_size_in_gb=int(config.volume_size_gb), volume_kms_key=config.kms_key_id or None,
+        volume_size_in_gb=int(config.volume_size_gb),
+        volume_kms_key=volume_kms_key(config.instance_type, config.kms_key_id),
         output_kms_key=config.kms_key_id or None, code_location=f"{staging}/code",
         max_runtime_in_seconds=int(request.max_runtime_seconds), base_job_name="roadseg-predict",
         sagemaker_session=sdk_session(config, session), env={"PYTHONUNBUFFERED": "1"})
@@ -147,13 +151,6 @@ def processing_outputs(request: SceneJobRequest) -> list:
     output = ProcessingS3Output(s3_uri=request.output_uri.rstrip("/") + "/",
                                 local_path=f"{CONTAINER_ROOT}/output/predictions", s3_upload_mode="Continuous")
     return [ProcessingOutput(output_name="predictions", s3_output=output)]
-
-
-def _sse_arguments(config: SageMakerConfig) -> list[str]:
-    """The workspace's SSE for what the job writes to S3 itself (failures.json under Continuous upload)."""
-    extra = sse_upload_args(config.sse, config.kms_key_id) or {}
-    flags = ["--sse", extra["ServerSideEncryption"]] if extra else []
-    return flags + (["--kms-key-id", extra["SSEKMSKeyId"]] if extra.get("SSEKMSKeyId") else [])
 
 
 def _upload_manifest(s3, request: SceneJobRequest, scenes: list[str], uri: str) -> str:
