@@ -1,4 +1,4 @@
-"""The Processing entry point's exits and input layouts, run as SageMaker runs it: a real process under a
+"""The Processing entry point's exits, run as SageMaker runs it: a real process under a
 fake /opt/ml (``ROADSEG_PROCESSING_ROOT`` moves /opt/ml/processing; resourceconfig.json lies beside it)."""
 
 from __future__ import annotations
@@ -65,22 +65,3 @@ def test_the_container_takes_no_sse_arguments():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--sse", "AES256"])
     assert "--kms-key-id" not in build_parser().format_help()
-
-
-@pytest.mark.parametrize("layout", ["relative", "full-key"])
-def test_both_manifest_layouts_write_outputs_under_the_scenes_relative_paths(tmp_path, model_archive, layout):
-    """SageMaker is reported to place manifest objects under their full key (sagemaker-python-sdk #723)."""
-    root = _tree(tmp_path, model_archive)
-    scenes = root / "input" / "scenes" / ("" if layout == "relative" else "archive/2026")
-    write_scene(scenes / "north" / "a.tif", seed=1, width=120, height=100)
-    write_scene(scenes / "b.tif", seed=2, width=120, height=100)
-    args = ("--manifest-prefix", "s3://bucket/archive/2026/", "--tile", "128", "--overlap", "16")
-    first = run_entry(root, *args)
-    assert first.returncode == 0, first.stdout + first.stderr
-    out = root / "output" / "predictions"
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "b.done.json", "b_mask.tif", "failures.json", "north", "north/a.done.json", "north/a_mask.tif"]
-    assert json.loads((out / "north" / "a.done.json").read_text())["scene"] == "north/a.tif"
-    again = run_entry(root, *args)   # a rerun finds the markers under the same names
-    assert "north/a.tif: outputs already complete, skipped" in again.stdout
-    assert "b.tif: outputs already complete, skipped" in again.stdout
