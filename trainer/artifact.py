@@ -8,6 +8,7 @@ The seed's checkpoint (an ``nn.DataParallel`` state_dict of ``deeplabv3_resnet10
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -81,13 +82,19 @@ def pack_model(model_dir: str | os.PathLike, tar_path: str | os.PathLike) -> Pat
     if not (model_dir / WEIGHTS_NAME).is_file():
         raise ModelLoadError(f"no {WEIGHTS_NAME} in this directory", "Pack a saved model directory.", model_dir)
     with atomic_writer(tar_path, "wb") as fh:
-        # float weights barely compress: level 1 packs several times faster than the default 9
-        with tarfile.open(fileobj=fh, mode="w:gz", compresslevel=1) as tar:
+        # float weights barely compress: level 1 packs several times faster than the default 9.
+        # Deterministic (no gzip name or time, fixed owner, mode and time): the same model packs to the same
+        # bytes, so a launch reuses the copy already on S3 (keyed by content hash) instead of uploading again.
+        with gzip.GzipFile(filename="", fileobj=fh, mode="wb", compresslevel=1, mtime=0) as packed, \
+                tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
             # only the artifact itself: not checkpoints or anything else left in the folder
             items = [model_dir / WEIGHTS_NAME, model_dir / META_NAME, *sorted((model_dir / "code").glob("*"))]
             for item in items:
                 if item.is_file() and item.suffix != ".pyc":
-                    tar.add(item, arcname=item.relative_to(model_dir).as_posix(), recursive=False)
+                    info = tar.gettarinfo(item, arcname=item.relative_to(model_dir).as_posix())
+                    info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = 0, 0o644, 0, 0, "", ""
+                    with open(item, "rb") as source:
+                        tar.addfile(info, source)
     return tar_path
 
 

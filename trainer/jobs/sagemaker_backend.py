@@ -182,8 +182,11 @@ def _check_bucket_region(session: boto3.Session, bucket: str, region: str) -> No
                             f"{bucket_region} in the settings, or use a bucket in {region}.")
 
 
-def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_path: str | Path, tmp: Path) -> str:
-    """Put the model to fine-tune from at PREFIX/jobs/init-models/<name>/model.tar.gz; returns the channel URI.
+def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_path: str | Path, tmp: Path,
+                      uploaded: list | None = None) -> str:
+    """Put the model to fine-tune from (or predict with) at PREFIX/jobs/init-models/<hash>/model.tar.gz; returns
+    the channel URI. A copy already there (same content hash, size and encryption) is reused, not uploaded
+    again; the key is appended to ``uploaded`` only when this call stored it.
 
     trainer.train reads it from the ``model`` channel (SM_CHANNEL_MODEL)."""
     from ..artifact import file_version, pack_model
@@ -199,12 +202,28 @@ def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_pat
             shutil.copyfile(model_path, folder / "model.pth")
         tar = pack_model(folder, tmp / "init-model.tar.gz")
     key = f"{config.jobs_prefix}/init-models/{file_version(tar)}/model.tar.gz"
+    extra = sse_upload_args(config.sse, config.kms_key_id)
+    s3 = session.client("s3")
     try:
-        session.client("s3").upload_file(str(tar), config.bucket, key,
-                                         ExtraArgs=sse_upload_args(config.sse, config.kms_key_id))
+        if not _stored_copy(s3, config.bucket, key, tar.stat().st_size, extra):
+            s3.upload_file(str(tar), config.bucket, key, ExtraArgs=extra)
+            if uploaded is not None:
+                uploaded.append(key)
     except Exception as exc:
         raise describe_aws_error(exc, "upload the model to fine-tune from", f"s3://{config.bucket}/{key}") from exc
     return f"s3://{config.bucket}/{key.rsplit('/', 1)[0]}/"
+
+
+def _stored_copy(s3, bucket: str, key: str, size: int, extra: dict | None) -> bool:
+    """Whether ``key`` already holds this model (the key is its content hash) with the wanted encryption."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    wanted = (extra or {}).get("ServerSideEncryption")
+    return head.get("ContentLength") == size and (wanted is None or head.get("ServerSideEncryption") == wanted)
 
 
 def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: dict | None = None,
