@@ -8,7 +8,9 @@ the mask as a graph (trainer.roadgraph) and report, in reading order:
 - ``short_fragment``: a piece of road, not touching the tile edge, shorter than a set length;
 - ``dangling_end``: any other road end away from the tile edge.
 
-Ends at the tile edge are roads leaving the tile and are never issues.
+Ends at the tile edge are roads leaving the tile and are never issues. Specks of the prediction in
+the mask (a weak model's speckle, copied in with "Use prediction") are not marked: a piece smaller
+than ``speck_px`` that lies mostly on predicted road is left out of the check and only counted.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class QASettings:
     gap_widths: float = 4.0        # a gap up to this many road widths is reported
     min_fragment_px: float | None = None   # default: 8 road widths
     edge_margin: float | None = None       # default: one road width
+    min_speck_px: float | None = None      # area; default: a square two road widths wide
 
     @property
     def gap_px(self) -> float:
@@ -53,8 +56,39 @@ class QASettings:
         return self.min_fragment_px if self.min_fragment_px is not None else 8 * self.road_width
 
     @property
+    def speck_px(self) -> float:
+        return self.min_speck_px if self.min_speck_px is not None else (2 * self.road_width) ** 2
+
+    @property
     def margin(self) -> float:
         return self.edge_margin if self.edge_margin is not None else max(3.0, self.road_width)
+
+
+@dataclass(frozen=True)
+class QAResult:
+    issues: list[Issue]
+    specks: int = 0                # prediction specks left unmarked
+
+
+def check_mask(mask: np.ndarray, predicted: np.ndarray | None = None,
+               settings: QASettings = QASettings()) -> QAResult:
+    """``find_issues`` on the mask without the prediction's specks, and how many were left out."""
+    mask, specks = drop_prediction_specks(np.asarray(mask, bool), predicted, settings.speck_px)
+    return QAResult(find_issues(mask, predicted, settings), specks)
+
+
+def drop_prediction_specks(mask: np.ndarray, predicted: np.ndarray | None, speck_px: float):
+    """(the mask without pieces under ``speck_px`` pixels lying mostly on predicted road, their count)."""
+    if predicted is None or predicted.shape != mask.shape or not mask.any():
+        return mask, 0
+    labels, count = _labels_and_count(mask)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    on_prediction = np.bincount(labels.ravel(), weights=predicted.ravel().astype(float), minlength=count + 1)
+    speck = (sizes < speck_px) & (on_prediction >= 0.5 * sizes)
+    speck[0] = False
+    if not speck.any():
+        return mask, 0
+    return mask & ~speck[labels], int(speck.sum())
 
 
 def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
@@ -110,6 +144,12 @@ def summary(issues: list[Issue]) -> str:
     return f"{len(issues)} connectivity issue{'s' if len(issues) != 1 else ''}"
 
 
+def counts_by_kind(issues: list[Issue]) -> dict[str, int]:
+    """Issues per kind, in ``KINDS`` order, kinds with none left out."""
+    counts = {kind: sum(1 for i in issues if i.kind == kind) for kind in KINDS}
+    return {kind: n for kind, n in counts.items() if n}
+
+
 def _near_edge(h: int, w: int, margin: float):
     return lambda r, c: r < margin or c < margin or r > h - 1 - margin or c > w - 1 - margin
 
@@ -151,9 +191,13 @@ def _pair_gaps(graph, ends: list, gap_px: float, issues: list[Issue]) -> set:
 
 
 def _labels(mask: np.ndarray) -> np.ndarray:
+    return _labels_and_count(mask)[0]
+
+
+def _labels_and_count(mask: np.ndarray):
     from scipy.ndimage import label
 
-    return label(mask, structure=np.ones((3, 3), bool))[0]
+    return label(mask, structure=np.ones((3, 3), bool))
 
 
 def _nearest_other_road(labels: np.ndarray | None, end: tuple[float, float], reach: float):

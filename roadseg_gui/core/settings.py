@@ -92,6 +92,7 @@ class LabelingSettings:
     overlay_opacity: float = 0.5
     qa_gap_widths: float = 4.0        # connectivity QA: gaps up to this many road widths are marked
     qa_min_fragment_px: int = 0       # fragments shorter than this are marked (0: 8 road widths)
+    qa_min_speck_px: int = 0          # prediction specks under this area go unmarked (0: (2 road widths)^2)
 
 
 @dataclass

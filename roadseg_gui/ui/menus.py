@@ -50,10 +50,10 @@ def build(window) -> None:
     tools.addAction(a.straight_segments)
     tools.addActions([a.smaller_brush, a.bigger_brush])
     tools.addSeparator()
-    tools.addActions([a.next_issue, a.show_qa])
+    tools.addAction(a.next_issue)
 
     view = bar.addMenu("&View")
-    view.addActions([a.toggle_overlays, a.show_prediction])
+    view.addActions([a.toggle_overlays, a.show_prediction, a.show_qa])   # Q shows or hides marks: a view
     view.addSeparator()
     view.addActions([a.fit, a.zoom_in, a.zoom_out])
     view.addSeparator()

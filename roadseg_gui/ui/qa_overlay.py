@@ -1,21 +1,24 @@
-"""Connectivity QA while labeling: markers on the canvas, a count in the status bar, a key that
-jumps to the next issue, and a one-press warning when a tile is accepted with issues open.
+"""Connectivity QA while labeling: markers on the canvas with a legend of counts by kind, a count in
+the status bar, a key that centres the next issue, and a one-press warning when a tile is accepted
+with issues open.
 
-The issues are found by core.connectivity_qa on a pool thread, a moment after the mask stops
-changing, so painting never waits for the road graph.
+The issues are found by core.connectivity_qa on a thread of its own, a moment after the mask stops
+changing, so painting never waits for the road graph, and the check never queues behind start-up
+work on the shared pool (importing the side panels, loading thumbnails).
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QLabel
 
-from roadseg_gui.core.connectivity_qa import QASettings, find_issues, summary
+from roadseg_gui.core.connectivity_qa import QASettings, check_mask, summary
 
 from .banner import Banner
+from .qa_legend import QALegend
 from .workers import Failed, Succeeded, submit
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,11 @@ class RoadQA(QObject):
         super().__init__(parent)
         self.editor, self.canvas = editor, canvas
         self.issues: list = []
+        self.specks = 0                         # prediction specks left unmarked
         self.current = -1
+        self._centred: tuple | None = None      # (issue, scale) while the view is still centred on it
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
         self.visible = True
         self.open_on: dict[str, int] = {}       # stem -> open issues when last checked
         self._document = None
@@ -48,6 +55,8 @@ class RoadQA(QObject):
         editor.tile_shown.connect(self._tile_shown)
         editor.accepted.connect(self._accepted)
         canvas.decorations.append(self)
+        self.legend = QALegend(canvas, COLOURS)
+        canvas.installEventFilter(self)   # re-centre the issue when the canvas is resized
 
     def install(self, window) -> None:
         """Place the count, the warning and the Esc key in the window; wire the QA actions."""
@@ -67,7 +76,8 @@ class RoadQA(QObject):
         self._document = self.editor.document
         if self._document is not None:
             self._document.add_listener(self._mask_changed)
-        self.issues, self.current = [], -1
+        self.issues, self.current, self.specks, self._centred = [], -1, 0, None
+        self.legend.show_counts([], 0, False)
         self.count_label.setText("Checking connectivity…")
         self.check()
 
@@ -79,7 +89,8 @@ class RoadQA(QObject):
         labeling = getattr(getattr(self.editor.workspace, "settings", None), "labeling", None)
         return QASettings(road_width=float(self.editor.road_width()),
                           gap_widths=getattr(labeling, "qa_gap_widths", 4.0),
-                          min_fragment_px=getattr(labeling, "qa_min_fragment_px", 0) or None)
+                          min_fragment_px=getattr(labeling, "qa_min_fragment_px", 0) or None,
+                          min_speck_px=getattr(labeling, "qa_min_speck_px", 0) or None)
 
     def check(self) -> None:
         """Find the current tile's issues on a pool thread (the newest request wins)."""
@@ -91,7 +102,7 @@ class RoadQA(QObject):
         predicted = self.editor.roads.predicted_mask()
         if predicted is not None and predicted.shape != document.shape:
             predicted = None
-        submit(find_issues, document.mask.copy(), predicted, self.settings(), context=self,
+        submit(check_mask, document.mask.copy(), predicted, self.settings(), context=self, pool=self.pool,
                on_done=lambda outcome: self._found(generation, stem, outcome))
 
     @property
@@ -108,10 +119,11 @@ class RoadQA(QObject):
                 log.warning("The connectivity check of %s failed: %s", stem, outcome.sentence())
                 self.count_label.setText("Connectivity not checked")
             return
-        self.issues = outcome.value
+        self.issues, self.specks = outcome.value.issues, outcome.value.specks
         self.current = min(self.current, len(self.issues) - 1)
         self.open_on[stem] = len(self.issues)
         self.count_label.setText(summary(self.issues))
+        self.legend.show_counts(self.issues, self.specks, self.visible)
         self.canvas.update()
 
     # ---- navigation and accept ------------------------------------------------
@@ -120,12 +132,26 @@ class RoadQA(QObject):
             self.count_label.setText(summary(self.issues))
             return
         self.current = (self.current + 1) % len(self.issues)
-        x, y = self.issues[self.current].centre
-        scale = max(self.canvas.scale, FOCUS_ZOOM)
+        issue = self.issues[self.current]
+        self._centre_on(issue, max(self.canvas.scale, FOCUS_ZOOM))
+        self.count_label.setText(f"{summary(self.issues)} · {self.current + 1}: {issue.text}")
+
+    def _centre_on(self, issue, scale: float) -> None:
+        x, y = issue.centre
         centre = QPointF(self.canvas.width() / 2, self.canvas.height() / 2)
         self.canvas.set_view(scale, centre - QPointF(x * scale, y * scale))
-        issue = self.issues[self.current]
-        self.count_label.setText(f"{summary(self.issues)} · {self.current + 1}: {issue.text}")
+        self._centred = (issue, self.canvas.scale, self.canvas.image_to_widget(QPointF(x, y)))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        # A banner shown or hidden, a dock resized: the canvas changes size under the issue just centred.
+        if event.type() == QEvent.Resize and self._centred is not None:
+            issue, scale, where = self._centred
+            still = self.canvas.scale == scale and self.canvas.image_to_widget(QPointF(*issue.centre)) == where
+            if still and issue in self.issues:
+                QTimer.singleShot(0, lambda: self._centre_on(issue, scale))
+            else:
+                self._centred = None       # the person zoomed or panned since
+        return False
 
     def _accepted(self, stem: str, _split: str) -> None:
         count = self.open_on.get(stem, 0)
@@ -143,6 +169,7 @@ class RoadQA(QObject):
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
+        self.legend.show_counts(self.issues, self.specks, visible)
         self.canvas.update()
 
     # ---- painting (called by the canvas in image coordinates) ---------------------
