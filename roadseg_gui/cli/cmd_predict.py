@@ -54,6 +54,9 @@ def register(subparsers) -> None:
     parser.add_argument("--vector", action="store_true",
                         help="also write road polygons and the road network: edges with length_m/width_m and "
                              "nodes (GeoJSON; in pixels for plain images)")
+    parser.add_argument("--no-bridge", dest="bridge", action="store_false",
+                        help="with --vector: deliver the raw skeleton's network, without bridging its gaps (along "
+                             "the least-cost path over the prediction), pruning spurs or dropping short fragments")
     parser.add_argument("--wgs84", action="store_true", help="GeoJSON in EPSG:4326 instead of the scene's CRS")
     parser.add_argument("--min-area", type=int, default=64, help="drop road fragments under this many pixels")
     parser.add_argument("--bands", help="1-based R,G,B band numbers for multispectral rasters, e.g. 5,3,2")
@@ -204,7 +207,7 @@ def run(args) -> int:
                 if write_prob:
                     atomic_write_bytes(args.out / f"{path.stem}_probability.png", encode_png(result.probability))
                 if args.vector:
-                    vectorize_image_mask(path.stem, result.mask, args)
+                    vectorize_image_mask(path.stem, result.mask, args, result.probability)
                 done += 1
             except (RoadsegError, OSError) as exc:
                 fail(path, _reason(exc, path))
@@ -228,8 +231,9 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def vectorize_image_mask(stem: str, mask, args) -> None:
-    """A plain image's road network, in pixels (the same GeoJSON files as a scene's)."""
+def vectorize_image_mask(stem: str, mask, args, probability=None) -> None:
+    """A plain image's road network, in pixels (the same GeoJSON files as a scene's); bridged over
+    ``probability`` (uint8 H x W) unless --no-bridge."""
     import tempfile
 
     from trainer.roadgraph.vectorize import vectorize_raster
@@ -237,7 +241,12 @@ def vectorize_image_mask(stem: str, mask, args) -> None:
     with tempfile.TemporaryDirectory(dir=args.out, prefix=".vector-") as tmp:
         source = Path(tmp) / f"{stem}.png"
         write_mask_png(source, mask)
-        vectorize_raster(source, args.out, min_area_px=args.min_area, stem=stem)
+        guide = None
+        if probability is not None and args.bridge:
+            guide = Path(tmp) / f"{stem}_probability.png"
+            atomic_write_bytes(guide, encode_png(probability))
+        vectorize_raster(source, args.out, min_area_px=args.min_area, stem=stem, bridge=args.bridge,
+                         probability=guide)
 
 
 def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, write_prob: bool) -> None:
@@ -253,6 +262,7 @@ def predict_one_scene(path: Path, predictor, args, bands, write_mask: bool, writ
                                          write_probability=write_prob, cog=args.cog, bands=bands, progress=progress)
     if args.vector:
         vectors = vectorize_raster(result.mask, args.out, min_area_px=args.min_area, wgs84=args.wgs84,
+                                   bridge=args.bridge, probability=result.probability,
                                    stem=path.stem)
         if not write_mask:
             os.remove(result.mask)

@@ -30,6 +30,9 @@ def register(subparsers) -> None:
     parser.add_argument("--wgs84", action="store_true", help="write EPSG:4326 instead of the mask's CRS")
     parser.add_argument("--min-area", type=int, default=64, help="drop road fragments under this many pixels (default 64)")
     parser.add_argument("--no-polygons", action="store_true", help="write only the network, not the road polygons")
+    parser.add_argument("--bridge", action="store_true",
+                        help="post-process the network as a prediction's: bridge gaps, prune spurs, drop short "
+                             "fragments (off by default: a labeled mask is the truth)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -58,7 +61,7 @@ def run(args) -> int:
             with blocks:
                 result = vectorize_raster(mask, args.out, min_area_px=args.min_area, wgs84=args.wgs84, stem=stem,
                                           polygons=not args.no_polygons, georeference=georeference,
-                                          progress=progress)
+                                          bridge=args.bridge, progress=progress)
         except RoadsegError as exc:
             failed.append((mask, exc.what + (f". {exc.fix}" if exc.fix else "")))
             continue

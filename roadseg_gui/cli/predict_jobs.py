@@ -39,6 +39,7 @@ def _workspace(args) -> Path | None:
 def _job_arguments(args) -> list[str]:
     flags = [] if args.cog else ["--no-cog"]
     flags += ["--vector"] if args.vector else []
+    flags += ["--no-bridge"] if args.vector and not getattr(args, "bridge", True) else []
     flags += ["--wgs84"] if args.wgs84 else []
     flags += ["--probability"] if args.write in ("probability", "both") else []
     flags += ["--tile", str(args.tile), "--overlap", str(args.overlap)]

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         self.tool_hint = QLabel(self.tools["brush"].hint)
         self.tool_hint.setStyleSheet("color: #aaa; padding: 2px 6px;")
+        self.tool_hint.setWordWrap(True)   # a long hint wraps; unwrapped, it widened the window past a laptop screen
         center = QWidget()
         layout = QVBoxLayout(center)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -279,7 +280,7 @@ class MainWindow(QMainWindow):
         self.canvas.update()
 
     def _tool_hint(self) -> str:
-        straight = "   ·   Straight segments: on (S turns it off)" if self.editor.straight_segments else ""
+        straight = "  ·  Straight segments on (S)" if self.editor.straight_segments else ""
         return self.canvas.tool.hint + straight
 
     def _cursor_moved(self, x: int, y: int) -> None:

@@ -21,7 +21,7 @@ def test_s_makes_road_line_and_connect_straight_without_alt(spacenet, qtbot):
     clicks = [(c + 0.5, r + 0.5) for r, c in (pts[0], pts[-1])]
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_S)
-    assert window.actions.straight_segments.isChecked() and "Straight segments: on" in window.tool_hint.text()
+    assert window.actions.straight_segments.isChecked() and "Straight segments on" in window.tool_hint.text()
 
     document = start(window, "road", np.zeros(truth.shape, bool))
     click(window.canvas, *clicks[0])                  # no modifier at all

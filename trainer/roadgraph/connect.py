@@ -99,3 +99,23 @@ def _touches_border(graph, nodes, edges, shape) -> bool:
     pixels = [graph.nodes[n]["pts"] for n in nodes] + [pts for _, _, pts in edges]
     every = np.concatenate(pixels) if pixels else np.zeros((0, 2), int)
     return bool(((every[:, 0] <= 1) | (every[:, 1] <= 1) | (every[:, 0] >= h - 2) | (every[:, 1] >= w - 2)).any())
+
+
+def bridge_source(road: np.ndarray, probability, window) -> np.ndarray | None:
+    """What one block's gaps are bridged over: nothing (no bridging) without a ``window``; else that
+    window of the ``probability`` raster (a path; uint8 0..255 as predict writes it, or float 0..1), or
+    the block's road mask when there is none."""
+    if window is None:
+        return None
+    if probability is None:
+        return road
+    import rasterio
+
+    from ..errors import BadInputError
+
+    with rasterio.open(probability) as src:
+        values = src.read(1, window=window, boundless=False)
+    if values.shape != road.shape:
+        raise BadInputError("is not the size of the mask it should guide",
+                            "Give the probability raster written with that mask (predict --write both).", probability)
+    return values if values.dtype == np.uint8 else np.clip(np.nan_to_num(values.astype(np.float32)), 0.0, 1.0)

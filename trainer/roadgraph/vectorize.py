@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import BadInputError
 from .blocks import Stitcher, block_network
+from .connect import bridge_source
 from .geojson import FeatureWriter
 from .georef import Georeference, pixel_centres_to_map
 
@@ -44,12 +45,16 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
                      min_area_px: int = 64, wgs84: bool = False, stem: str | None = None,
                      block: int = VECTOR_BLOCK, polygons: bool = True, georeference: tuple | None = None,
                      min_spur_px: float | None = None, merge_px: float = 3.0,
+                     bridge: bool = False, probability: str | os.PathLike | None = None,
                      progress: Callable[[int, int], None] | None = None) -> VectorResult:
     """Vectorise the roads of ``raster`` (valid pixels >= ``road_min_value``: 128 for a 0/255 mask).
 
     ``georeference`` = (transform, crs) places a raster that has none of its own (a PNG mask
     of a GeoTIFF tile). Fragments under ``min_area_px`` pixels are dropped. ``progress(done, total)``
     is called after each block.
+    ``bridge`` (a prediction's network; a label is the truth and is left as drawn): post-process each
+    block's network with ``connect`` -- gaps bridged along the least-cost path over -log of the
+    ``probability`` raster (same size; without one, over the mask), spurs pruned, short fragments dropped.
     """
     import rasterio
     from rasterio import windows
@@ -81,6 +86,7 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
                 h0, h1 = max(0, row0 - HALO), min(src.height, row1 + HALO)
                 w0, w1 = max(0, col0 - HALO), min(src.width, col1 + HALO)
                 values = src.read(1, window=windows.Window(w0, h0, w1 - w0, h1 - h0))
+                bridge_window = windows.Window(w0, h0, w1 - w0, h1 - h0) if bridge else None
                 road = values >= road_min_value
                 if src.nodata is not None:
                     road &= values != src.nodata
@@ -90,7 +96,8 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, r
                 core = (slice(row0 - h0, row1 - h0), slice(col0 - w0, col1 - w0))
                 if writers.polygons is not None:
                     writers.add_polygons(np.ascontiguousarray(road[core]), row0, col0)
-                stitcher.add_block(block_network(road, core, (h0, w0), min_spur_px=min_spur_px, merge_px=merge_px))
+                stitcher.add_block(block_network(road, core, (h0, w0), min_spur_px=min_spur_px, merge_px=merge_px,
+                                          bridge=bridge_source(road, probability, bridge_window)))
             stitcher.finish()
             if progress is not None:
                 progress(len(blocks), len(blocks))
