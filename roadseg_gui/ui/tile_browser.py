@@ -195,12 +195,15 @@ class TileBrowser(QWidget):
         return self.model.record(row).stem
 
     def select_first_workable(self) -> str | None:
-        """Select the first tile that is not an error, in the current order (the start of a session)."""
-        for row in range(self.model.rowCount()):
-            record = self.model.record(row)
-            if status_of(record) != "error":
-                self._set_row(row, True)
-                return record.stem
+        """The start of a session: the first tile still to do in the current order, else the first readable
+        one (every tile done), else the first."""
+        for wanted in (lambda r: status_of(r) in TO_DO and not self.model.error_reason(r),
+                       lambda r: status_of(r) != "error"):
+            for row in range(self.model.rowCount()):
+                record = self.model.record(row)
+                if wanted(record):
+                    self._set_row(row, True)
+                    return record.stem
         return self.step(+1)
 
     def next_to_do(self, after: str, done=()) -> str | None:

@@ -48,3 +48,15 @@ def test_enter_moves_to_the_next_tile_still_to_do_skipping_accepted_ones(qtbot, 
         qtbot.waitUntil(lambda: window.editor.stem == "tile_002", timeout=15000)
     finally:
         window.close()
+
+
+def test_a_session_starts_on_the_first_tile_still_to_do(qtbot, workspace_root):
+    workspace = Workspace.open(workspace_root)
+    for stem in ("tile_000", "tile_001"):
+        workspace.accept(stem, np.ones((96, 96), bool))
+    window = open_window(qtbot, workspace_root)
+    try:
+        assert window.browser.model.stems()[0] == "tile_000"
+        assert window.editor.stem == "tile_002"
+    finally:
+        window.close()
