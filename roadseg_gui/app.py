@@ -59,15 +59,32 @@ def start(argv: list[str] | None = None):
     window = MainWindow()
     window.initial_model = args.model
     window.show()
+    app.processEvents()   # paint the window now: until the event loop runs, it is a black rectangle
     if args.workspace:
         window.open_workspace(args.workspace)
     else:
-        try:
-            window.open_workspace(demo_workspace())
-        except Exception as exc:  # noqa: BLE001 - the app still opens; File > Open works
-            window.log_panel.error(f"The demo workspace could not be created ({exc}). "
-                                   "Use File > Open workspace… to open a folder of tiles.")
+        open_demo(window)
     return app, window
+
+
+def open_demo(window) -> None:
+    """Build the demo workspace (first launch: seconds) on a pool thread, then open it."""
+    from roadseg_gui.ui.workers import Succeeded, submit
+
+    window.statusBar().showMessage("Preparing the demo workspace…")
+    placeholder, window.canvas.placeholder = window.canvas.placeholder, "Preparing the demo workspace…"
+
+    def done(outcome) -> None:
+        window.canvas.placeholder = placeholder
+        window.canvas.update()
+        if isinstance(outcome, Succeeded):
+            window.open_workspace(outcome.value)
+            return
+        window.statusBar().clearMessage()
+        reason = outcome.sentence() if hasattr(outcome, "sentence") else "cancelled"
+        window.log_panel.error(f"The demo workspace could not be created: {reason} "
+                               "Use File > Open workspace… to open a folder of tiles.")
+    submit(demo_workspace, on_done=done, context=window)
 
 
 def missing_display() -> str | None:

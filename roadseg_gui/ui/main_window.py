@@ -85,8 +85,10 @@ class MainWindow(QMainWindow):
             action.setIconText(f"{action.text()} ({action.shortcut().toString()})")
             toolbar.addAction(action)
         toolbar.addSeparator()
-        toolbar.addAction(self.editor.undo.group.createUndoAction(self, "Undo"))
-        toolbar.addAction(self.editor.undo.group.createRedoAction(self, "Redo"))
+        for action, label in ((self.editor.undo.group.createUndoAction(self, "Undo"), "Undo"),
+                              (self.editor.undo.group.createRedoAction(self, "Redo"), "Redo")):
+            action.setIconText(label)   # a fixed button: "Undo Use prediction ≥ 0.50" moved the others
+            toolbar.addAction(action)   # (the step's name is in the tooltip)
         toolbar.addSeparator()
         for action, text in ((self.actions.previous_tile, "◀ Previous (A)"), (self.actions.accept, "Accept ✓ (Enter)"),
                              (self.actions.next_tile, "Next (D) ▶")):
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
             f"Could not autosave {stem}: {f.sentence()} The edit is still in memory; it is retried."))
         editor.undo.group.cleanChanged.connect(lambda clean: self.status_save.setText("" if clean else "Edited"))
         canvas.cursor_moved.connect(self._cursor_moved)
+        canvas.zoom_changed.connect(self._show_zoom)   # keys, the wheel and N zoom without a mouse move
         editor.tile_shown.connect(lambda _stem: editor.roads.prepare())
         self.panel.road_width.valueChanged.connect(lambda _v: editor.roads.prepare())
         editor.roads.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
@@ -284,7 +287,11 @@ class MainWindow(QMainWindow):
         return self.canvas.tool.hint + straight
 
     def _cursor_moved(self, x: int, y: int) -> None:
-        self.status_cursor.setText(f"x {x}  y {y}  ·  zoom {self.canvas.scale * 100:.0f}%")
+        self._cursor_text = f"x {x}  y {y}  ·  "
+        self._show_zoom()
+
+    def _show_zoom(self, *_scale) -> None:
+        self.status_cursor.setText(f"{getattr(self, '_cursor_text', '')}zoom {self.canvas.scale * 100:.0f}%")
 
     # ---- quit ------------------------------------------------------------
     def closeEvent(self, event) -> None:
