@@ -2,8 +2,9 @@
 
 Images: JPEG, PNG and TIFF/GeoTIFF of any size and band count. Gray becomes RGB,
 alpha is dropped, 16-bit and float imagery get a per-band 2-98 percentile stretch.
-Masks: 1- or 3-channel, 0/255, 0/1 or soft-edged; road is channel 0 >= 128, or
-== 1 when the mask's maximum is 1 (the seed's and other sources' conventions).
+Masks: 1- or 3-channel, 0/255, 0/1 or soft-edged, 8- or 16-bit, or float probabilities; road is
+channel 0 at or over half its range (>= 128 for 8 bits, >= 0.5 for probabilities 0..1), or == 1 when
+the mask's maximum is 1 (the seed's and other sources' conventions): ``RoadRule``.
 
 TIFFs are read with rasterio (SageMaker installs it from trainer/requirements.txt). Without it,
 PIL reads JPEG, PNG and 8-bit RGB/gray TIFFs; a 16-bit colour or multi-band TIFF is then refused
@@ -228,26 +229,56 @@ def _read_with_pil(path: Path) -> np.ndarray:
     return to_rgb8(array)
 
 
-def binarize_mask(array: np.ndarray) -> np.ndarray:
-    """Road = channel 0 >= 128, or == 1 for a 0/1 mask."""
+class RoadRule:
+    """Which values of a mask are road, decided once per raster from its data type and maximum, so that
+    a scene read block by block is cut the same way everywhere. ``threshold`` is a fraction of the
+    value range (default 0.5): 0..1 for float probabilities, 0..255 for 8 bits, 0..65535 above that.
+    An integer mask whose maximum is 1 is a 0/1 mask: road is 1."""
+
+    def __init__(self, dtype, maximum: float, threshold: float | None = None):
+        dtype = np.dtype(dtype)
+        fraction = 0.5 if threshold is None else float(threshold)
+        if dtype == bool:
+            self.cut = 0.5
+        elif dtype.kind != "f" and maximum == 1:
+            self.cut = 1.0
+        else:
+            scale = 1.0 if dtype.kind == "f" and maximum <= 1 else 255.0 if maximum <= 255 else 65535.0
+            self.cut = fraction * scale
+
+    @staticmethod
+    def maximum(array: np.ndarray) -> float:
+        if not array.size:
+            return 0.0
+        if array.dtype.kind == "f":
+            finite = array[np.isfinite(array)]
+            return float(finite.max()) if finite.size else 0.0
+        return float(array.max())
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        return values >= self.cut   # NaN is never road
+
+
+def binarize_mask(array: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Road = channel 0 at or over half its range (``RoadRule``), or == 1 for a 0/1 mask."""
     if array.ndim == 3:
         array = array[:, :, 0]
     if array.dtype == bool:
         return array.copy()
-    if array.size and array.max() == 1:
-        return array == 1
-    return array >= 128
+    return RoadRule(array.dtype, RoadRule.maximum(array), threshold).apply(array)
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a road mask file as a boolean H x W array."""
+def read_mask(path: str | os.PathLike, threshold: float | None = None) -> np.ndarray:
+    """Read a road mask file as a boolean H x W array (``threshold``: see ``RoadRule``)."""
     path = Path(path)
     _check_file(path)
     try:
         with Image.open(path) as im:
             check_pixels(path, im.width, im.height)
             im.load()
-            if im.mode in ("LA", "1", "I;16", "I"):
+            if im.mode.startswith("I;16") or im.mode in ("I", "F"):   # 16/32-bit or float: keep the values
+                return binarize_mask(np.asarray(im), threshold)
+            if im.mode in ("LA", "1"):
                 im = im.convert("L")
             elif im.mode not in ("L", "RGB"):  # P, RGBA...: road is channel 0, not luminance
                 im = im.convert("RGB")
@@ -258,7 +289,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
         raise _bomb_error(path, exc) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadInputError(f"not a readable mask ({exc})", "Re-export it as a PNG.", path) from exc
-    return binarize_mask(array)
+    return binarize_mask(array, threshold)
 
 
 def encode_mask_png(mask: np.ndarray) -> bytes:

@@ -94,3 +94,27 @@ def walk_folder(directory: str | os.PathLike, accept: Callable[[str], bool],
         pending += listing.folders
         notes += hidden
     return total, notes
+
+
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as one input file (missing, a link loop, a folder, a pipe), or None.
+    Checked before opening: opening a FIFO blocks until something writes to it."""
+    import stat
+
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            target = os.readlink(path)
+            if exc.errno == errno.ELOOP:
+                return f"symbolic link loop (it points to {target}, which leads back to itself); fix or remove the link"
+            return f"dangling symbolic link (its target {target} does not exist); fix or remove the link"
+        if exc.errno == errno.ENOENT:
+            return "no such file"
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, socket or device)"
+    return None

@@ -55,13 +55,13 @@ def test_workspace_accepted_masks_placed_by_their_geotiff_tiles(tmp_path, capsys
     finally:
         workspace.close()
     assert main(["vectorize", str(root), "--out", str(tmp_path / "out"), "--no-polygons"]) == 0
-    network = json.loads((tmp_path / "out" / "chip_0_network.geojson").read_text())
+    network = json.loads((tmp_path / "out" / "ws_network.geojson").read_text())   # a workspace: one network
     assert network["crs"]["properties"]["name"].endswith("32633")
     x, y = np.asarray(network["features"][0]["geometry"]["coordinates"]).T
     assert (300000 <= x).all() and (x <= 300000 + 60).all() and (5000000 - 48 <= y).all()
-    assert not (tmp_path / "out" / "chip_0_roads.geojson").exists()
-    assert not (tmp_path / "out" / "chip_1_network.geojson").exists()   # not accepted: not vectorised
-    assert "vectorised 1 of 1 masks" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "ws_roads.geojson").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ws_network.geojson", "ws_nodes.geojson"]
+    assert "vectorised 1 of 1 outputs" in capsys.readouterr().out   # chip_1 is not accepted: not vectorised
 
 
 def test_predict_vector_on_a_plain_image_writes_a_pixel_network(tmp_path, capsys):

@@ -19,18 +19,17 @@ import networkx as nx
 import numpy as np
 
 from .build import edge_width_px, label_kinds
-from .connect import connect_network
 from .simplify import oriented_pts, path_length, simplify
 from .skeleton import skeletonize_mask
-from .trace import trace_graph
+from .trace import check_junctions, trace_graph
 
-EdgeFn = Callable[[int, int, np.ndarray, float], None]     # from node, to node, (N, 2) global row/col, width px
+# from node, to node, (N, 2) global row/col, width px, and the two nodes' (row, col): the line's exact ends
+EdgeFn = Callable[[int, int, np.ndarray, float, tuple], None]
 NodeFn = Callable[[int, np.ndarray, str, int], None]       # id, (row, col), kind, degree
 
 
 def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int, int], *,
-                  min_spur_px: float | None = None, merge_px: float = 3.0,
-                  bridge: np.ndarray | None = None) -> nx.MultiGraph:
+                  min_spur_px: float | None = None, merge_px: float = 3.0) -> nx.MultiGraph:
     """The pieces of the road graph of a haloed window ``road`` (top-left pixel ``origin`` globally)
     that lie in its ``core``. Nodes: ("node", first pixel) with ``owned`` (its pixel is in the core),
     ``kind`` and ``degree``, or ("border", link); edges carry global ``pts``, ``width_px`` and ``start``."""
@@ -38,9 +37,8 @@ def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int
 
     distance = ndimage.distance_transform_edt(road)
     local = trace_graph(skeletonize_mask(road))
+    check_junctions(local, origin)
     simplify(local, distance, min_spur_px=min_spur_px, merge_px=merge_px)
-    if bridge is not None:   # the window's probability (or mask): post-process a prediction's network
-        connect_network(local, bridge, distance, open_border=True)
     label_kinds(local)
     offset = np.asarray(origin)
     rows, cols = core
@@ -71,8 +69,7 @@ def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int
                     o = np.mean(end[1], axis=0) if end[0] == "border" else local.nodes[node]["o"] + offset
                     graph.add_node(end, o=np.asarray(o, float), owned=False)
             piece = pts[max(i - 1, 0):min(j + 2, len(pts))] + offset
-            width = local.edges[u, v, key].get("width_px") or edge_width_px(distance, pts[i:j + 1])  # bridge: its road's
-            graph.add_edge(a, b, pts=piece, width_px=width, start=a)
+            graph.add_edge(a, b, pts=piece, width_px=edge_width_px(distance, pts[i:j + 1]), start=a)
     return graph
 
 
@@ -84,17 +81,24 @@ class Stitcher:
     """Numbers nodes across blocks, emits final edges at once and joins pieces at border nodes."""
 
     def __init__(self, emit_edge: EdgeFn, emit_node: NodeFn):
-        self.emit_edge, self.emit_node = emit_edge, emit_node
+        self._emit_edge, self.emit_node = emit_edge, emit_node
         self.pending = nx.MultiGraph()
         self.ids: dict[tuple, int] = {}
+        # Each node's place as first seen: the node and the ends of its edges are written from this one
+        # value, so every edge ends exactly on its node (blocks that see a node both compute its centre).
+        self.where: dict[tuple, np.ndarray] = {}
 
     def _id(self, name: tuple) -> int:
         return self.ids.setdefault(name, len(self.ids))
 
+    def emit_edge(self, u: tuple, v: tuple, pts: np.ndarray, width: float) -> None:
+        self._emit_edge(self._id(u), self._id(v), pts, width, (self.where[u], self.where[v]))
+
     def add_block(self, graph: nx.MultiGraph) -> None:
         for name, data in graph.nodes(data=True):
+            self.where.setdefault(name, np.asarray(data["o"], float))
             if data.get("owned"):
-                self.emit_node(self._id(name), data["o"], data["kind"], data["degree"])
+                self.emit_node(self._id(name), self.where[name], data["kind"], data["degree"])
         touched = set()
         for u, v, key, data in graph.edges(keys=True, data=True):
             pts = oriented_pts(graph, u, v, key)
@@ -104,7 +108,7 @@ class Stitcher:
                 self.pending.add_edge(u, v, pts=pts, width_px=data["width_px"], start=u)
                 touched.update(n for n in (u, v) if _is_border(n))
             else:
-                self.emit_edge(self._id(u), self._id(v), pts, data["width_px"])
+                self.emit_edge(u, v, pts, data["width_px"])
         for node in touched:
             self._join(node)
 
@@ -123,7 +127,7 @@ class Stitcher:
         if _is_border(a) or _is_border(b):
             pending.add_edge(a, b, pts=pts, width_px=width, start=a)
         else:
-            self.emit_edge(self._id(a), self._id(b), pts, width)
+            self.emit_edge(a, b, pts, width)
         for end in (a, b):
             if not _is_border(end) and end in pending and pending.degree(end) == 0:
                 pending.remove_node(end)
@@ -134,9 +138,9 @@ class Stitcher:
         for node in list(self.pending.nodes):
             if _is_border(node):
                 kind = "loop" if self.pending.has_edge(node, node) else "end"
-                self.emit_node(self._id(node), self.pending.nodes[node]["o"], kind, self.pending.degree(node))
+                self.emit_node(self._id(node), self.where[node], kind, self.pending.degree(node))
         for u, v, key, data in self.pending.edges(keys=True, data=True):
-            self.emit_edge(self._id(u), self._id(v), oriented_pts(self.pending, u, v, key), data["width_px"])
+            self.emit_edge(u, v, oriented_pts(self.pending, u, v, key), data["width_px"])
         self.pending.clear()
 
 

@@ -13,13 +13,15 @@ from ..fsutil import atomic_writer
 
 
 PIXEL_GRID_CRS = 'LOCAL_CS["pixel grid (no georeferencing)",UNIT["pixel",1]]'
+# A geotransform with no CRS: the raster's own map grid, in units nobody named.
+OWN_GRID_CRS = 'LOCAL_CS["the raster\'s own grid (a geotransform with no CRS)",UNIT["unknown",1]]'
 
 
-def crs_member(crs, pixel_grid: bool = False) -> dict | None:
-    """The GeoJSON 2008 ``crs`` member GDAL reads. ``pixel_grid``: a raster with no georeferencing
-    gets a local pixel CRS, so GDAL and QGIS do not take its pixel coordinates for WGS84 degrees."""
-    if pixel_grid:
-        return {"type": "name", "properties": {"name": PIXEL_GRID_CRS}}
+def crs_member(crs, local_cs: str | None = None) -> dict | None:
+    """The GeoJSON 2008 ``crs`` member GDAL reads. ``local_cs`` (PIXEL_GRID_CRS, OWN_GRID_CRS): a raster
+    with no CRS gets a local one, so GDAL and QGIS do not take its coordinates for WGS84 degrees."""
+    if local_cs:
+        return {"type": "name", "properties": {"name": local_cs}}
     if crs is None:
         return None
     epsg = crs.to_epsg()
@@ -30,12 +32,12 @@ def crs_member(crs, pixel_grid: bool = False) -> dict | None:
 class FeatureWriter:
     """Streams a FeatureCollection to ``path``; ``close(error)`` discards it instead."""
 
-    def __init__(self, path: Path, crs, wgs84: bool, pixel_grid: bool = False):
+    def __init__(self, path: Path, crs, wgs84: bool, local_cs: str | None = None):
         self.path, self.crs, self.wgs84, self.count = path, crs, wgs84, 0
         self._ctx = atomic_writer(path, "w")
         self.fh = self._ctx.__enter__()
         head = {"type": "FeatureCollection", "name": path.stem}
-        member = None if wgs84 else crs_member(crs, pixel_grid)
+        member = None if wgs84 else crs_member(crs, local_cs)
         if member:
             head["crs"] = member
         self.fh.write(json.dumps(head)[:-1] + ', "features": [\n')

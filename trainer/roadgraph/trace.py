@@ -14,6 +14,31 @@ import numpy as np
 
 from .skeleton import skeleton_links
 
+# A junction of real roads is a few skeleton pixels; a mesh of branch pixels (a 1-px checkerboard or
+# dithering) would become one "node" with hundreds of self-loops whose ends lie far from it.
+MAX_JUNCTION_PX = 64
+
+
+class DegenerateSkeletonError(ValueError):
+    """The skeleton is a mesh, not lines: ``pixels`` branch pixels touch each other around (row, col)."""
+
+    def __init__(self, pixels: int, row: float, col: float):
+        self.pixels, self.row, self.col = pixels, row, col
+        super().__init__(self.sentence())
+
+    def sentence(self) -> str:
+        return (f"its road pixels around row {self.row:.0f}, column {self.col:.0f} form a 1-pixel pattern "
+                f"(a checkerboard or dithering: {self.pixels} touching branch pixels), not roads, so no "
+                f"road network can be traced from them")
+
+
+def check_junctions(graph: nx.MultiGraph, origin: tuple[int, int] = (0, 0)) -> None:
+    """Raise DegenerateSkeletonError when a node of ``trace_graph`` is a mesh rather than a junction."""
+    for _, data in graph.nodes(data=True):
+        if len(data["pts"]) > MAX_JUNCTION_PX:
+            row, col = data["o"]
+            raise DegenerateSkeletonError(len(data["pts"]), row + origin[0], col + origin[1])
+
 
 def trace_graph(skeleton: np.ndarray) -> nx.MultiGraph:
     """Graph of a one-pixel-wide ``skeleton`` (bool H x W), in its pixel coordinates."""
