@@ -97,6 +97,7 @@ def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict, s
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchKey", "404"):   # deleted since the listing
             return False
+        code = f"HTTP {code}" if code.isdigit() else code   # an error without a body: only its status
         # AccessDenied, a KMS key the user may not use...: the marker exists, so the scene may well be
         # finished; predicting everything again would silently re-bill finished work
         raise RoadsegError(f"cannot read the marker s3://{bucket}/{prefix}{marker} ({code or exc}), so it is "
