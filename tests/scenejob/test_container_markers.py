@@ -98,6 +98,7 @@ def test_an_s3_marker_refused_by_access_denied_is_said_and_nothing_is_predicted(
         s3io.remaining_scenes(s3, "s3://markers/scenes/", "s3://markers/out/")
     assert "s3:GetObject on the output prefix" in str(at_launch.value)
     with pytest.raises(RoadsegError, match="cannot read the marker"):
-        run("s3://markers/scenes/", str(model_archive), "s3://markers/out/", JobOptions(tile=128, overlap=16, device="cpu"), s3=s3)
+        run("s3://markers/scenes/", str(model_archive), "s3://markers/out/",
+            JobOptions(tile=128, overlap=16, device="cpu"), s3=s3)
     s3.delete_bucket_policy(Bucket="markers")
     assert s3.get_object(Bucket="markers", Key="out/a_mask.tif")["Body"].read() == b"x" * 10   # untouched
