@@ -14,6 +14,7 @@ from .artifact import LoadedModel, load_model
 from .data import list_pairs
 from .errors import BadInputError, DataError
 from .imageio import read_image, read_mask
+from .listing import list_folder
 from .metrics import Confusion
 from .roadgraph.metrics import ConnectivityTotals
 
@@ -63,26 +64,31 @@ def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike
 
 
 def evaluate_predictions(predictions_dir: str | os.PathLike, data_dir: str | os.PathLike,
-                         skipped: list | None = None) -> dict:
+                         skipped: list | None = None, threshold: float | None = None) -> dict:
     """The metrics of ``evaluate`` for existing masks in ``predictions_dir``, paired with the truth
     of ``data_dir``'s test split by stem (``STEM.png``/``.tif``, or ``STEM_mask.*`` as predict writes).
     ``data_dir`` may also be a plain folder of masks (or hold masks/ alone): two annotators' masks
     are compared with no images."""
+    # probability predictions (float 0..1, 8- or 16-bit) are cut at ``threshold`` (``imageio.RoadRule``)
     predictions_dir = Path(predictions_dir)
     if not predictions_dir.is_dir():
         raise DataError("is not a folder of predicted masks", "Point --predictions at a folder of STEM.png masks.",
                         predictions_dir)
     truths, problems, directory = _truth_masks(Path(data_dir))
-    found = _masks_by_stem(predictions_dir)
+    found, broken = _masks_by_stem(predictions_dir)
     confusion, connectivity = Confusion(), ConnectivityTotals()
     listed = len(problems)
     for name, stem, truth_path in truths:
         prediction = found.get(stem)
         if prediction is None:
-            problems.append((name, f"no prediction {stem}.png in {predictions_dir}"))
+            if stem in broken:   # a folder, a link loop or a pipe by that name: say so, not "no prediction"
+                path, reason = broken[stem]
+                problems.append((name, f"the prediction {path} is not a mask file that can be read: {reason}"))
+            else:
+                problems.append((name, f"no prediction {stem}.png in {predictions_dir}"))
             continue
         try:
-            mask, truth = read_mask(prediction), read_mask(truth_path)
+            mask, truth = read_mask(prediction, threshold), read_mask(truth_path)
         except BadInputError as exc:
             problems.append((name, exc.what))
             continue
@@ -103,25 +109,34 @@ def _truth_masks(data_dir: Path) -> tuple[list[tuple[str, str, Path]], list, Pat
         directory = evaluation_directory(data_dir)
     except DataError:
         for folder in (data_dir / "test" / "masks", data_dir / "masks", data_dir):
-            masks = _masks_by_stem(folder) if folder.is_dir() else {}
-            if masks:
-                return [(path.name, stem, path) for stem, path in sorted(masks.items())], [], folder
+            masks, broken = _masks_by_stem(folder) if folder.is_dir() else ({}, {})
+            if masks or broken:   # the ones that cannot be read are reported, never dropped silently
+                for path, reason in broken.values():
+                    log.warning("skipped %s: %s", path.name, reason)
+                return ([(path.name, stem, path) for stem, path in sorted(masks.items())],
+                        [(path.name, reason) for path, reason in broken.values()], folder)
         raise
     files = list_pairs(directory, directory.name)
     return [(pair.image.name, pair.stem, pair.mask) for pair in files.pairs], list(files.skipped), directory
 
 
-def _masks_by_stem(folder: Path) -> dict[str, Path]:
+def _masks_by_stem(folder: Path) -> tuple[dict[str, Path], dict[str, tuple[Path, str]]]:
+    """Mask files by stem, and by stem the entries named like masks that cannot be read, with why
+    (link loops, pipes, folders: through ``listing``, so none is dropped without a word)."""
+    def is_mask_name(name: str) -> bool:
+        path = Path(name)
+        return path.suffix.lower() in (".png", ".tif", ".tiff") and not path.stem.endswith("_probability")
+
+    listing = list_folder(folder, is_mask_name)
+    broken = {path.stem.removesuffix("_mask"): (path, reason) for path, reason in listing.skipped}
+    broken.update({path.stem.removesuffix("_mask"): (path, "a folder, not a file")
+                   for path in listing.folders if is_mask_name(path.name)})
     masks: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in (".png", ".tif", ".tiff") or not path.is_file():
-            continue
-        if path.stem.endswith("_probability"):
-            continue
+    for path in listing.files:
         stem = path.stem.removesuffix("_mask")
         if stem not in masks or path.suffix.lower() == ".png":
             masks[stem] = path
-    return masks
+    return masks, {stem: why for stem, why in broken.items() if stem not in masks}
 
 
 def _result(confusion: Confusion, connectivity: ConnectivityTotals | None, problems: list, skipped: list | None,

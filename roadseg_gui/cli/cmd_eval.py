@@ -28,6 +28,9 @@ def register(subparsers) -> None:
     parser.add_argument("--engine", default="torch", choices=("torch", "onnx", "auto"),
                         help="inference engine (default torch)")
     parser.add_argument("--tile", type=int, default=512, help="window size for large images (default 512)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="with --predictions: road cut for probability masks, as a fraction of their range "
+                             "(default 0.5: 0.5 for floats 0..1, 128 for 8 bits); 0/1 and 0/255 masks need none")
     parser.set_defaults(func=run)
 
 
@@ -37,7 +40,7 @@ def run(args) -> int:
 
     skipped: list = []
     if args.predictions:
-        metrics = evaluate_predictions(args.predictions, args.data, skipped=skipped)
+        metrics = evaluate_predictions(args.predictions, args.data, skipped=skipped, threshold=args.threshold)
     else:
         metrics = evaluate(args.model, args.data, device=args.device, engine=args.engine, tile=args.tile,
                            skipped=skipped, connectivity=True)
