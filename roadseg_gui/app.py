@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     handlers = quit_on_signals(app, window)
     code = app.exec()
     handlers.uninstall()
+    if window.rescue is not None:   # edits not saved in the workspace: kept elsewhere (or lost), and said
+        from roadseg_gui.ui.recovery_ui import EXIT_EDITS_NOT_SAVED
+        code = code or EXIT_EDITS_NOT_SAVED
     # Destroy the window while Qt is still fully alive, not during interpreter shutdown.
     window.deleteLater()
     from PySide6.QtCore import QCoreApplication, QEvent

@@ -108,6 +108,13 @@ class Autosaver(QObject):
                     ok = False
         return ok and not self._unsaved_errors
 
+    def unsaved_masks(self) -> dict:
+        """stem -> mask of every edit not on disk: after a failed ``flush_now``, what a quit must keep elsewhere."""
+        masks = {stem: current() for stem, current in self._dirty.items()}
+        for stem, mask in self._saving.items():
+            masks.setdefault(stem, mask)
+        return masks
+
     def pending_mask(self, stem: str):
         """The newest mask of ``stem`` that is not on disk yet (dirty or still being written), or None."""
         dirty = self._dirty.get(stem)

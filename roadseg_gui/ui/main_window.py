@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxL
 
 from roadseg_gui.core.settings import LabelingSettings
 
-from . import dialogs, docks, menus
+from . import dialogs, docks, menus, recovery_ui
 from .actions import Actions
 from .banner import Banner
 from .canvas import TileCanvas
@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.workspace = None
         self.ask_on_quit = True
+        self.rescue = None                      # recovery_ui.Rescue when a quit could not save every edit
         self.initial_model: str | None = None   # --model on the command line
         self.side_panels = side_panels          # S3 sync and retrain docks (their imports are heavy)
         self.log_panel = LogPanel()
@@ -192,6 +193,7 @@ class MainWindow(QMainWindow):
         self.workspace = workspace
         self._apply_labeling_settings(workspace.settings.labeling)
         self.browser.set_workspace(workspace)
+        recovery_ui.offer_restore(self, workspace)   # edits an earlier quit could not save
         self.setWindowTitle(f"roadseg — {workspace.root.name}")
         self.statusBar().clearMessage()
         self.log_panel.info(f"Opened {workspace.root} ({self.browser.model.rowCount()} tiles).")
@@ -298,6 +300,7 @@ class MainWindow(QMainWindow):
         if not self.editor.save_now() and self.ask_on_quit and not dialogs.confirm_quit_unsaved(self):
             event.ignore()
             return
+        self.rescue = recovery_ui.rescue_unsaved(self)   # what could not be saved is kept elsewhere, and said
         QSettings("roadseg", "roadseg").setValue("geometry", self.saveGeometry())
         QSettings("roadseg", "roadseg").setValue("state", self.saveState())
         if self.prediction is not None:
