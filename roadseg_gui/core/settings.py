@@ -93,6 +93,10 @@ class LabelingSettings:
     qa_gap_widths: float = 4.0        # connectivity QA: gaps up to this many road widths are marked
     qa_min_fragment_px: int = 0       # fragments shorter than this are marked (0: 8 road widths)
     qa_min_speck_px: int = 0          # prediction specks under this area go unmarked (0: (2 road widths)^2)
+    review_start: str = "prediction"  # an untouched tile starts as the prediction; "labeled": as labeled, roads proposed
+    review_join_widths: float = 2.0   # review: an accepted road's end this many widths from a labeled road joins it
+    review_min_width_px: int = 3      # review: candidate widths (measured from the prediction) are clamped to this range
+    review_max_width_px: int = 40
 
 
 @dataclass
