@@ -121,7 +121,34 @@ def _local_scenes(root: Path, output: Path | None, manifest_prefix: str, host: t
             return None
         raise RoadsegError(f"{root} holds no scene (no .tif, .tiff, .vrt, .jp2 or .img file)",
                            "Point the input at the folder that holds the GeoTIFF scenes.")
-    return scenes, unreadable, lambda relative, _folder: base / relative  # local scenes are read in place
+    return scenes, unreadable, _local_fetch(base, manifest_prefix)
+
+
+def _local_fetch(base: Path, manifest_prefix: str):
+    """Scenes are read in place. In a Processing job only the manifest's scenes arrive: their sidecar files
+    and a VRT's sources are fetched from the manifest's prefix (when S3 can be reached from the job)."""
+    from .sidecars import missing_source
+
+    remote: list = []
+    if manifest_prefix.startswith("s3://"):
+        from . import s3io
+        remote.append(s3io.fetcher(_s3_client(), manifest_prefix))
+
+    def fetch(relative: str, _folder) -> Path:
+        if remote:
+            try:
+                remote[0](relative, base, missing_only=True)
+            except BadInputError:
+                raise
+            except RoadsegError as exc:   # no route to S3 (network isolation) or no permission: say so once
+                print(f"sidecar files are not fetched from {manifest_prefix}: {exc}", flush=True)
+                remote.clear()
+        path = base / relative
+        reason = missing_source(path) if path.suffix.lower() == ".vrt" else None
+        if reason:
+            raise BadInputError(reason, path=path)
+        return path
+    return fetch
 
 
 def _predictor(s3, model: str, options: JobOptions, work: Path):

@@ -8,6 +8,7 @@ scenes whose outputs are complete.
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -119,18 +120,49 @@ def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict, s
         return False
 
 
-def fetcher(s3, input_uri: str):
-    """``fetch(relative, folder)`` for the runner: download one scene (keeping its name) and return its path."""
-    bucket, prefix = split_uri(input_uri)
+def fetcher(s3, input_uri: str, keys: list[str] | None = None):
+    """``fetch(relative, folder)`` for the runner: download one scene under ``folder`` (keeping its relative
+    path), with its sidecar files and a VRT's sources (see ``sidecars``), and return its path."""
+    from .sidecars import sidecar_names, vrt_sources
 
-    def fetch(relative: str, folder: Path) -> Path:
-        target = Path(folder) / relative.rsplit("/", 1)[-1]
+    bucket, prefix = split_uri(input_uri)
+    listed: dict[str, set] = {}
+
+    def all_keys() -> set:
+        if "keys" not in listed:   # listed once, on the first scene
+            listed["keys"] = set(keys if keys is not None else list_keys(s3, input_uri))
+        return listed["keys"]
+
+    def download(relative: str, folder: Path, missing_only: bool = False) -> Path:
+        target = Path(folder) / relative
+        if missing_only and target.exists():
+            return target
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             s3.download_file(bucket, prefix + relative, str(target))
         except ClientError as exc:
             raise RoadsegError(f"cannot download s3://{bucket}/{prefix}{relative} "
                                f"({exc.response.get('Error', {}).get('Code', exc)})") from exc
+        return target
+
+    def with_sidecars(relative: str, folder: Path, missing_only: bool) -> Path:
+        target = download(relative, folder, missing_only)
+        directory = relative.rpartition("/")[0]
+        base = directory + "/" if directory else ""
+        names = [k[len(base):] for k in all_keys() if k.startswith(base) and "/" not in k[len(base):]]
+        for sidecar in sidecar_names(relative.rpartition("/")[2], names):
+            download(base + sidecar, folder, missing_only)
+        return target
+
+    def fetch(relative: str, folder: Path, missing_only: bool = False) -> Path:
+        target = with_sidecars(relative, folder, missing_only)
+        if target.suffix.lower() == ".vrt":
+            for source in vrt_sources(target):
+                key = posixpath.normpath(posixpath.join(posixpath.dirname(relative), source))
+                if not _relative_is_safe(key) or key not in all_keys():
+                    raise BadInputError(f"its source {source} is not under {input_uri}",
+                                        "Keep a VRT's sources under the input prefix, named relative to the VRT.")
+                with_sidecars(key, folder, missing_only)
         return target
     return fetch
 
