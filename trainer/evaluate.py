@@ -1,6 +1,8 @@
 """Evaluate a model on a labelled split: road IoU, F1, precision, recall over the whole set,
 and pixel accuracy only beside the all-background accuracy of the same pixels; beside them the
-connectivity of the roads: APLS and clDice (``trainer.roadgraph``).
+connectivity of the roads: APLS and clDice (``trainer.roadgraph``). ``apls`` is that of the network a
+user gets from the prediction (gaps bridged, spurs pruned: ``roadgraph.connect``), ``apls_raw`` that of
+the prediction's raw skeleton.
 ``evaluate_predictions`` scores a folder of masks made elsewhere (another tool, an older model,
 a second annotator) the same way, with no model."""
 
@@ -36,8 +38,8 @@ def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike
              engine: str = "torch", tile: int = 512, overlap: int = 64, skipped: list | None = None,
              connectivity: bool = False) -> dict:
     """Metrics of ``model`` on the test split of ``data_dir``; unusable pairs are reported and skipped
-    (appended to ``skipped`` as (name, reason) when given). ``connectivity`` adds ``apls`` and
-    ``cldice`` (off by default: the keys training writes are the pixel metrics)."""
+    (appended to ``skipped`` as (name, reason) when given). ``connectivity`` adds ``apls``, ``apls_raw``
+    and ``cldice`` (off by default: the keys training writes are the pixel metrics)."""
     from .predict import Predictor
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -56,19 +58,21 @@ def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike
         if image.shape[:2] != truth.shape:
             problems.append((pair.image.name, "image and mask sizes differ"))
             continue
-        mask = predictor.predict(image).mask
-        confusion.add(mask, truth)
-        if roads is not None:
-            roads.add(mask, truth)
+        prediction = predictor.predict(image)
+        confusion.add(prediction.mask, truth)
+        if roads is not None:   # bridged over the model's probability, as predict --vector bridges
+            roads.add(prediction.mask, truth, prediction.probability)
     return _result(confusion, roads, problems, skipped, directory)
 
 
 def evaluate_predictions(predictions_dir: str | os.PathLike, data_dir: str | os.PathLike,
-                         skipped: list | None = None, threshold: float | None = None) -> dict:
+                         skipped: list | None = None, threshold: float | None = None,
+                         bridge: bool = True) -> dict:
     """The metrics of ``evaluate`` for existing masks in ``predictions_dir``, paired with the truth
     of ``data_dir``'s test split by stem (``STEM.png``/``.tif``, or ``STEM_mask.*`` as predict writes).
     ``data_dir`` may also be a plain folder of masks (or hold masks/ alone): two annotators' masks
-    are compared with no images."""
+    are compared with no images; ``bridge=False`` scores their own networks (labels are the truth), so
+    ``apls`` is then ``apls_raw``."""
     # probability predictions (float 0..1, 8- or 16-bit) are cut at ``threshold`` (``imageio.RoadRule``)
     predictions_dir = Path(predictions_dir)
     if not predictions_dir.is_dir():
@@ -76,7 +80,7 @@ def evaluate_predictions(predictions_dir: str | os.PathLike, data_dir: str | os.
                         predictions_dir)
     truths, problems, directory = _truth_masks(Path(data_dir))
     found, broken = _masks_by_stem(predictions_dir)
-    confusion, connectivity = Confusion(), ConnectivityTotals()
+    confusion, connectivity = Confusion(), ConnectivityTotals(bridge=bridge)
     listed = len(problems)
     for name, stem, truth_path in truths:
         prediction = found.get(stem)

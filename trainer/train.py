@@ -41,7 +41,7 @@ from .errors import DataError, RoadsegError
 from .failure_reason import write_failure_reason
 from .metrics import rounded
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
-from .train_args import TrainConfig, build_parser, config_from_args, config_from_namespace  # noqa: F401
+from .train_args import TrainConfig, build_parser, choose_crop, config_from_args, config_from_namespace  # noqa: F401
 from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
 from .train_dist import Runtime, barrier, broadcast_flag, is_model_writer, setup_runtime, shutdown
 from .train_loop import evaluate_epoch, make_scaler, recalibrate_batchnorm, train_epoch
@@ -113,8 +113,8 @@ def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mea
 
 
 EPOCH_KEYS = ("epoch", "train_loss", "test_loss", "test_iou", "test_f1", "test_precision", "test_recall",
-              "test_accuracy", "test_background_accuracy", "test_cldice", "lr", "seconds", "overhead",
-              "metrics_epoch", "progress")
+              "test_accuracy", "test_background_accuracy", "test_cldice", "test_apls", "test_apls_raw", "lr", "seconds",
+              "overhead", "metrics_epoch", "progress")   # test_apls(_raw): measured on the last epoch only
 
 
 def _epoch_line(record: dict) -> str:
@@ -136,7 +136,7 @@ def _fmt(key: str, value) -> str:
 def fit(config: TrainConfig, on_epoch=None) -> dict:
     """Train, checkpointing every epoch; write the model folder. Returns the final test metrics."""
     check_backbone(config.backbone)
-    if config.epochs < 1 or config.batch_size < 1 or config.image_size < 32:
+    if config.epochs < 1 or config.batch_size < 1 or (config.image_size is not None and config.image_size < 32):
         raise DataError("--epochs and --batch-size must be at least 1 and --image-size at least 32")
     if config.minutes is not None and not config.minutes > 0:
         raise DataError(f"--minutes must be more than 0 (got {config.minutes})")
@@ -166,6 +166,9 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 
 def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     started = time.perf_counter()
+    config.image_size, why = choose_crop(config.image_size, runtime.cuda)
+    if runtime.is_main:   # the first line of the log: the crop decides how fast a CPU run learns
+        log.info("training crop %d px (%s); device %s", config.image_size, why, runtime.device)
     torch.manual_seed(config.seed)
     train_files, test_files = resolve_splits(config.data, config.train, config.test)
     model, mean, std, parent = _initial_model(config)
@@ -283,8 +286,8 @@ def _test_pass(model, test_loader, runtime: Runtime, mean, std, unreadable: dict
     test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable, roads, apls=apls)
     connectivity = roads.as_dict()
     metrics = {**confusion.as_dict(), "cldice": connectivity["cldice"]}
-    if apls:
-        metrics["apls"] = connectivity["apls"]
+    if apls:   # apls: the network a user gets (bridged); apls_raw: the raw skeleton's
+        metrics["apls"], metrics["apls_raw"] = connectivity["apls"], connectivity["apls_raw"]
     return test_loss, metrics
 
 

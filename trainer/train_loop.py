@@ -193,22 +193,24 @@ def evaluate_epoch(model, loader, runtime: Runtime, mean, std, reported: dict | 
         samples += len(tiles)
         confusion.add(probability >= PREDICT_THRESHOLD, targets == 1)
         if roads is not None:
-            _add_roads(roads, (probability >= PREDICT_THRESHOLD).cpu().numpy(), (targets == 1).cpu().numpy(), apls)
+            _add_roads(roads, probability.cpu().numpy(), (targets == 1).cpu().numpy(), apls)
     road_counts = _ROAD_COUNTS if roads is not None else ()
     summed = all_reduce_sum([loss_sum, float(samples), *confusion.as_list(),
                              *(getattr(roads, name) for name in road_counts)], runtime)
     for name, value in zip(road_counts, summed[7:]):
-        setattr(roads, name, int(value) if name != "apls_sum" else value)
+        setattr(roads, name, value if name in ("apls_sum", "apls_raw_sum") else int(value))
     return summed[0] / max(summed[1], 1.0), Confusion.from_list(summed[2:7])
 
 
-_ROAD_COUNTS = ("pred_skeleton", "pred_inside", "truth_skeleton", "truth_inside", "apls_sum", "apls_count")
+_ROAD_COUNTS = ("pred_skeleton", "pred_inside", "truth_skeleton", "truth_inside", "apls_sum", "apls_raw_sum",
+                "apls_count")
 
 
-def _add_roads(roads: ConnectivityTotals, predicted: np.ndarray, truths: np.ndarray, apls: bool) -> None:
-    for pred, truth in zip(predicted, truths):
-        if apls:
-            roads.add(pred, truth)
+def _add_roads(roads: ConnectivityTotals, probabilities: np.ndarray, truths: np.ndarray, apls: bool) -> None:
+    for probability, truth in zip(probabilities, truths):
+        pred = probability >= PREDICT_THRESHOLD
+        if apls:   # apls of the bridged network (over this probability) and apls_raw of the skeleton
+            roads.add(pred, truth, probability)
             continue
         # clDice's counts alone, as ConnectivityTotals.add keeps them (without its APLS graphs)
         pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)

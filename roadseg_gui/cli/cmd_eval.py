@@ -13,10 +13,12 @@ def register(subparsers) -> None:
         description="Evaluate MODEL (folder, model.tar.gz, .pth or the seed checkpoint) on DIR/test, or on DIR "
                     "when it directly holds images/ and masks/. Prints one JSON line with road iou, f1, "
                     "precision, recall, and accuracy beside background_accuracy (what an all-background "
-                    "prediction scores), and the roads' connectivity: apls (SpaceNet's path-length similarity) "
-                    "and cldice. With --predictions instead of --model, scores existing masks (another tool's, "
-                    "an older model's, a second annotator's) paired with DIR's masks by file stem. Pairs that "
-                    "cannot be used are reported on stderr and skipped; the exit status is then 1.")
+                    "prediction scores), and the roads' connectivity: apls (SpaceNet's path-length similarity) of "
+                    "the network a user gets (gaps bridged, spurs pruned, as predict --vector delivers it), "
+                    "apls_raw of the prediction's raw skeleton, and cldice. With --predictions instead of --model, "
+                    "scores existing masks (another tool's, an older model's, a second annotator's) paired "
+                    "with DIR's masks by file stem. Pairs that cannot be used are reported on stderr and skipped; "
+                    "the exit status is then 1.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="model folder, model.tar.gz or .pth")
     source.add_argument("--predictions", metavar="PRED_DIR",
@@ -31,6 +33,9 @@ def register(subparsers) -> None:
     parser.add_argument("--threshold", type=float, default=None,
                         help="with --predictions: road cut for probability masks, as a fraction of their range "
                              "(default 0.5: 0.5 for floats 0..1, 128 for 8 bits); 0/1 and 0/255 masks need none")
+    parser.add_argument("--no-bridge", dest="bridge", action="store_false",
+                        help="with --predictions: score the masks' own networks, unbridged (a second annotator's "
+                             "labels); apls is then apls_raw")
     parser.set_defaults(func=run)
 
 
@@ -40,7 +45,8 @@ def run(args) -> int:
 
     skipped: list = []
     if args.predictions:
-        metrics = evaluate_predictions(args.predictions, args.data, skipped=skipped, threshold=args.threshold)
+        metrics = evaluate_predictions(args.predictions, args.data, skipped=skipped, threshold=args.threshold,
+                                       bridge=args.bridge)
     else:
         metrics = evaluate(args.model, args.data, device=args.device, engine=args.engine, tile=args.tile,
                            skipped=skipped, connectivity=True)

@@ -27,15 +27,16 @@ def test_second_annotator_agreement(tmp_path, capsys):
     cut[:, 40:44] = 0                                                           # cuts every road across x=40
     Image.fromarray(cut).save(other / f"{stems[2]}.png")
 
-    assert main(["eval", "--predictions", str(other), "--data", str(data)]) == 0
+    assert main(["eval", "--predictions", str(other), "--data", str(data), "--no-bridge"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert set(metrics) == set(METRIC_KEYS) | {"apls", "cldice"} and metrics["tiles"] == 3
+    assert set(metrics) == set(METRIC_KEYS) | {"apls", "apls_raw", "cldice"} and metrics["tiles"] == 3
     assert metrics["iou"] > 0.9 and metrics["apls"] < 0.95 and metrics["cldice"] < 1.0
+    assert metrics["apls"] == metrics["apls_raw"]        # labels are the truth: nothing bridged
 
-    exact = evaluate_predictions(other, data)
+    exact = evaluate_predictions(other, data, bridge=False)
     (other / f"{stems[2]}.png").unlink()
     shutil.copy(truth_dir / f"{stems[2]}.png", other / f"{stems[2]}.png")
-    identical = evaluate_predictions(other, data)
+    identical = evaluate_predictions(other, data, bridge=False)
     assert identical["iou"] == identical["apls"] == identical["cldice"] == 1.0
     assert exact["apls"] < identical["apls"]
 
@@ -72,7 +73,7 @@ def test_model_evaluation_adds_connectivity_when_asked(tmp_path):
     model = LoadedModel(build_model("mobilenet_v3_large").eval(), ModelMeta(), None, [])
     plain = evaluate(model, data)
     both = evaluate(model, data, connectivity=True)
-    assert set(plain) == set(METRIC_KEYS) and set(both) == set(METRIC_KEYS) | {"apls", "cldice"}
+    assert set(plain) == set(METRIC_KEYS) and set(both) == set(METRIC_KEYS) | {"apls", "apls_raw", "cldice"}
     assert {k: both[k] for k in plain} == plain and 0.0 <= both["apls"] <= 1.0 and 0.0 <= both["cldice"] <= 1.0
 
 
@@ -86,7 +87,7 @@ def test_two_folders_of_masks_with_no_images(tmp_path, capsys):
         other = truth.copy()
         other[:, 50:53] = 0 if seed else other[:, 50:53]      # annotator b left a gap in chip_1
         Image.fromarray(other).save(b / f"chip_{seed}.png")
-    assert main(["eval", "--predictions", str(b), "--data", str(a)]) == 0
+    assert main(["eval", "--predictions", str(b), "--data", str(a), "--no-bridge"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["tiles"] == 2 and metrics["iou"] > 0.9 and metrics["apls"] < 1.0
     assert main(["eval", "--predictions", str(b), "--data", str(tmp_path / "empty")]) == 1

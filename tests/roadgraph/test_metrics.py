@@ -119,7 +119,7 @@ def test_big_tiles_are_scored_in_equal_windows(monkeypatch):
     assert metrics.window_edges(3000) == [0, 1000, 2000, 3000]
     shapes = []
     real = metrics.road_metrics
-    monkeypatch.setattr(metrics, "road_metrics", lambda p, t: shapes.append(t.shape) or real(p, t))
+    monkeypatch.setattr(metrics, "road_metrics", lambda p, t, **kw: shapes.append(t.shape) or real(p, t, **kw))
     mask = np.zeros((1300, 1100), bool)
     mask[600:605, :] = True
     metrics.ConnectivityTotals().add(mask, mask)

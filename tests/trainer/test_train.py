@@ -30,7 +30,8 @@ from trainer.train import TrainConfig, config_from_args, fit
 ROOT = Path(__file__).resolve().parents[2]
 EPOCH_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) test_loss=([0-9.]+) test_iou=([0-9.]+) "
                         r"test_f1=([0-9.]+) test_precision=([0-9.]+) test_recall=([0-9.]+) "
-                        r"test_accuracy=([0-9.]+) test_background_accuracy=([0-9.]+) test_cldice=([0-9.]+) lr=(\S+) "
+                        r"test_accuracy=([0-9.]+) test_background_accuracy=([0-9.]+) test_cldice=([0-9.]+) "
+                        r"(?:test_apls=([0-9.]+) test_apls_raw=([0-9.]+) )?lr=(\S+) "
                         r"seconds=([0-9.]+) "
                         r"overhead=([0-9.]+) metrics_epoch=(\d+) progress=([0-9.]+)$")
 # What the learning test trains on: enough steps for a from-scratch MobileNet to find grey roads.
@@ -92,6 +93,10 @@ def test_epoch_lines_are_machine_readable(trained):
     assert lines[-1].startswith("final ") and float(final["test_iou"]) == pytest.approx(result["iou"], abs=1e-4)
     assert float(final["test_background_accuracy"]) > 0.8  # roads are a minority: accuracy alone says nothing
     assert float(epochs[-1].group(4)) == pytest.approx(result["iou"], abs=1e-4)
+    # APLS (graphs, shortest paths) on the last epoch only: of the delivered (bridged) network and the raw skeleton
+    assert epochs[-1].group(11) and epochs[-1].group(12) and not any(m.group(11) for m in epochs[:-1])
+    assert float(final["test_apls"]) == pytest.approx(result["apls"], abs=1e-4)
+    assert float(final["test_apls_raw"]) == pytest.approx(result["apls_raw"], abs=1e-4)
 
 
 def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):

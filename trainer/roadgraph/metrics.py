@@ -1,6 +1,8 @@
 """Connectivity metrics of a predicted road mask against the truth: APLS and clDice.
 
-Both are computed on pixel grids (a tile's own scale): APLS from ``apls``, clDice per
+Both are computed on pixel grids (a tile's own scale): APLS from ``apls`` -- of the raw skeleton's
+graph (``apls_raw``) and, for a prediction, of the network a user gets (``apls``: post-processed by
+``connect``, as ``predict --vector`` delivers it) -- and clDice per
 Shit et al. (CVPR 2021): Tprec = |skel(P) & G| / |skel(P)|, Tsens = |skel(G) & P| / |skel(G)|,
 clDice = 2 Tprec Tsens / (Tprec + Tsens). Empty against empty scores 1 on both.
 """
@@ -31,8 +33,13 @@ def apls_score(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None = N
 
 
 def road_metrics(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None = None,
-                 buffer: float | None = None, **graph_options) -> dict:
-    """``apls`` and ``cldice`` from one skeletonisation of each mask (plus both APLS directions)."""
+                 buffer: float | None = None, bridge: bool = False, probability: np.ndarray | None = None,
+                 **graph_options) -> dict:
+    """``apls`` and ``cldice`` from one skeletonisation of each mask (plus both APLS directions).
+
+    ``bridge``: ``pred`` is a prediction: ``apls`` (and its directions) is then that of its
+    post-processed network (gaps bridged over -log ``probability``, or over ``pred`` without one)
+    and ``apls_raw`` that of its raw skeleton; without, ``apls`` is the raw one and ``apls_raw`` its copy."""
     pred, truth = _pair(pred, truth)
     pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
     truth_graph = graph_from_skeleton(truth, truth_skeleton, **graph_options)
@@ -41,6 +48,11 @@ def road_metrics(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None =
     spacing = max(10.0, 4.0 * width) if spacing is None else float(spacing)
     buffer = max(3.0, width) if buffer is None else float(buffer)
     result = apls_between(truth_graph, pred_graph, spacing=spacing, buffer=buffer)
+    raw = result["apls"]
+    if bridge and pred_graph.number_of_nodes():
+        delivered = graph_from_skeleton(pred, pred_skeleton, bridge=True, probability=probability, **graph_options)
+        result = apls_between(truth_graph, delivered, spacing=spacing, buffer=buffer)
+    result["apls_raw"] = raw
     result["cldice"] = _cldice(pred, truth, pred_skeleton, truth_skeleton)
     return result
 
@@ -82,16 +94,21 @@ def window_edges(length: int) -> list[int]:
 class ConnectivityTotals:
     """APLS and clDice over a set of tiles, beside ``trainer.metrics.Confusion``.
 
+    ``apls`` is that of the network a user gets from each prediction (``connect``'s post-processing,
+    over the tile's probability when ``add`` is given it), ``apls_raw`` that of its raw skeleton;
+    ``bridge=False`` scores the masks' own networks (a second annotator's labels): both are then the raw one.
+
     clDice sums its skeleton counts over the set (as IoU sums pixels), so big tiles weigh
     more; APLS is the mean over tiles (SpaceNet's way), tiles over ``APLS_WINDOW`` px split
     into equal windows so the pairs of control points stay in memory.
     """
 
-    def __init__(self):
+    def __init__(self, bridge: bool = True):
+        self.bridge = bridge
         self.pred_skeleton = self.pred_inside = self.truth_skeleton = self.truth_inside = 0
-        self.apls_sum, self.apls_count = 0.0, 0
+        self.apls_sum, self.apls_raw_sum, self.apls_count = 0.0, 0.0, 0
 
-    def add(self, pred: np.ndarray, truth: np.ndarray) -> "ConnectivityTotals":
+    def add(self, pred: np.ndarray, truth: np.ndarray, probability: np.ndarray | None = None) -> "ConnectivityTotals":
         pred, truth = _pair(pred, truth)
         pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
         self.pred_skeleton += int(np.count_nonzero(pred_skeleton))
@@ -102,7 +119,10 @@ class ConnectivityTotals:
         for r0, r1 in zip(rows[:-1], rows[1:]):
             for c0, c1 in zip(cols[:-1], cols[1:]):
                 window = (slice(r0, r1), slice(c0, c1))
-                self.apls_sum += road_metrics(pred[window], truth[window])["apls"]
+                scores = road_metrics(pred[window], truth[window], bridge=self.bridge,
+                                      probability=None if probability is None else probability[window])
+                self.apls_sum += scores["apls"]
+                self.apls_raw_sum += scores["apls_raw"]
                 self.apls_count += 1
         return self
 
@@ -115,4 +135,6 @@ class ConnectivityTotals:
             precision = self.pred_inside / self.pred_skeleton
             sensitivity = self.truth_inside / self.truth_skeleton
             cldice = 2 * precision * sensitivity / (precision + sensitivity) if precision + sensitivity else 0.0
-        return {"apls": self.apls_sum / self.apls_count if self.apls_count else 1.0, "cldice": float(cldice)}
+        count = self.apls_count
+        return {"apls": self.apls_sum / count if count else 1.0,
+                "apls_raw": self.apls_raw_sum / count if count else 1.0, "cldice": float(cldice)}
