@@ -1,5 +1,6 @@
-"""Autosave of the working mask: ~1 s after the last edit, at most ~1.5 s after the first unsaved
-edit while edits keep coming (so nothing older than ~2 s is lost), on tile switch and on quit.
+"""Autosave of the working mask: ~1 s after the last edit, at most ~1 s after the first unsaved
+edit while edits keep coming (so nothing older than ~2 s is lost, even on a loaded machine:
+bench/bench_autosave_load.py), on tile switch and on quit.
 
 Saves run in order on one pool thread (so an older mask never overwrites a
 newer one) through ``Workspace.save_working_mask`` (atomic: temp file, fsync,
@@ -13,7 +14,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThreadPool, QTime
 from .workers import Failed, Succeeded, failure_from, submit
 
 DEBOUNCE_MS = 1000
-MAX_WAIT_MS = 1500   # + the write itself: the README promises nothing older than ~2 s is lost
+# + a late timer and the write itself: the README promises nothing older than ~2 s is lost. At 1.5 s the
+# bound measured at load ~9 with 1024-px tiles was 1.60 s (the attack saw 2.36 s); 1 s leaves room for load.
+MAX_WAIT_MS = 1000
 
 
 class Autosaver(QObject):
