@@ -164,6 +164,8 @@ MOUSE_HELP = (("Shift + any tool", "erase with that tool"),
                "window manager takes Alt+click, as openbox, Xfce and KDE do), Alt + click for one click"),
               ("Ctrl + click (road line)", "take the connected predicted road under the click"),
               ("Connect", "click two road ends: they are joined at the road width"),
+              ("Review roads (R)", "click a proposed road to select it; drag a rectangle to accept every road "
+                                   "above the confidence inside it; Shift + wheel changes the selected road's width"),
               ("Esc", "dismiss the connectivity warning after accepting"),
               ("Hold Space + drag", "pan"),
               ("Wheel, middle drag", "zoom, pan"))

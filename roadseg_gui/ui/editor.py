@@ -24,6 +24,7 @@ class TileEditor(QObject):
     accepted = Signal(str, str)          # stem, split
     accept_failed = Signal(str, object)  # stem, Failed
     edits_discarded = Signal(str)        # stem: every edit undone, its autosave dropped
+    prediction_shown = Signal(str)       # stem: a new prediction of the tile on screen (road review follows it)
 
     def __init__(self, canvas, panel, parent=None):
         super().__init__(parent)
@@ -35,6 +36,7 @@ class TileEditor(QObject):
         self._tile = None                # the TileData of the tile on screen (its document is ``document``)
         self.accepting: set[str] = set()  # accepts queued behind the saves, not written yet
         self.straight_segments = False   # S: road line and connect draw straight (as Alt+click does)
+        self.start_from_prediction = True   # [labeling] review_start: an untouched tile starts as the prediction
         self.probability: np.ndarray | None = None
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
@@ -45,6 +47,7 @@ class TileEditor(QObject):
         self.autosaver = Autosaver(self)
         self.loader = TileLoader(self)
         self.loader.threshold = lambda: self.panel.threshold.threshold()
+        self.loader.start_from_prediction = lambda: self.start_from_prediction
         panel.threshold.setToolTip("Where the prediction's outline is drawn and what Take road copies (%). "
                                    "It never changes your mask: 'Use prediction as mask' does.")
         self.loader.loaded.connect(self._loaded)
@@ -65,6 +68,8 @@ class TileEditor(QObject):
     def set_workspace(self, workspace) -> None:
         self.leave_tile()
         self.autosaver.set_workspace(workspace)
+        labeling = getattr(getattr(workspace, "settings", None), "labeling", None)
+        self.start_from_prediction = getattr(labeling, "review_start", "prediction") != "labeled"
         self.loader.set_workspace(workspace)
         self.workspace = workspace
         self.stem = None
@@ -103,7 +108,7 @@ class TileEditor(QObject):
             self._use_unsaved_edits(data)
         current = self.panel.threshold.threshold()
         if data.probability is not None and data.untouched and not data.start_fixed \
-                and data.mask_threshold != current:
+                and data.mask_threshold != current and self.start_from_prediction:
             # Loaded ahead at another threshold: start as a tile loaded now would, whatever the timing.
             data.start_from_prediction(threshold(data.probability, current), current)
         data.start_fixed = data.start_fixed or data.probability is not None
@@ -169,7 +174,7 @@ class TileEditor(QObject):
         self._heatmap = layers.heatmap
         current = self.panel.threshold.threshold()
         self.refresh_prediction_layer(layers.outline if layers.threshold == current else None)
-        if not self._from_disk and self.document.revision == 0:
+        if not self._from_disk and self.document.revision == 0 and self.start_from_prediction:
             # Nobody has touched this tile yet: its starting mask is the prediction.
             self._quiet = True
             try:
@@ -178,6 +183,7 @@ class TileEditor(QObject):
                 self._quiet = False
             self.document.revision = 0
             self._tile.mask_threshold, self._tile.start_fixed = current, True
+        self.prediction_shown.emit(stem)
 
     def prediction_layer(self):
         """The prediction as the panel asks: heatmap, or outline at the current threshold."""

@@ -22,6 +22,7 @@ from .prediction_bridge import PredictionBridge
 from .thumbnails import thumbnailer_for
 from .tile_browser import TileBrowser
 from .qa_overlay import RoadQA
+from .review.install import install_review
 from .toolbox import TOOL_CLASSES
 from .workers import Failed, Succeeded, submit
 from .workspace_events import PairsChanged
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.road_qa = RoadQA(self.editor, self.canvas, self)
         self.road_qa.install(self)
+        self.review = install_review(self)   # proposed roads: Review menu, Road review dock, Y/X/Tab
         self._restore_geometry()
 
     # ---- layout ----------------------------------------------------------

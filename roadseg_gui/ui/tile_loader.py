@@ -56,8 +56,9 @@ class TileData:
         self.mask_threshold = threshold_value
 
 
-def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
-    """Runs on a pool thread. Raises BadInputError for an unreadable image (the tile is marked error)."""
+def load_tile(workspace, stem: str, threshold_value: float, from_prediction: bool = True) -> TileData:
+    """Runs on a pool thread. Raises BadInputError for an unreadable image (the tile is marked error).
+    ``from_prediction``: an untouched tile starts as the prediction (else empty: road review)."""
     rgb = workspace.read_image(stem)
     image = rgb_to_qimage(rgb)
     shape = rgb.shape[:2]
@@ -69,13 +70,14 @@ def load_tile(workspace, stem: str, threshold_value: float) -> TileData:
     if saved is not None and saved.shape != shape:
         saved = None
     predicted = threshold(probability, threshold_value) if probability is not None else None
-    mask = saved if saved is not None else predicted if predicted is not None else np.zeros(shape, bool)
+    start = predicted if from_prediction else None
+    mask = saved if saved is not None else start if start is not None else np.zeros(shape, bool)
     return TileData(stem, image, probability,
                     probability_to_qimage(probability) if probability is not None else None,
                     outline_to_qimage(predicted) if predicted is not None else None,
                     threshold_value, MaskDocument(mask), mask_to_argb(mask), saved is not None,
                     pixel_size_m(workspace.image_path(stem)),
-                    mask_threshold=threshold_value if saved is None and predicted is not None else None)
+                    mask_threshold=threshold_value if saved is None and start is not None else None)
 
 
 @dataclass
@@ -108,6 +110,7 @@ class TileLoader(QObject):
         self._arrived: dict[str, PredictionLayers] = {}   # predictions that came while their tile was loading
         self._wanted: str | None = None
         self.threshold = lambda: 0.5   # the editor supplies the panel's threshold
+        self.start_from_prediction = lambda: True   # and the [labeling] review_start flow
 
     def set_workspace(self, workspace) -> None:
         self.workspace = workspace
@@ -156,14 +159,15 @@ class TileLoader(QObject):
             return
         data.probability, data.prediction_image = layers.probability, layers.heatmap
         data.outline_image, data.threshold = layers.outline, layers.threshold
-        if start_mask and data.untouched:
+        if start_mask and data.untouched and self.start_from_prediction():
             data.start_from_prediction(layers.mask, layers.threshold)
 
     def _start(self, stem: str, priority: int = 0) -> None:
         if stem in self._inflight or self.workspace is None:
             return
         self._inflight.add(stem)
-        submit(load_tile, self.workspace, stem, self.threshold(), pool=self.pool, priority=priority,
+        submit(load_tile, self.workspace, stem, self.threshold(), self.start_from_prediction(), pool=self.pool,
+               priority=priority,
                context=self,
                on_done=lambda outcome, s=stem, ws=self.workspace: self._done(s, ws, outcome))
 

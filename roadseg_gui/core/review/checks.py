@@ -25,10 +25,22 @@ def geometry_issues(line: np.ndarray, *, connected: bool, fragment_px: float, wi
                for r, c in spikes(coarse)]
     length = float(np.hypot(*np.diff(line, axis=0).T).sum()) if len(line) > 1 else 0.0
     if not connected and length < fragment_px:
-        r, c = line[len(line) // 2]
+        r, c = _halfway(line)
         issues.append(Issue("short_piece", c + 0.5, r + 0.5,
                             f"accepted piece of {length:.0f} px on its own (shorter than {fragment_px:.0f} px)"))
     return issues
+
+
+def _halfway(line: np.ndarray) -> np.ndarray:
+    """The point half the line's length along it."""
+    steps = np.hypot(*np.diff(line, axis=0).T)
+    if len(line) < 2 or not steps.sum():
+        return line[0]
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    half = along[-1] / 2
+    i = min(int(np.searchsorted(along, half)), len(line) - 1)
+    t = (half - along[i - 1]) / max(steps[i - 1], 1e-9)
+    return line[i - 1] + t * (line[i] - line[i - 1])
 
 
 def _without_short_links(line: np.ndarray, shortest: float) -> np.ndarray:
