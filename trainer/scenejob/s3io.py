@@ -26,12 +26,13 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, (prefix + "/" if prefix else "")
 
 
-def list_keys(s3, uri: str) -> list[str]:
-    """Every key under the prefix, relative to it."""
+def list_keys(s3, uri: str, flat: bool = False) -> list[str]:
+    """Every key under the prefix, relative to it (``flat``: only those directly in it, not in sub-folders)."""
     bucket, prefix = split_uri(uri)
     keys = []
+    folders = {"Delimiter": "/"} if flat else {}
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **folders):
             keys += [item["Key"][len(prefix):] for item in page.get("Contents", [])]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
@@ -120,7 +121,7 @@ def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict, s
         return False
 
 
-def fetcher(s3, input_uri: str, keys: list[str] | None = None):
+def fetcher(s3, input_uri: str):
     """``fetch(relative, folder)`` for the runner: download one scene under ``folder`` (keeping its relative
     path), with its sidecar files and a VRT's sources (see ``sidecars``), and return its path."""
     from .sidecars import sidecar_names, vrt_sources
@@ -128,10 +129,12 @@ def fetcher(s3, input_uri: str, keys: list[str] | None = None):
     bucket, prefix = split_uri(input_uri)
     listed: dict[str, set] = {}
 
-    def all_keys() -> set:
-        if "keys" not in listed:   # listed once, on the first scene
-            listed["keys"] = set(keys if keys is not None else list_keys(s3, input_uri))
-        return listed["keys"]
+    def names_in(directory: str) -> set:
+        """The file names in one folder of the input (listed once per folder: sidecars lie beside their scene)."""
+        if directory not in listed:
+            base = directory + "/" if directory else ""
+            listed[directory] = set(list_keys(s3, f"s3://{bucket}/{prefix}{base}", flat=True))
+        return listed[directory]
 
     def download(relative: str, folder: Path, missing_only: bool = False) -> Path:
         target = Path(folder) / relative
@@ -147,11 +150,9 @@ def fetcher(s3, input_uri: str, keys: list[str] | None = None):
 
     def with_sidecars(relative: str, folder: Path, missing_only: bool) -> Path:
         target = download(relative, folder, missing_only)
-        directory = relative.rpartition("/")[0]
-        base = directory + "/" if directory else ""
-        names = [k[len(base):] for k in all_keys() if k.startswith(base) and "/" not in k[len(base):]]
-        for sidecar in sidecar_names(relative.rpartition("/")[2], names):
-            download(base + sidecar, folder, missing_only)
+        directory, _, name = relative.rpartition("/")
+        for sidecar in sidecar_names(name, names_in(directory)):
+            download(f"{directory}/{sidecar}" if directory else sidecar, folder, missing_only)
         return target
 
     def fetch(relative: str, folder: Path, missing_only: bool = False) -> Path:
@@ -159,7 +160,7 @@ def fetcher(s3, input_uri: str, keys: list[str] | None = None):
         if target.suffix.lower() == ".vrt":
             for source in vrt_sources(target):
                 key = posixpath.normpath(posixpath.join(posixpath.dirname(relative), source))
-                if not _relative_is_safe(key) or key not in all_keys():
+                if not _relative_is_safe(key) or key.rpartition("/")[2] not in names_in(key.rpartition("/")[0]):
                     raise BadInputError(f"its source {source} is not under {input_uri}",
                                         "Keep a VRT's sources under the input prefix, named relative to the VRT.")
                 with_sidecars(key, folder, missing_only)
