@@ -229,6 +229,9 @@ def test_a_short_lone_road_is_accepted_and_marked_as_a_geometry_issue(window, qt
     assert "geometry issue" in window.statusBar().currentMessage()
     issue = review.issues[0]
     assert abs(issue.x - 30.5) < 3 and abs(issue.y - 60.5) < 2
+    assert "on its own" in window.review_panel.issues.text()
+    key(qtbot, window, Qt.Key_Z, Qt.ControlModifier)     # the road undone: its issue goes with it
+    assert review.issues == [] and window.review_panel.issues.text() == ""
 
 
 def test_the_review_keys_are_in_the_menus_and_f1_and_the_start_flow_is_a_saved_setting(window, qtbot):

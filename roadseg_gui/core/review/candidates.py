@@ -150,13 +150,19 @@ class CandidateList:
         line = candidate.pts[:: max(1, int(candidate.width_px // 2))].astype(float)
         line = np.vstack([line, candidate.pts[-1:]])
         self._rejected.append(line)
-        self._tree = None
-        for index, runs in list(self._by_edge.items()):
-            kept = [c for c in runs if c is not candidate and not self._is_rejected(c)]
+        self._tree = None                 # rebuilt when an edit next needs it
+        from scipy.spatial import cKDTree
+
+        just_this = cKDTree(line)         # only roads near this one can run along it
+        (r0, c0), (r1, c1) = candidate.pts.min(axis=0), candidate.pts.max(axis=0)
+        x, y = c0 - candidate.width_px, r0 - candidate.width_px
+        for edge in self._edges_near((x, y, c1 - c0 + 2 * candidate.width_px, r1 - r0 + 2 * candidate.width_px)):
+            runs = self._by_edge.get(edge.index, [])
+            kept = [c for c in runs if c is not candidate and not self._along(c, just_this)]
             if kept:
-                self._by_edge[index] = kept
+                self._by_edge[edge.index] = kept
             else:
-                del self._by_edge[index]
+                self._by_edge.pop(edge.index, None)
         self._ordered = None
         return line
 
@@ -203,6 +209,10 @@ class CandidateList:
             from scipy.spatial import cKDTree
 
             self._tree = cKDTree(np.vstack(self._rejected))
+        return self._along(candidate, self._tree)
+
+    def _along(self, candidate: Candidate, tree) -> bool:
+        """Does ``candidate`` run along the rejected line(s) in ``tree`` for most of its length?"""
         reach = max(3.0, candidate.width_px)
-        distance, _ = self._tree.query(candidate.pts.astype(float), distance_upper_bound=reach)
+        distance, _ = tree.query(candidate.pts.astype(float), distance_upper_bound=reach)
         return float(np.mean(distance <= reach)) >= self.settings.duplicate_fraction

@@ -127,7 +127,10 @@ class RoadReview(QObject):
         if self.candidates is None or self.editor.document is None:
             return
         order = [c.key for c in self.candidates.items]
-        self.candidates.update(self.editor.document.mask, rect)
+        mask = self.editor.document.mask
+        self.candidates.update(mask, rect)
+        h, w = mask.shape   # an issue whose road was undone or erased goes with it
+        self.issues = [i for i in self.issues if mask[min(int(i.y), h - 1), min(int(i.x), w - 1)]]
         self._keep_selection(order)
 
     def _keep_selection(self, order: list) -> None:
@@ -234,6 +237,7 @@ class RoadReview(QObject):
             self.editor.push(outcome.edit, text)
         self.issues += outcome.issues
         self.message.emit(outcome.message())
+        self.changed.emit()
         self.canvas.update()
 
     def reject_selected(self) -> None:

@@ -21,6 +21,9 @@ class ReviewPanel(QWidget):
         self.summary.setWordWrap(True)
         self.selected = QLabel("")
         self.selected.setWordWrap(True)
+        self.issues = QLabel("")
+        self.issues.setWordWrap(True)
+        self.issues.setStyleSheet("color: #ff78ff;")
         self.confidence = LabeledSlider(0, 100, 80, "Bulk accept takes the roads at least this confident (%)")
         self.accept_all = QPushButton("Accept all above it")
         self.accept_all.setToolTip("Accept every proposed road of this tile at least this confident, as one undo "
@@ -39,6 +42,7 @@ class ReviewPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.selected)
+        layout.addWidget(self.issues)
         layout.addLayout(form)
         layout.addWidget(self.accept_all)
         layout.addWidget(self.keys)
@@ -64,3 +68,6 @@ class ReviewPanel(QWidget):
         self.selected.setText("" if selected is None else
                               f"Selected: {selected.length:.0f} {selected.units}, {selected.confidence:.0%} confident, "
                               f"{review.width_of(selected):.0f} px wide")
+        shown = review.issues[:5]
+        self.issues.setText("<br>".join(f"{i.text} at x {i.x:.0f}, y {i.y:.0f}" for i in shown)
+                            + (f"<br>and {len(review.issues) - 5} more" if len(review.issues) > 5 else ""))
