@@ -188,3 +188,10 @@ def test_review_settings_come_from_the_labeling_section(tmp_path):
     review = ReviewSettings.from_labeling(WorkspaceSettings.load(tmp_path).labeling, road_width=10)
     assert review.join_widths == 3.5 and review.clamp(30) == 12 and review.clamp(1) == 3
     assert review.fragment_px == 80            # QA's default: 8 road widths
+
+
+def test_a_pinhole_in_a_predicted_road_does_not_split_it_into_a_loop_of_short_candidates():
+    p = probability(SHAPE, [([(64, 6, 64, 121)], 11, 0.9)])
+    p[62:67, 50:53] = 10                               # a 5 x 3 hole in the middle of the road
+    found = candidates(p).items
+    assert len(found) == 1 and found[0].length_px > 100

@@ -194,7 +194,7 @@ class CandidateList:
             i0, j1 = max(0, i - 1), min(len(edge.pts), j + 2)   # one labeled pixel each side: it touches
             pts = edge.pts[i0:j1]
             length = path_length(pts)
-            if length < max(3.0, width):      # a sliver beside a labeled road, not a road
+            if length < max(3.0, 2 * width):  # a sliver beside a labeled road or a knot of noise, not a road
                 continue
             candidate = Candidate((edge.index, int(i)), pts, width, float(edge.probability[i:j + 1].mean()),
                                   length, self.network.pixel_m)

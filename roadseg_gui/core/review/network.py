@@ -41,7 +41,7 @@ def predicted_network(probability: np.ndarray, t: float, pixel_m: float | None =
     probability = np.asarray(probability)
     as_uint8 = probability if probability.dtype == np.uint8 else \
         (np.clip(np.nan_to_num(probability.astype(np.float32)), 0, 1) * 255).round().astype(np.uint8)
-    road = threshold(as_uint8, t)
+    road = without_specks(threshold(as_uint8, t))
     edges: list[PredictedEdge] = []
     if road.any():
         graph = mask_to_graph(road, bridge=True, probability=as_uint8)
@@ -54,6 +54,14 @@ def predicted_network(probability: np.ndarray, t: float, pixel_m: float | None =
                                        bool(data.get("bridge"))))
     _preload_accept()
     return PredictedNetwork(road.shape, float(t), edges, pixel_m)
+
+
+def without_specks(road: np.ndarray, area_px: int = 64) -> np.ndarray:
+    """The predicted mask with pinholes filled and specks removed (both under ``area_px``): a hole in a
+    road splits its centre line into a loop of short edges, which would be proposed as many roads."""
+    from skimage.morphology import remove_small_holes, remove_small_objects
+
+    return remove_small_objects(remove_small_holes(road, max_size=area_px - 1), max_size=area_px - 1)
 
 
 def _preload_accept() -> None:
