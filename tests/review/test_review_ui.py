@@ -101,6 +101,9 @@ def test_proposals_are_drawn_tab_moves_through_them_best_first_and_v_hides_them(
     key(qtbot, window, Qt.Key_V)
     assert lime_at(window, 30.5, 60.5)
     assert "3 proposed roads" in window.review_panel.summary.text()
+    window.review_panel.start.setFocus()                 # in a panel, Tab moves the focus as usual
+    qtbot.keyClick(window.review_panel.start, Qt.Key_Tab)
+    assert round(row_of(review.selected())) == 90 and not window.review_panel.start.hasFocus()
 
 
 def test_a_click_selects_only_with_the_review_tool(window, qtbot):

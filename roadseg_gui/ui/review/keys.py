@@ -34,7 +34,12 @@ class ReviewActions:
                             "Accept every proposed road at least as confident as the Road review panel's "
                             "slider, as one undo step (drag a rectangle with Review roads for an area)")
         for action in self.all():
-            window.addAction(action)
+            if action in (self.next, self.previous):
+                # Tab only while the canvas has focus: in the panels' forms it still moves between fields.
+                action.setShortcutContext(Qt.WidgetShortcut)
+                window.canvas.addAction(action)
+            else:
+                window.addAction(action)
 
     def all(self):
         return [self.show, self.next, self.previous, self.accept, self.reject, self.restore, self.narrower,
