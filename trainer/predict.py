@@ -102,7 +102,8 @@ class Predictor:
                 self.notes.append(f"ONNX Runtime not used for this model ({exc}); using torch")
                 log.warning(self.notes[-1])
         elif engine == "onnx":
-            raise RoadsegError("onnxruntime is not installed", "pip install onnxruntime, or use --engine torch.")
+            raise RoadsegError("onnxruntime is not installed",
+                               "Install onnxruntime (pip install onnxruntime), or use --engine torch.")
         if threads and self.choice.kind == "cpu":
             import torch
             torch.set_num_threads(int(threads))
