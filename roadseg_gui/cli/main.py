@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("%s failed", args.command, exc_info=True)   # -v: the traceback, for debugging
         print(f"error: {log_redaction.redact(describe(exc))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a launch's LaunchInterrupted says what became of its job
+        print("interrupted" + (f": {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
 
 

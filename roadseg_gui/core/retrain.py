@@ -152,7 +152,9 @@ def _start_sagemaker(root: Path, hyperparameters: Hyperparameters, data: dict, *
             raise RoadsegError(f"the sync before training did not finish: {reasons}",
                                "Resolve it in the sync panel (or roadseg sync), then retrain.")
         data["synced_before_launch"] = report.uploaded
-    return sagemaker_backend.launch(config, hyperparameters, data=data, session=session, init_model=init_model)
+    # remembered the moment it exists: a Ctrl+C right after creation stops it, and the jobs list keeps it
+    return sagemaker_backend.launch(config, hyperparameters, data=data, session=session, init_model=init_model,
+                                    on_created=lambda job: remember(root, job))
 
 
 def reattach(root: str | Path, job: TrainingJob) -> JobRunner:

@@ -63,11 +63,11 @@ def launch(root: str | Path | None, request):
     from trainer.jobs.sagemaker_backend import make_boto_session
 
     session = make_boto_session(request.config)
-    job, sent, skipped = scene_request.launch(request, session=session)
+    # remembered the moment it exists: a Ctrl+C right after creation stops it, and the jobs list keeps it
+    on_created = (lambda job: remember(root, job)) if root is not None else None
+    job, sent, skipped = scene_request.launch(request, session=session, on_created=on_created)
     if job is None:
         return None, sent, skipped
-    if root is not None:
-        remember(root, job)
     return follow.attach(job, session), sent, skipped
 
 

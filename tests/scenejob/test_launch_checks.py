@@ -6,12 +6,16 @@ the CreateProcessingJob request is read as botocore sends it (moto does not echo
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 import urllib.request
 
 import boto3
 import pytest
 
-from trainer.errors import BadInputError
+from trainer.artifact import file_version
+from trainer.errors import BadInputError, RoadsegError
 from trainer.jobs.sagemaker_backend import SageMakerConfig, make_boto_session
 from trainer.scenejob.request import SceneJobRequest, launch
 
@@ -96,3 +100,48 @@ def test_instance_types_are_checked_against_what_processing_offers(three_scenes,
     launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), three_scenes),
            session=session)
     assert sent[0]["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.r5d.xlarge"
+
+
+class _RefusingSageMaker(http.server.BaseHTTPRequestHandler):
+    """Stands where the SageMaker API stands and refuses every request, as SageMaker refuses a bad job."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"__type": "ValidationException", "message": "The account-level service limit "
+                           "'ml.g5.xlarge for processing job usage' is 0 Instances"}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-ErrorType", "ValidationException")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_refused_launch_deletes_what_it_staged_but_keeps_a_model_stored_before(three_scenes, s3_server,
+                                                                                model_archive, monkeypatch):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingSageMaker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    three_scenes.endpoint_url = ""   # STS and IAM from moto, SageMaker from the refusing server
+    for service in ("STS", "IAM"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", s3_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", f"http://127.0.0.1:{server.server_address[1]}")
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    try:
+        request = SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), three_scenes)
+        with pytest.raises(RoadsegError, match=r"^SageMaker refused the processing job \(ValidationException: "
+                                               r"The account-level service limit"):
+            launch(request)
+        assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="team/jobs/")   # model, code, manifest
+        # a model an earlier launch stored (same content hash) is shared, so a refused launch leaves it
+        kept = f"team/jobs/init-models/{file_version(model_archive)}/model.tar.gz"
+        s3.upload_file(str(model_archive), BUCKET, kept)
+        with pytest.raises(RoadsegError, match="SageMaker refused the processing job"):
+            launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive),
+                                   three_scenes))
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="team/jobs/")["Contents"]] == [kept]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -68,8 +68,9 @@ def describe_aws_error(exc: BaseException, doing: str, s3_location: str = "") ->
         detail = f"{operation}: {code}" + (f", {message}" if message else "")
         if operation in _S3_OPERATIONS:
             return RoadsegError(f"S3 refused a request{where} ({detail}) while trying to {doing}", s3_fix)
-        if operation == "CreateTrainingJob":
-            return RoadsegError(f"SageMaker refused the training job ({code}"
+        if operation in ("CreateTrainingJob", "CreateProcessingJob"):
+            kind = "training" if operation == "CreateTrainingJob" else "processing"
+            return RoadsegError(f"SageMaker refused the {kind} job ({code}"
                                 + (f": {message}" if message else "") + ")",
                                 "See the README's AWS section for the permissions and quotas needed.")
         return RoadsegError(f"AWS refused a request ({detail}) while trying to {doing}",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from botocore.exceptions import ClientError, ProfileNotFound
 from ..errors import BadInputError, RoadsegError
 from .aws_errors import describe_aws_error
 from .base import Hyperparameters, JobState, JobStatus, TrainingJob
+from .job_model import upload_init_model
+from .launch_guard import CreationGuard, StagedObjects, create_atomically
 from .pricing import INSTANCE_TYPES, gpus_per_instance
 from .sagemaker_job import SageMakerJob, status_from_description
 from .sagemaker_role import check_execution_role
@@ -182,91 +183,95 @@ def _check_bucket_region(session: boto3.Session, bucket: str, region: str) -> No
                             f"{bucket_region} in the settings, or use a bucket in {region}.")
 
 
-def upload_init_model(config: SageMakerConfig, session: boto3.Session, model_path: str | Path, tmp: Path,
-                      uploaded: list | None = None) -> str:
-    """Put the model to fine-tune from (or predict with) at PREFIX/jobs/init-models/<hash>/model.tar.gz; returns
-    the channel URI. A copy already there (same content hash, size and encryption) is reused, not uploaded
-    again; the key is appended to ``uploaded`` only when this call stored it.
-
-    trainer.train reads it from the ``model`` channel (SM_CHANNEL_MODEL)."""
-    from ..artifact import file_version, pack_model
-
-    model_path = Path(model_path)
-    if model_path.is_file() and model_path.name.endswith((".tar.gz", ".tgz")):
-        tar = model_path
-    else:
-        folder = model_path
-        if model_path.is_file():  # a bare .pth: the archive needs it named model.pth
-            folder = tmp / "init-model"
-            folder.mkdir()
-            shutil.copyfile(model_path, folder / "model.pth")
-        tar = pack_model(folder, tmp / "init-model.tar.gz")
-    key = f"{config.jobs_prefix}/init-models/{file_version(tar)}/model.tar.gz"
-    extra = sse_upload_args(config.sse, config.kms_key_id)
-    s3 = session.client("s3")
-    try:
-        if not _stored_copy(s3, config.bucket, key, tar.stat().st_size, extra):
-            s3.upload_file(str(tar), config.bucket, key, ExtraArgs=extra)
-            if uploaded is not None:
-                uploaded.append(key)
-    except Exception as exc:
-        raise describe_aws_error(exc, "upload the model to fine-tune from", f"s3://{config.bucket}/{key}") from exc
-    return f"s3://{config.bucket}/{key.rsplit('/', 1)[0]}/"
-
-
-def _stored_copy(s3, bucket: str, key: str, size: int, extra: dict | None) -> bool:
-    """Whether ``key`` already holds this model (the key is its content hash) with the wanted encryption."""
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    wanted = (extra or {}).get("ServerSideEncryption")
-    return head.get("ContentLength") == size and (wanted is None or head.get("ServerSideEncryption") == wanted)
-
-
 def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: dict | None = None,
            session: boto3.Session | None = None, base_job_name: str = JOBS_FOLDER,
-           init_model: str | Path | None = None) -> SageMakerJob:
+           init_model: str | Path | None = None, on_created=None) -> SageMakerJob:
     """Validate, check the role, stage the code, create the training job (wait=False) and return its handle.
 
-    ``init_model``: fine-tune from this model (sent as the ``model`` channel)."""
-    from sagemaker.core.training.configs import InputData
-
+    ``init_model``: fine-tune from this model (sent as the ``model`` channel). ``on_created(job)`` remembers
+    the job the moment it exists; Ctrl+C from the create call on stops it (launch_guard)."""
     hyperparameters.validate()
     session = validate(config, session)
-    role_check = check_execution_role(session.client("iam"), config, training_image(config, session.region_name),
-                                      session.region_name)
-    with tempfile.TemporaryDirectory(prefix="roadseg-source-") as tmp:
-        source_dir = stage_source(Path(tmp) / "source")
-        channels = [InputData(channel_name="train", data_source=f"{config.data_uri}/train/"),
-                    InputData(channel_name="test", data_source=f"{config.data_uri}/test/")]
-        if init_model:
-            channels.append(InputData(channel_name="model",
-                                      data_source=upload_init_model(config, session, init_model, Path(tmp))))
+    region = session.region_name
+    role_check = check_execution_role(session.client("iam"), config, training_image(config, region), region,
+                                      kms=session.client("kms"))
+    staged, guard, built = StagedObjects(session.client("s3")), CreationGuard(), {}
+    sagemaker = session.client("sagemaker")
+
+    def create() -> TrainingJob:
+        with tempfile.TemporaryDirectory(prefix="roadseg-source-") as tmp:
+            built["trainer"] = trainer = _create_training_job(config, hyperparameters, session, base_job_name,
+                                                              init_model, Path(tmp), staged, guard)
+        return TrainingJob(name=trainer._latest_training_job.training_job_name, backend="sagemaker",
+                           hyperparameters=hyperparameters.to_dict(), data=dict(data or {}),
+                           status=JobStatus(JobState.STARTING, "Starting"),
+                           details={**_details(config, region), "init_model": str(init_model or ""),
+                                    "role_check": role_check.note})
+
+    def finish(job: TrainingJob) -> None:
+        built["runner"] = runner = attach(job, config, session)
+        runner.refresh()
+        job.details["checkpoint_uri"] = (runner.last_description.get("CheckpointConfig") or {}).get("S3Uri", "")
+        job.details["image"] = (runner.last_description.get("AlgorithmSpecification") or {}).get("TrainingImage",
+                                                                                                 "")
+
+    def stop(job: TrainingJob) -> str | None:
+        runner = built.get("runner") or attach(job, config, session)
+        if runner.job.status.terminal:
+            return f"had already ended ({runner.job.status.state.value})"
+        runner.stop()
+        return None
+
+    def exists() -> bool:
+        name = getattr(built.get("trainer"), "_job_name", "")
+        return bool(name) and _training_job_exists(sagemaker, name)
+
+    create_atomically(guard, staged, create, exists=exists, on_created=on_created or (lambda job: None),
+                      stop=stop, finish=finish, name=lambda job: f"training job {job.name}")
+    return built["runner"]
+
+
+def _create_training_job(config, hyperparameters, session, base_job_name, init_model, tmp: Path, staged, guard):
+    """Stage the code (and the model to start from) and create the job; returns the SDK's ModelTrainer."""
+    from sagemaker.core.training.configs import InputData
+
+    source_dir = stage_source(tmp / "source")
+    channels = [InputData(channel_name="train", data_source=f"{config.data_uri}/train/"),
+                InputData(channel_name="test", data_source=f"{config.data_uri}/test/")]
+    if init_model:
+        uploaded: list[str] = []
         try:
-            trainer = build_model_trainer(config, hyperparameters, session, source_dir, base_job_name)
-            trainer.train(input_data_config=channels, wait=False, logs=False)
-        except RoadsegError:
-            raise
-        except ValueError as exc:  # pydantic's ValidationError included: a setting the SDK refuses
-            raise BadInputError("the SageMaker SDK rejected the job settings: "
-                                + (str(exc).strip().splitlines() or [""])[0]) from exc
-        except Exception as exc:  # every botocore / SDK error becomes one sentence (aws_errors)
-            raise describe_aws_error(exc, "create the training job",
-                                     f"s3://{config.bucket}/{config.jobs_prefix}/{JOBS_FOLDER}/") from exc
-    created = trainer._latest_training_job  # the SDK's record of the job it just created
-    job = TrainingJob(name=created.training_job_name, backend="sagemaker",
-                      hyperparameters=hyperparameters.to_dict(), data=dict(data or {}),
-                      status=JobStatus(JobState.STARTING, "Starting"),
-                      details={**_details(config, session.region_name), "init_model": str(init_model or ""),
-                               "role_check": role_check.note})
-    runner = attach(job, config, session)
-    runner.refresh()
-    job.details["checkpoint_uri"] = (runner.last_description.get("CheckpointConfig") or {}).get("S3Uri", "")
-    job.details["image"] = (runner.last_description.get("AlgorithmSpecification") or {}).get("TrainingImage", "")
-    return runner
+            channels.append(InputData(channel_name="model", data_source=upload_init_model(
+                config, session, init_model, tmp, uploaded=uploaded)))
+        finally:
+            for key in uploaded:
+                staged.add(config.bucket, key)
+    try:
+        trainer = build_model_trainer(config, hyperparameters, session, source_dir, base_job_name)
+        trainer._guard = guard
+        # the SDK stages under JOBS/<base>/<base_job_name>-<time>/input/: deleted again if no job comes of it
+        staged.add_prefix(config.bucket, f"{config.jobs_prefix}/{base_job_name}/{trainer.base_job_name}-")
+        guard.defer()   # the SDK's train() would swallow a KeyboardInterrupt
+        trainer.train(input_data_config=channels, wait=False, logs=False)
+    except RoadsegError:
+        raise
+    except ValueError as exc:  # pydantic's ValidationError included: a setting the SDK refuses
+        raise BadInputError("the SageMaker SDK rejected the job settings: "
+                            + (str(exc).strip().splitlines() or [""])[0]) from exc
+    except Exception as exc:  # every botocore / SDK error becomes one sentence (aws_errors)
+        raise describe_aws_error(exc, "create the training job",
+                                 f"s3://{config.bucket}/{config.jobs_prefix}/{JOBS_FOLDER}/") from exc
+    return trainer
+
+
+def _training_job_exists(sagemaker, name: str) -> bool:
+    try:
+        sagemaker.describe_training_job(TrainingJobName=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("ValidationException", "ResourceNotFound"):
+            return False
+        raise
+    return True
 
 
 def _details(config: SageMakerConfig, region: str) -> dict:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 _ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
 _NO_SUCH_ROLE = ("NoSuchEntity", "NoSuchEntityException")
 
@@ -49,49 +50,110 @@ class RoleCheck:
 
 
 def role_needs(config, image_uri: str, region: str) -> list[Need]:
-    """What a job of this workspace does with its execution role."""
+    """What a training job of this workspace does with its execution role."""
     partition, account = config.role_arn.split(":")[1], config.role_arn.split(":")[4]
     bucket, prefix, jobs = config.bucket, config.prefix.strip("/"), config.jobs_prefix
     data = f"{prefix}/" if prefix else ""
     s3 = f"arn:{partition}:s3:::{bucket}"
-    needs = [
+    return [
         Need(("s3:ListBucket",), s3, (("s3:prefix", f"{data}train/"),), f"list s3://{bucket}/{data}train/"),
         Need(("s3:GetObject",), f"{s3}/{data}train/example.jpg", (), "read the training pairs"),
         Need(("s3:GetObject",), f"{s3}/{jobs}/roadseg/example/input/code/example.py", (), "read the staged code"),
         Need(("s3:PutObject",), f"{s3}/{jobs}/output/example/output/model.tar.gz", (),
              "write checkpoints and the model under the jobs prefix"),
-        Need(("logs:CreateLogStream", "logs:PutLogEvents"),
-             f"arn:{partition}:logs:{region}:{account}:log-group:{LOG_GROUP}:log-stream:roadseg-example/algo-1",
-             (), "write the training log"),
+        _log_need(partition, region, account, LOG_GROUP, "roadseg-example/algo-1", "write the training log"),
         Need(("cloudwatch:PutMetricData",), "*", (("cloudwatch:namespace", LOG_GROUP),), "send training metrics"),
-        Need(("ecr:GetAuthorizationToken",), "*", (), "log in to ECR"),
+        *_image_needs(partition, image_uri),
     ]
+
+
+def processing_needs(config, image_uri: str, region: str, *, job_name: str, input_uri: str, output_uri: str,
+                     model_uri: str) -> list[Need]:
+    """What a scene-prediction Processing job does with its execution role: read its manifest, code, scenes
+    (wherever they are) and model, write the outputs, log, and pull its image."""
+    partition, account = config.role_arn.split(":")[1], config.role_arn.split(":")[4]
+    s3 = f"arn:{partition}:s3:::"
+    staging = f"{config.jobs_prefix}/{job_name}"
+    scenes_bucket, scenes = _split_s3(input_uri)
+    out_bucket, out = _split_s3(output_uri)
+    model_bucket, model = _split_s3(model_uri)
+    model_object = model if model.endswith((".tar.gz", ".tgz")) else f"{model.rstrip('/')}/model.tar.gz"
+    return [
+        Need(("s3:GetObject",), f"{s3}{config.bucket}/{staging}/scenes.manifest", (), "read the scene manifest"),
+        Need(("s3:ListBucket",), f"{s3}{config.bucket}", (("s3:prefix", f"{staging}/code/"),), "list the staged code"),
+        Need(("s3:GetObject",), f"{s3}{config.bucket}/{staging}/code/{job_name}/source/sourcedir.tar.gz", (),
+             "read the staged code"),
+        Need(("s3:GetObject",), f"{s3}{scenes_bucket}/{scenes}example.tif", (), f"read the scenes under {input_uri}"),
+        Need(("s3:ListBucket",), f"{s3}{model_bucket}", (("s3:prefix", model),), f"list the model input {model_uri}"),
+        Need(("s3:GetObject",), f"{s3}{model_bucket}/{model_object}", (), "read the model"),
+        Need(("s3:PutObject",), f"{s3}{out_bucket}/{out}example_mask.tif", (), f"write the outputs under {output_uri}"),
+        _log_need(partition, region, account, PROCESSING_LOG_GROUP, f"{job_name}/algo-1-1700000000",
+                  "write the job's log"),
+        *_image_needs(partition, image_uri),
+    ]
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key.lstrip("/")
+
+
+def _log_need(partition: str, region: str, account: str, group: str, stream: str, what: str) -> Need:
+    return Need(("logs:CreateLogStream", "logs:PutLogEvents"),
+                f"arn:{partition}:logs:{region}:{account}:log-group:{group}:log-stream:{stream}", (), what)
+
+
+def _image_needs(partition: str, image_uri: str) -> list[Need]:
+    needs = [Need(("ecr:GetAuthorizationToken",), "*", (), "log in to ECR")]
     registry, _, repository = image_uri.partition("/")
     if ".dkr.ecr." in registry:
         image_account, image_region = registry.split(".")[0], registry.split(".")[3]
         name = repository.split(":")[0].split("@")[0]
         needs.append(Need(("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"),
                           f"arn:{partition}:ecr:{image_region}:{image_account}:repository/{name}", (),
-                          f"pull the training image {image_uri}"))
-    if config.kms_key_id and not config.kms_key_id.startswith("alias/"):
-        key = config.kms_key_id if config.kms_key_id.startswith("arn:") else \
-            f"arn:{partition}:kms:{region}:{account}:key/{config.kms_key_id}"
-        needs.append(Need(("kms:Decrypt", "kms:GenerateDataKey"), key, (), "use the bucket's KMS key"))
+                          f"pull the image {image_uri}"))
     return needs
 
 
-def check_execution_role(iam, config, image_uri: str, region: str) -> RoleCheck:
-    """Refuse a role that cannot run this job; return whether it could be checked, and why not."""
+def kms_need(config, region: str, kms=None) -> tuple[Need | None, str]:
+    """(the need on the workspace's KMS key, or None; why it is not checked). An alias, bare or as an ARN, is
+    not the key IAM authorises: it is resolved to the key's ARN (kms:DescribeKey), else left unchecked."""
+    key = config.kms_key_id
+    if not key:
+        return None, ""
+    partition, account = config.role_arn.split(":")[1], config.role_arn.split(":")[4]
+    if key.startswith("alias/") or ":alias/" in key:
+        try:
+            if kms is None:
+                raise RuntimeError("no KMS client")
+            key = kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+        except Exception as exc:  # noqa: BLE001 - AccessDenied, NotFound, no network: the key is just not checked
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+            return None, f"the KMS alias {config.kms_key_id} could not be resolved to its key ({code}), so its use " \
+                         f"was not checked"
+    elif not key.startswith("arn:"):
+        key = f"arn:{partition}:kms:{region}:{account}:key/{key}"
+    return Need(("kms:Decrypt", "kms:GenerateDataKey"), key, (), "use the bucket's KMS key"), ""
+
+
+def check_execution_role(iam, config, image_uri: str, region: str, needs: list[Need] | None = None,
+                         kms=None) -> RoleCheck:
+    """Refuse a role that cannot run this job; return whether it could be checked, and why not.
+
+    ``needs``: what the job does (default: a training job's, role_needs); ``kms``: a KMS client to resolve
+    an alias of the workspace's key."""
     role = config.role_arn
     if os.environ.get("SAGEMAKER_VALIDATE_ROLE", "true").strip().lower() in ("false", "0", "no"):
         return _unchecked(role, "SAGEMAKER_VALIDATE_ROLE switches role validation off")
+    needs = list(role_needs(config, image_uri, region) if needs is None else needs)
+    key, key_note = kms_need(config, region, kms)
+    needs += [key] if key else []
     try:
         trust = _trusted_services(iam, role)
         if SAGEMAKER_PRINCIPAL not in trust:
             raise RoadsegError(f"the execution role {role} does not let SageMaker assume it",
                                f"Add {SAGEMAKER_PRINCIPAL} to its trust policy (see the README's AWS section).")
-        missing = [(need, action) for need in role_needs(config, image_uri, region)
-                   for action in _denied(iam, role, need)]
+        missing = [(need, action) for need in needs for action in _denied(iam, role, need)]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in _NO_SUCH_ROLE:
@@ -110,7 +172,10 @@ def check_execution_role(iam, config, image_uri: str, region: str) -> RoleCheck:
         listed = "; ".join(f"{action} on {need.resource} (to {need.what})" for need, action in missing)
         raise RoadsegError(f"the execution role {role} lacks {listed}",
                            "Grant them to the role (the README's AWS section lists its policy).")
-    return RoleCheck(True, f"execution role {role} checked: it trusts SageMaker and may do what the job needs")
+    note = f"execution role {role} checked: it trusts SageMaker and may do what the job needs"
+    if key_note:
+        log.warning("%s", key_note)
+    return RoleCheck(True, note + (f"; {key_note}" if key_note else ""))
 
 
 def _unchecked(role: str, reason: str) -> RoleCheck:

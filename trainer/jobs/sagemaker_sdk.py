@@ -187,6 +187,8 @@ def _trainer_class():
     class RoadsegModelTrainer(ModelTrainer):
         _upload_args: dict | None = PrivateAttr(default=None)
         _jobs_uri: str = PrivateAttr(default="")
+        _guard: object = PrivateAttr(default=None)     # launch_guard.CreationGuard, armed before the create call
+        _job_name: str = PrivateAttr(default="")
 
         def _resolve_staging_bucket(self):
             return self.sagemaker_session.default_bucket(), None  # the workspace bucket, no IAM probe
@@ -200,6 +202,9 @@ def _trainer_class():
             if self._jobs_uri and request.get("checkpoint_config") is not None:
                 request["checkpoint_config"].s3_uri = \
                     f"{self._jobs_uri}/{JOBS_FOLDER}/{request['training_job_name']}/checkpoints"
+            self._job_name = request.get("training_job_name") or ""
+            if self._guard is not None:   # the code is staged; CreateTrainingJob comes next
+                self._guard.arm()
             return request
 
     _TRAINER_CLASS = RoadsegModelTrainer
