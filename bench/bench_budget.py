@@ -9,8 +9,10 @@ MobileNetV3 from scratch, batch 8, peak lr 3e-3, cosine with 5 % warm-up) on a s
 temporary folder: a folder of images/ + masks/ is split by recipe_study's fixed shuffle (--train-count train,
 the rest test), a workspace-like folder with train/ and test/ is used as it is. Prints the test metrics the
 run had measured by each minute mark, the time shares (testing, the rest of the overhead), and one last line
-``minutes=… test_iou=… test_f1=… test_cldice=… test_apls=… overhead=… test_share=… epochs=…``. Figures, not a
-test: wall-clock time, so run it on an otherwise idle machine and say what the load was.
+``minutes=… test_iou=… test_f1=… test_cldice=… overhead=… test_share=… epochs=… test_apls_raw=… test_apls=…``,
+ending with the APLS of the network a user gets (bridged, as predict --vector delivers it; ``test_apls_raw``:
+the raw skeleton's). Figures, not a test: wall-clock time, so run it on an otherwise idle machine and say what
+the load was.
 """
 
 from __future__ import annotations
@@ -111,10 +113,11 @@ def main() -> int:
     print(f"\nwall {wall:.0f} s with start-up and the model write; load now {os.getloadavg()[0]:.1f}")
     overhead = testing + other
     print(f"minutes={minutes:g} test_iou={final['test_iou']} test_f1={final['test_f1']} "
-          f"test_cldice={final['test_cldice']} test_apls={final.get('test_apls', 'nan')} overhead={overhead:.3f} "
-          f"test_share={testing:.3f} epochs={len(epochs)}")
+          f"test_cldice={final['test_cldice']} overhead={overhead:.3f} test_share={testing:.3f} epochs={len(epochs)} "
+          f"test_apls_raw={final.get('test_apls_raw', 'nan')} test_apls={final.get('test_apls', 'nan')}")
     write_summary(args.summary_json, minutes=minutes, test_iou=float(final["test_iou"]),
-                  test_cldice=float(final["test_cldice"]), overhead=overhead, test_share=testing)
+                  test_cldice=float(final["test_cldice"]), test_apls=float(final.get("test_apls", "nan")),
+                  test_apls_raw=float(final.get("test_apls_raw", "nan")), overhead=overhead, test_share=testing)
     return 0
 
 

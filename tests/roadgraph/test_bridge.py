@@ -96,7 +96,7 @@ def _route_length(graph, a, b) -> float:
 def test_ends_that_face_each_other_are_preferred_over_a_road_as_near(monkeypatch):
     mask = np.zeros((100, 128), bool)
     mask[40:47, 5:60] = True               # road A heads right ...
-    mask[40:47, 70:123] = True             # ... at road B's end, 10 px on, facing it
+    mask[40:47, 72:123] = True             # ... at road B's end, 12 px on, facing it
     mask[52:57, 20:123] = True             # road C runs below, its side as near to A's end as B's end is
     probability = np.where(mask, 230, 40).astype(np.uint8)   # a flat, faint background: cost ~ length
     graph = mask_to_graph(mask, bridge=True, probability=probability)

@@ -48,13 +48,14 @@ def prune_spurs(graph: nx.MultiGraph, distance: np.ndarray | None, spur_widths: 
     """Remove ends whose edge reaches less than ``spur_widths`` widths past the side of the road at its
     junction (the junction's own half width is not part of the stub); repeats until none is left."""
     removed = 0
+    widest = max(floor, 2.0 * float(distance.max()) - 1.0) if distance is not None and distance.size else floor
     while True:
         spurs = []
         for end in [n for n in graph.nodes if graph.degree(n) == 1]:
             (_, junction, key), = graph.edges(end, keys=True)
             data = graph.edges[end, junction, key]
-            if graph.degree(junction) < 3 or data.get("bridge"):
-                continue
+            if graph.degree(junction) < 3 or data.get("bridge") or len(data["pts"]) - 1 > (spur_widths + 1) * widest:
+                continue   # (the last: far longer than any spur could be, without measuring it)
             pts = oriented_pts(graph, junction, end, key)
             half = _half_width_at(distance, graph.nodes[junction]["o"])
             width = max(edge_width(distance, pts[::-1], floor), 2.0 * half - 1.0)   # the road's, not the stub's
@@ -73,21 +74,30 @@ def prune_spurs(graph: nx.MultiGraph, distance: np.ndarray | None, spur_widths: 
 def _half_width_at(distance: np.ndarray | None, o) -> float:
     if distance is None:
         return 0.0
-    r, c = np.clip(np.rint(np.asarray(o)).astype(int), 0, np.array(distance.shape) - 1)
-    return float(distance[r, c])
+    h, w = distance.shape
+    return float(distance[min(h - 1, max(0, int(round(o[0])))), min(w - 1, max(0, int(round(o[1]))))])
 
 
 def drop_fragments(graph: nx.MultiGraph, distance: np.ndarray | None, fragment_widths: float, floor: float,
                    open_shape: tuple[int, int] | None = None) -> int:
     """Remove connected pieces whose total length is under ``fragment_widths`` times their width (and
     lone dots). With ``open_shape`` (H, W), pieces touching that window's border are kept."""
+    widest = max(floor, 2.0 * float(distance.max()) - 1.0) if distance is not None and distance.size else floor
+    cap = fragment_widths * widest   # no fragment is longer: a piece past it is left unmeasured
     dropped = 0
     for nodes in list(nx.connected_components(graph)):
-        edges = list(graph.subgraph(nodes).edges(data="pts"))
+        steps = 0   # pixel steps, each edge counted from both ends: twice a lower bound of the length
+        for node in nodes:
+            steps += sum(len(pts) - 1 for _, _, pts in graph.edges(node, data="pts"))
+            if steps > 2 * cap:
+                break
+        if steps > 2 * cap:
+            continue
+        edges = [pts for _, _, pts in graph.subgraph(nodes).edges(data="pts")]
         if open_shape is not None and _touches_border(graph, nodes, edges, open_shape):
             continue
-        length = sum(path_length(pts) for _, _, pts in edges)
-        widths = [edge_width(distance, pts, floor) for _, _, pts in edges]
+        length = sum(path_length(pts) for pts in edges)
+        widths = [edge_width(distance, pts, floor) for pts in edges]
         if length < fragment_widths * (float(np.median(widths)) if widths else floor):
             graph.remove_nodes_from(nodes)
             dropped += 1
@@ -96,7 +106,7 @@ def drop_fragments(graph: nx.MultiGraph, distance: np.ndarray | None, fragment_w
 
 def _touches_border(graph, nodes, edges, shape) -> bool:
     h, w = shape
-    pixels = [graph.nodes[n]["pts"] for n in nodes] + [pts for _, _, pts in edges]
+    pixels = [graph.nodes[n]["pts"] for n in nodes] + list(edges)
     every = np.concatenate(pixels) if pixels else np.zeros((0, 2), int)
     return bool(((every[:, 0] <= 1) | (every[:, 1] <= 1) | (every[:, 0] >= h - 2) | (every[:, 1] >= w - 2)).any())
 
