@@ -102,3 +102,32 @@ def test_an_s3_marker_refused_by_access_denied_is_said_and_nothing_is_predicted(
             JobOptions(tile=128, overlap=16, device="cpu"), s3=s3)
     s3.delete_bucket_policy(Bucket="markers")
     assert s3.get_object(Bucket="markers", Key="out/a_mask.tif")["Body"].read() == b"x" * 10   # untouched
+
+
+def test_a_launch_compares_markers_with_the_model_and_arguments_it_will_send(s3_server, tmp_path, model_archive,
+                                                                             other_model):
+    """What a SageMaker launch can use to send a scene whose outputs were made with other options or model."""
+    from trainer.scenejob import s3io
+    from trainer.scenejob.__main__ import launch_signature, run
+    from trainer.scenejob.runner import JobOptions
+
+    urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    s3.create_bucket(Bucket="launch")
+    path, _ = write_scene(tmp_path / "a.tif", width=120, height=100)
+    s3.upload_file(str(path), "launch", "scenes/a.tif")
+    s3.upload_file(str(model_archive), "launch", "models/model.tar.gz")
+    run("s3://launch/scenes/", str(model_archive), "s3://launch/out/", JobOptions(tile=128, overlap=16, device="cpu"),
+        s3=s3)
+    small = ["--tile", "128", "--overlap", "16"]
+
+    def todo(model, *arguments):
+        return s3io.remaining_scenes(s3, "s3://launch/scenes/", "s3://launch/out/",
+                                     launch_signature(model, [*small, *arguments]))[0]
+
+    assert todo(str(model_archive)) == []
+    assert todo(str(model_archive), "--vector") == ["a.tif"]
+    assert todo(str(model_archive), "--threshold", "0.3") == ["a.tif"]
+    assert todo(str(other_model)) == ["a.tif"]
+    assert todo("s3://launch/models/model.tar.gz") == []    # its version is unknown without downloading it
+    assert todo("s3://launch/models/model.tar.gz", "--probability") == ["a.tif"]

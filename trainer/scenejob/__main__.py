@@ -45,8 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    options = JobOptions(cog=args.cog, probability=args.probability, vector=args.vector, bridge=args.bridge, wgs84=args.wgs84,
-                         tile=args.tile, overlap=args.overlap, threshold=args.threshold, device=args.device)
+    options = options_from(argv if argv is not None else sys.argv[1:])
     try:
         summary = run(args.input, args.model, args.output, options, manifest_prefix=args.manifest_prefix)
     except RoadsegError as exc:
@@ -57,6 +56,31 @@ def main(argv: list[str] | None = None) -> int:
         name = contract.failures_name(*contract.current_host())
         print(f"{len(summary.failed)} of {summary.total} scenes failed: see {name}", flush=True)
     return 0
+
+
+def options_from(arguments: list[str]) -> JobOptions:
+    """The JobOptions a job given these container arguments runs with."""
+    args, _ = build_parser().parse_known_args(arguments)
+    return JobOptions(cog=args.cog, probability=args.probability, vector=args.vector, bridge=args.bridge,
+                      wgs84=args.wgs84, tile=args.tile, overlap=args.overlap, threshold=args.threshold,
+                      device=args.device)
+
+
+def launch_signature(model: str, arguments: list[str]) -> dict:
+    """What a job with these arguments will record in its markers, for a launch to compare before sending
+    scenes (``s3io.remaining_scenes``). A model on S3 is not downloaded: its version (and its threshold,
+    unless ``--threshold`` is given) are then left out, and only the options are compared."""
+    options = options_from(arguments)
+    if model.startswith("s3://"):
+        signature = options.signature("", options.threshold or 0.0)
+        del signature["model"]
+        if options.threshold is None:
+            del signature["threshold"]
+        return signature
+    from ..artifact import load_model
+
+    loaded = load_model(contract.model_path(model))
+    return options.signature(loaded.version, loaded.meta.threshold if options.threshold is None else options.threshold)
 
 
 def run(input_uri: str, model: str, output_uri: str, options: JobOptions, *, sse: str = "", kms_key_id: str = "",

@@ -52,6 +52,12 @@ def marker_name(relative: str) -> str:
     return str(path.with_name(path.stem + MARKER_SUFFIX))
 
 
+def same_outputs(recorded, signature: dict) -> bool:
+    """Whether a marker's recorded ``outputs`` match every key of ``signature`` (a launch may know fewer:
+    not the version of a model on S3)."""
+    return isinstance(recorded, dict) and all(recorded.get(key) == value for key, value in signature.items())
+
+
 def output_stem(relative: str) -> PurePosixPath:
     path = PurePosixPath(relative)
     return path.with_name(path.stem)

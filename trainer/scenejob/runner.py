@@ -41,7 +41,7 @@ class JobOptions:
         """What shapes a scene's outputs, as its marker records it: a rerun redoes scenes whose marker differs."""
         return {"model": model_version, "threshold": round(float(threshold), 6), "tile": self.tile,
                 "overlap": self.overlap, "cog": self.cog, "probability": self.probability, "vector": self.vector,
-                "wgs84": self.wgs84}
+                "bridge": self.bridge and self.vector, "wgs84": self.wgs84}
 
 
 @dataclass
@@ -102,7 +102,7 @@ def is_complete(output_dir: Path, relative: str, signature: dict | None = None) 
                            "Let this user read the output folder; nothing more was predicted, so finished scenes "
                            "are not done twice.") from exc
     try:
-        if signature is not None and record.get("outputs") != signature:
+        if signature is not None and not contract.same_outputs(record.get("outputs"), signature):
             return False
         return all((marker.parent / name).stat().st_size == size for name, size in record["files"].items())
     except (OSError, KeyError, TypeError, AttributeError):

@@ -112,7 +112,7 @@ def _marker_complete(s3, bucket: str, prefix: str, marker: str, outputs: dict, s
     except ValueError:
         return False   # torn or foreign: the scene is predicted again
     try:
-        if signature is not None and record.get("outputs") != signature:
+        if signature is not None and not contract.same_outputs(record.get("outputs"), signature):
             return False
         listed = record["files"]
         folder = marker.rsplit("/", 1)[0] + "/" if "/" in marker else ""
