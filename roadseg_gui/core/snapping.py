@@ -4,7 +4,8 @@
 once per image, not per click); ``SnapCost.path`` then runs skimage's MCP_Geometric inside a
 corridor around the two clicks, so a click costs the corridor, not the whole (maybe 4096²) tile.
 Points are (x, y) image coordinates as the canvas gives them; pixel (col, row) has centre
-(col + .5, row + .5).
+(col + .5, row + .5). The cost map and the routing are ``trainer.roadgraph.leastcost``'s, shared with the
+network post-processing that bridges a prediction's gaps.
 """
 
 from __future__ import annotations
@@ -14,41 +15,15 @@ from typing import Sequence
 
 import numpy as np
 
+from trainer.roadgraph.leastcost import (LENGTH_COST, MIN_PROBABILITY, SMOOTH_SIGMA,  # noqa: F401 - re-exported
+                                         blurred_probability, cost_from_probability, neg_log_cost, route)
+
 Point = tuple[float, float]
 
-MIN_PROBABILITY = 1e-3   # -log(p) is capped at ~6.9 so "no road" is expensive, not impassable
-LENGTH_COST = 0.05       # per pixel on top of -log p: among equally likely paths, prefer the shorter
-SMOOTH_SIGMA = 2.0       # px of blur before -log p (at least; a third of the road width when known)
 COARSE = 8               # the coarse cost map is this many times smaller per side
 DIRECT_AREA = 40_000     # a corridor box up to this many pixels is routed at full resolution directly
 PIECE_PX = 96            # longer segments are refined in pieces of about this length
-
-
-def blurred_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA) -> np.ndarray:
-    """float32 p in [MIN_PROBABILITY, 1] of a uint8 (0..255) or float (0..1) probability map, blurred.
-
-    The blur makes a flat plateau of high probability peak on its centre line, so the path runs
-    down the middle of the road instead of hugging the inside of every bend."""
-    from scipy.ndimage import gaussian_filter
-
-    probability = np.asarray(probability)
-    scale = 1 / 255 if probability.dtype == np.uint8 else 1.0
-    p = probability.astype(np.float32) * np.float32(scale)
-    if smooth > 0:
-        p = gaussian_filter(p, smooth, truncate=3.0)
-    return np.clip(p, MIN_PROBABILITY, 1.0, out=p)
-
-
-def cost_from_probability(probability: np.ndarray, smooth: float = SMOOTH_SIGMA) -> np.ndarray:
-    """float32 cost -log(p) + LENGTH_COST of the blurred probability (see blurred_probability)."""
-    return _cost(blurred_probability(probability, smooth))
-
-
-def _cost(p: np.ndarray) -> np.ndarray:
-    cost = np.log(p, out=p)
-    np.negative(cost, out=cost)
-    cost += np.float32(LENGTH_COST)
-    return cost
+_cost, _route = neg_log_cost, route   # the least-cost machinery lives in trainer (network bridging uses it too)
 
 
 def corridor_half_width(length: float, road_width: float) -> float:
@@ -168,21 +143,6 @@ def _box(a: tuple[int, int], b: tuple[int, int], half: float, shape) -> tuple[in
     y1 = min(shape[0], int(max(a[0], b[0]) + half) + 1)
     x1 = min(shape[1], int(max(a[1], b[1]) + half) + 1)
     return y0, x0, y1, x1
-
-
-def _route(cost: np.ndarray, box, allowed: np.ndarray, start, end) -> list[tuple[int, int]]:
-    """(row, col) cells of the cheapest 8-connected path from start to end through the allowed
-    cells of ``cost[box]`` (skimage's MCP_Geometric: Dijkstra with diagonal steps costed sqrt 2)."""
-    from skimage.graph import MCP_Geometric
-
-    y0, x0, y1, x1 = box
-    crop = cost[y0:y1, x0:x1].astype(np.float64)
-    crop[~allowed] = np.inf  # impassable outside the corridor
-    first, last = (start[0] - y0, start[1] - x0), (end[0] - y0, end[1] - x0)
-    crop[first], crop[last] = cost[start], cost[end]
-    mcp = MCP_Geometric(crop, fully_connected=True)
-    mcp.find_costs([first], [last])
-    return [(r + y0, c + x0) for r, c in mcp.traceback(last)]
 
 
 def _capsule(y0: int, x0: int, y1: int, x1: int, a: tuple[int, int], b: tuple[int, int],
