@@ -46,6 +46,7 @@ class HoldingProxy(http.server.ThreadingHTTPServer):
         self.rewrites: dict[str, object] = {}   # X-Amz-Target -> function of moto's JSON answer
         self.answered: list[tuple[str, dict]] = []
         self.held_once = False
+        self.seen: list[tuple[str, str, dict, bytes]] = []   # every request: method, path, headers, body
         self._lock = threading.Lock()
 
     @property
@@ -87,6 +88,7 @@ class _Forward(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         proxy: HoldingProxy = self.server
         body = self._body()
+        proxy.seen.append((self.command, self.path, dict(self.headers.items()), body))
         target = self.headers.get("X-Amz-Target", "")
         action = target.split(".")[-1]
         if action in proxy.answers:
