@@ -11,6 +11,13 @@ The model is trained for one epoch by trainer.train.fit on 8 synthetic 64 px til
 trained one failed it, so only a trained model measures what users get. Also printed:
 Predictor start-up with each engine, cold (export + check) and warm (cached export).
 
+int8 (CPU): the shipped starter model (trained on real demo chips) is quantized by
+``trainer.int8_judge.quantize_and_judge`` on the demo workspace's own tiles; printed are int8 and
+fp32 ONNX Runtime tiles/s on the same 512^2 tiles (interleaved, batch 1), their ratio (target
+>= 1.8x), and the road IoU difference (int8 - fp32) on real pairs: eth-roads-dev's 20 aerial
+tiles when ../shared/data is there, else the starter's test pairs. The last line ends with
+``int8_vs_fp32= int8_iou_delta=``.
+
     python bench/bench_predict.py [--tiles N] [--backbone mobilenet_v3_large] [--quick] [--untrained]
 """
 
@@ -20,6 +27,7 @@ import argparse
 import contextlib
 import io
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -40,6 +48,8 @@ from trainer.train import TrainConfig, fit  # noqa: E402
 from summary import add_summary_flag, write_summary  # noqa: E402  (bench/summary.py)
 
 TILE = 512
+ROOT = Path(__file__).resolve().parent.parent
+REAL_PAIRS = ROOT.parent / "shared" / "data" / "eth-roads-dev"  # not part of the repo: used when present
 
 
 def write_tiles(folder: Path, count: int) -> list[Path]:
@@ -101,6 +111,37 @@ def predictor_rate(predictor: Predictor, paths: list[Path]) -> float:
     return len(paths) / (time.perf_counter() - started)
 
 
+def int8_against_fp32(tmp: Path, tiles: np.ndarray, rounds: int) -> tuple[float, float]:
+    """(int8 tiles/s / fp32 tiles/s, int8 - fp32 road IoU on real pairs) for the starter model."""
+    from trainer.evaluate import evaluate
+    from trainer.int8_judge import quantize_and_judge
+
+    model = shutil.copytree(ROOT / "resources" / "models" / "starter", tmp / "starter")
+    started = time.perf_counter()
+    card = quantize_and_judge(model, ROOT / "resources" / "demo")
+    print(f"int8: starter model quantized on the demo workspace's tiles in {time.perf_counter() - started:.1f} s "
+          f"(export, calibration and judging); road IoU on its test pairs ({card['test_pairs']}): "
+          f"int8 {card['road_iou']:.4f}, fp32 {card['fp32_road_iou']:.4f}; card within_tolerance="
+          f"{card['within_tolerance']}")
+    delta = card["road_iou"] - card["fp32_road_iou"]
+    if REAL_PAIRS.is_dir():
+        fp32_iou, int8_iou = (evaluate(model, REAL_PAIRS, engine=e)["iou"] for e in ("onnx", "onnx-int8"))
+        delta = int8_iou - fp32_iou
+        print(f"int8: road IoU on {REAL_PAIRS.name} (20 real aerial tiles): int8 {int8_iou:.4f}, "
+              f"fp32 {fp32_iou:.4f}")
+    fp32 = Predictor(model, device="cpu", tile=TILE, engine="onnx", batch_size=1).engine
+    int8 = Predictor(model, device="cpu", tile=TILE, engine="onnx-int8", batch_size=1).engine
+    best = {"fp32": 0.0, "int8": 0.0}
+    for _ in range(rounds):
+        for name, engine in (("fp32", fp32), ("int8", int8)):
+            best[name] = max(best[name], engine_alone(engine, tiles, 1))
+    ratio = best["int8"] / best["fp32"]
+    print(f"int8: ONNX Runtime engine alone, pre-decoded, batch 1: int8 {best['int8']:.2f} tiles/s, "
+          f"fp32 {best['fp32']:.2f} tiles/s: {ratio:.2f}x (target >= 1.8x); IoU delta {delta:+.4f} "
+          f"(limit -0.01)")
+    return ratio, delta
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiles", type=int, default=None, help="512^2 tiles per measurement")
@@ -116,6 +157,8 @@ def main() -> int:
           f"backbone {args.backbone}, {count} tiles of {TILE}x{TILE}, best of {args.rounds} interleaved rounds")
     with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
         tmp = Path(tmp)
+        os.environ.setdefault("ROADSEG_ONNX_CACHE", str(tmp / "onnx-cache"))  # throwaway models' exports
+        int8_ratio = int8_delta = None
         torch.manual_seed(0)
         if args.untrained:
             model_dir = save_model_dir(build_model(args.backbone), ModelMeta(backbone=args.backbone), tmp / "model")
@@ -163,15 +206,20 @@ def main() -> int:
                 best[name] = max(best[name], measure())
         rows = list(best.items())
         baseline = rows[0][1]
+        if not cuda:
+            int8_ratio, int8_delta = int8_against_fp32(tmp, tiles, args.rounds)
     fastest_engine = max(rate for name, rate in rows[1:-1])
     for name, rate in rows:
         print(f"  {name:62s} {rate:8.2f} tiles/s  {rate / baseline:5.2f}x baseline")
     ours = rows[-1][1]
     print(f"Predictor vs seed-style baseline: {ours / baseline:.2f}x (target >= 2x on CPU)")
-    print(f"fastest engine alone / Predictor: {fastest_engine / ours:.2f} (target <= 1.2)")
+    int8 = (f"int8_vs_fp32={int8_ratio:.2f} int8_iou_delta={int8_delta:+.4f}" if int8_ratio is not None
+            else "int8_vs_fp32=n/a int8_iou_delta=n/a")  # int8 is a CPU engine
+    print(f"fastest engine alone / Predictor: {fastest_engine / ours:.2f} (target <= 1.2) {int8}")
     write_summary(args.summary_json, device=described, backbone=args.backbone, tiles=count,
                   predict_tiles_per_s=round(ours, 2), seed_tiles_per_s=round(baseline, 2),
-                  vs_seed=round(ours / baseline, 2), fastest_engine_over_predictor=round(fastest_engine / ours, 2))
+                  vs_seed=round(ours / baseline, 2), fastest_engine_over_predictor=round(fastest_engine / ours, 2),
+                  int8_vs_fp32=int8_ratio and round(int8_ratio, 2), int8_iou_delta=int8_delta)
     return 0
 
 
