@@ -6,7 +6,9 @@
 Engines: on the CPU, ONNX Runtime (exported once into the user's cache, its hash verified
 before every load, see onnx_cache) when it is installed and the export's masks agree
 with torch's (checked once per model and remembered, see onnx_engine), else torch;
-on CUDA/MPS, torch.
+on CUDA/MPS, torch. The default CPU engine is int8 ONNX Runtime (onnx_int8) only when
+the model card records, for these weights, that int8 stays within 0.01 road IoU of fp32
+(``roadseg quantize``); ``engine="onnx-int8"`` asks for it outright.
 A Predictor pickles as its construction arguments, so it can be built in (or sent
 to) a worker process; the engine is rebuilt there on first use.
 """
@@ -30,7 +32,7 @@ from .uncertainty import uncertainty
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "torch", "onnx")
+ENGINES = ("auto", "torch", "onnx", "onnx-int8")
 __all__ = ["Predictor", "Prediction", "uncertainty", "Cancelled", "ENGINES"]
 
 
@@ -56,11 +58,13 @@ class Predictor:
 
     def __init__(self, model, device: str = "auto", tile: int = 512, overlap: int = 64,
                  batch_size: int | None = None, engine: str = "auto", threshold: float | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, calibration: list | None = None):
+        """``calibration``: image paths to quantize on when ``engine="onnx-int8"`` finds no cached export."""
         from .artifact import LoadedModel, load_model
 
         self._args = dict(model=model, device=device, tile=tile, overlap=overlap, batch_size=batch_size,
-                          engine=engine, threshold=threshold, threads=threads)
+                          engine=engine, threshold=threshold, threads=threads, calibration=calibration)
+        self.calibration = list(calibration or [])
         if engine not in ENGINES:
             raise BadInputError(f"unknown engine '{engine}'", f"Use one of {', '.join(ENGINES)}.")
         try:
@@ -91,10 +95,16 @@ class Predictor:
 
         mean, std = self.meta.mean, self.meta.std
         wants_onnx = engine == "onnx" or (engine == "auto" and self.choice.kind == "cpu")
-        if engine == "onnx" and self.choice.kind != "cpu":
+        if engine.startswith("onnx") and self.choice.kind != "cpu":
             raise DeviceError("the ONNX engine runs on the CPU only", "Use --engine torch on a GPU, or --device cpu.")
+        if engine == "onnx-int8":
+            return self._int8_engine(loaded, threads)
         if wants_onnx and onnxruntime_available():
             try:
+                if engine == "auto":  # int8 only where the model card measured it within tolerance
+                    int8 = self._approved_int8(loaded, threads)
+                    if int8 is not None:
+                        return int8
                 return load_or_export(loaded.model, mean, std, self.source, threads, self.threshold)
             except Exception as exc:  # export or runtime trouble, or masks that differ: torch still works
                 if engine == "onnx":
@@ -108,6 +118,41 @@ class Predictor:
             import torch
             torch.set_num_threads(int(threads))
         return TorchEngine(loaded.model, self.choice, mean, std)
+
+    def _approved_int8(self, loaded, threads: int | None):
+        from .onnx_engine import model_fingerprint
+        from .onnx_int8 import card_approves, load_cached_int8
+
+        mean, std = self.meta.mean, self.meta.std
+        if not card_approves(self.source, model_fingerprint(loaded.model, mean, std)):
+            return None
+        engine = load_cached_int8(loaded.model, mean, std, threads)
+        if engine is None:
+            self.notes.append("the model card approves int8, but its export is not in this machine's cache "
+                              "(roadseg quantize makes it); using fp32")
+        return engine
+
+    def _int8_engine(self, loaded, threads: int | None):
+        from .onnx_engine import model_fingerprint, onnxruntime_available
+        from .onnx_int8 import calibration_tiles, load_cached_int8, quantize, read_card
+
+        if not onnxruntime_available():
+            raise RoadsegError("onnxruntime is not installed",
+                               "Install onnxruntime (pip install onnxruntime), or use --engine torch.")
+        mean, std = self.meta.mean, self.meta.std
+        engine = load_cached_int8(loaded.model, mean, std, threads)
+        if engine is None and self.calibration:
+            engine = quantize(loaded.model, mean, std, self.source, calibration_tiles(self.calibration), threads)
+        if engine is None:
+            raise RoadsegError("this model has no int8 export yet", "Run roadseg quantize MODEL WORKSPACE, "
+                               "or use --engine onnx.")
+        card = read_card(self.source)
+        if card and card.get("fingerprint") == model_fingerprint(loaded.model, mean, std):
+            self.notes.append(f"int8 road IoU {card.get('road_iou')} vs fp32 {card.get('fp32_road_iou')} on "
+                              f"{card.get('test_pairs')} (model card)")
+        else:
+            self.notes.append("int8 accuracy not measured for this model (roadseg quantize measures it)")
+        return engine
 
     # A Predictor crosses process boundaries as its arguments; sessions and CUDA state do not pickle.
     def __getstate__(self) -> dict:
