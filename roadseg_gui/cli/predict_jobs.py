@@ -101,6 +101,8 @@ def follow(runner, root: Path | None, interval: float = 15.0) -> int:
     except KeyboardInterrupt:
         print(f"stopping job {runner.job.name} …", flush=True)
         runner.stop()
+        if root is not None:   # the jobs list shows it stopping, not as it was last seen
+            remember(root, runner.job)
         return 130
     if status.state != JobState.COMPLETED:
         print(f"error: job {runner.job.name} {status.state.value.lower()}"

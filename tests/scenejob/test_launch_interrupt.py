@@ -227,3 +227,19 @@ def test_ctrl_c_during_the_create_call_stops_the_job_and_remembers_it(archive, p
     remembered = _remembered(root)
     assert [job.name for job in remembered] == [name] and remembered[0].status.state.value == "Stopping"
     assert "Traceback" not in err
+
+
+def test_ctrl_c_while_the_new_job_is_followed_stops_it_and_the_jobs_list_says_so(archive, proxy, s3_server,
+                                                                                 model_archive, tmp_path):
+    s3, root = archive
+    proxy.hold(lambda method, path, target: target == "SageMaker.DescribeProcessingJob", when="after")
+    log = tmp_path / "stderr.txt"
+    proc = start_roadseg(proxy.url, _predict_args(root, model_archive), log)
+    err = interrupt_at_the_held_request(proc, proxy, log, deferred=False)
+    sagemaker = boto3.client("sagemaker", endpoint_url=s3_server, region_name="us-east-1")
+    jobs = sagemaker.list_processing_jobs()["ProcessingJobSummaries"]
+    assert len(jobs) == 1, err
+    name = jobs[0]["ProcessingJobName"]
+    assert sagemaker.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"] == "Stopped"
+    remembered = _remembered(root)
+    assert [job.name for job in remembered] == [name] and remembered[0].status.state.value == "Stopping", err
