@@ -1,6 +1,6 @@
 """Render the main window with a tile, its prediction and some edits into a PNG (for the README).
 
-    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM] [--qa]
+    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM] [--qa | --review]
 
 Runs offscreen (no display needed). Without ``--workspace`` it shows a throwaway copy of
 the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing).
@@ -31,6 +31,9 @@ def _args(argv):
     parser.add_argument("--size", default="1366x768", help="window size WxH")
     parser.add_argument("--qa", action="store_true",
                         help="show the connectivity QA overlay (after an eraser cut across a road) instead of edits")
+    parser.add_argument("--review", action="store_true",
+                        help="show road review: the tile starts from what is labeled, the model's roads proposed, "
+                             "the best one accepted and the next selected")
     return parser.parse_args(argv)
 
 
@@ -122,6 +125,20 @@ def _qa_edit(window, app) -> None:
     window.set_tool("connect")
 
 
+def _review_edit(window, app) -> None:
+    """Accept the best proposed road (Y) and select the next (Tab), with the Road review panel in front."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    review = window.review
+    _wait(app, lambda: review.candidates is not None, 60, "the proposed roads")
+    window.review_dock.raise_()
+    window.set_tool("review")
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key_Y)
+    QTest.keyClick(window.canvas, Qt.Key_Tab)
+
+
 def _wait(app, condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -179,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     workspace = _workspace(args, scratch)
+    if args.review:   # in memory only: a --workspace given keeps its settings file as it is
+        workspace.settings.labeling.review_start = "labeled"
     stems = [t.stem for t in workspace.tiles(order="name") if t.status != "error"]
     if not stems:
         print("error: the workspace has no readable tiles", file=sys.stderr)
@@ -202,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         _wait(app, lambda: _model_ready(window), 120, "the model to load")
         # The real service predicts every tile (the one on screen first), so the browser shows uncertainties.
         for other in stems:
-            if other != stem:
+            if other != stem and not args.review:   # review shows one tile: no need to predict the rest
                 service.request(other, str(workspace.image_path(other)))
         _wait(app, lambda: window.editor.stem == stem and window.editor.probability is not None, 120,
               "the tile's prediction")
-        _wait(app, lambda: all(workspace.tile(s).model_version == service.model_version for s in stems), 300,
-              "the other tiles' predictions")
+        _wait(app, lambda: args.review or all(workspace.tile(s).model_version == service.model_version
+                                              for s in stems), 300, "the other tiles' predictions")
         window.browser.refresh(keep=stem)
         _wait(app, lambda: window.sync_dock is not None and window.retrain_dock is not None, 60, "the side docks")
     except (TimeoutError, RuntimeError) as exc:
@@ -219,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     window.canvas.fit_to_window()
     if args.qa:
         _qa_edit(window, app)
+    elif args.review:
+        _review_edit(window, app)
     else:
         _edit(window, DEMO_EDITS if stem == DEMO_TILE else GENERIC_EDITS)
     _pump(app, 1.3)  # the autosave fires and the status bar says so

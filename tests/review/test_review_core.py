@@ -128,7 +128,7 @@ def test_geometry_checks_on_accept_spike_self_crossing_and_short_piece():
     issues = accept_road(MaskDocument(SHAPE), loop, 3, settings).issues
     crossing = [i for i in issues if i.kind == "self_intersection"]
     assert crossing and abs(crossing[0].x - 51.5) < 3 and abs(crossing[0].y - 51.5) < 3
-    short = accept_road(MaskDocument(SHAPE), np.array([(100, c) for c in range(10, 30)]), 5, settings)
+    short = accept_road(MaskDocument(SHAPE), np.array([(100, c) for c in range(30, 50)]), 5, settings)
     assert [i.kind for i in short.issues] == ["short_piece"] and short.accepted == 1
     clean = accept_road(MaskDocument(SHAPE), np.array([(100, c) for c in range(10, 100)]), 5, settings)
     assert clean.issues == []
@@ -195,3 +195,14 @@ def test_a_pinhole_in_a_predicted_road_does_not_split_it_into_a_loop_of_short_ca
     p[62:67, 50:53] = 10                               # a 5 x 3 hole in the middle of the road
     found = candidates(p).items
     assert len(found) == 1 and found[0].length_px > 100
+
+
+def test_an_end_heading_out_of_the_tile_runs_on_to_its_edge_and_a_road_along_the_edge_does_not_hook():
+    settings = ReviewSettings(fragment_px=80)
+    document = MaskDocument(SHAPE)
+    outcome = accept_road(document, np.array([(64, c) for c in range(70, 121)]), 7, settings)
+    assert document.mask[64, 127] and document.mask[64, 122]    # on to the right edge, no stub left short
+    assert not document.mask[64, 60] and outcome.issues == []   # leaving the tile: not a lone short piece
+    along = MaskDocument(SHAPE)
+    accept_road(along, np.array([(6, c) for c in range(30, 90)]), 5, settings)
+    assert not along.mask[0:2, :].any()                         # running beside the top edge: no hook up to it

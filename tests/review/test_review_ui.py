@@ -21,7 +21,7 @@ SHAPE = (128, 128)
 STEM = "tile_000"
 ROADS = [([(30, 6, 30, 121)], 7, 0.95),     # long and sure
          ([(90, 6, 90, 121)], 7, 0.9),
-         ([(60, 10, 60, 50)], 7, 0.6)]      # short and unsure, on its own
+         ([(60, 20, 60, 60)], 7, 0.6)]      # short and unsure, on its own
 
 
 @pytest.fixture(autouse=True)
@@ -231,7 +231,7 @@ def test_a_short_lone_road_is_accepted_and_marked_as_a_geometry_issue(window, qt
     assert [i.kind for i in review.issues] == ["short_piece"]
     assert "geometry issue" in window.statusBar().currentMessage()
     issue = review.issues[0]
-    assert abs(issue.x - 30.5) < 3 and abs(issue.y - 60.5) < 2
+    assert abs(issue.x - 40.5) < 3 and abs(issue.y - 60.5) < 2
     assert "on its own" in window.review_panel.issues.text()
     key(qtbot, window, Qt.Key_Z, Qt.ControlModifier)     # the road undone: its issue goes with it
     assert review.issues == [] and window.review_panel.issues.text() == ""

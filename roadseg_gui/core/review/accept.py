@@ -82,7 +82,9 @@ def accept_road(document: MaskDocument, pts: np.ndarray, width_px: float, settin
         if is_duplicate(local, distance, width, settings.duplicate_fraction):
             return AcceptOutcome(refused=["That road is already labeled (most of it lies within one road width "
                                           "of a labeled road): not added."])
-    line, joined, connected = _joined_line(local, distance, nearest, tolerance)
+    line, joined, connected, free = _joined_line(local, distance, nearest, tolerance)
+    line, leaves = _to_tile_edge(line, free, (r0, c0), document.shape, tolerance, width)
+    connected = connected or leaves
     keep = _new_road(labeled, line, width)
     if not keep.any():
         return AcceptOutcome(refused=["That road is already labeled: nothing new to paint."])
@@ -119,12 +121,10 @@ def _joined_line(local: np.ndarray, distance, nearest, tolerance: float):
     from skimage.measure import approximate_polygon
 
     line = approximate_polygon(local.astype(float), tolerance=0.75)
-    joined, connected = 0, False
-    if distance is None:
-        return line, joined, connected
+    joined, connected, free = 0, False, []
     for end in (0, -1):
         r, c = local[end]
-        gap = float(distance[r, c])
+        gap = float(distance[r, c]) if distance is not None else math.inf
         if gap == 0:
             connected = True          # it already starts on a labeled road
         elif gap <= tolerance:
@@ -132,7 +132,33 @@ def _joined_line(local: np.ndarray, distance, nearest, tolerance: float):
             line = np.vstack([target, line]) if end == 0 else np.vstack([line, target])
             joined += 1
             connected = True
-    return line, joined, connected
+        else:
+            free.append(end)
+    return line, joined, connected, free
+
+
+def _to_tile_edge(line: np.ndarray, free: list, origin, shape, tolerance: float, width: float):
+    """Free ends heading out of the tile within ``tolerance`` of its edge run on to the edge: the road
+    leaves the tile (the centre line of a prediction stops half a width short of it)."""
+    h, w = shape
+    leaves = False
+    for end in free:
+        tip = line[end] + origin
+        inward = line[1] if end == 0 else line[-2]
+        heading = tip - (inward + origin)
+        norm = float(np.hypot(*heading))
+        if norm == 0:
+            continue
+        heading /= norm
+        sides = ((tip[0], (-1, 0), (0, tip[1])), (h - 1 - tip[0], (1, 0), (h - 1, tip[1])),
+                 (tip[1], (0, -1), (tip[0], 0)), (w - 1 - tip[1], (0, 1), (tip[0], w - 1)))
+        gap, normal, target = min(sides, key=lambda side: side[0])
+        if gap > tolerance or float(np.dot(heading, normal)) < 0.7:
+            continue
+        target = np.asarray(target, float)[None, :] - origin
+        line = np.vstack([target, line]) if end == 0 else np.vstack([line, target])
+        leaves = True
+    return line, leaves
 
 
 def _new_road(labeled: np.ndarray, line: np.ndarray, width: float) -> np.ndarray:
