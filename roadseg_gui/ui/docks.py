@@ -48,7 +48,15 @@ class DockScroll(QScrollArea):
         self.setFrameShape(QFrame.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setWidget(panel)
+        panel.installEventFilter(self)
         guard_wheel(panel)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        # The panel's minimum width grew (a comparison table, a long status) while its tab was behind
+        # another: tell the dock, or the panel stays wider than the dock and is cut at its right edge.
+        if watched is self.widget() and event.type() == QEvent.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)
 
     def minimumSizeHint(self):
         # A QScrollArea reports its content's minimum; a dock should only need a strip of its height,

@@ -38,12 +38,17 @@ def _right_edge_in(widget, viewport) -> int:
 
 def test_the_retrain_panel_fits_a_1366_window_with_nothing_cut(qtbot, full_window):
     panel = docks.panel_of(full_window.retrain_dock)
+    full_window.resize(1366, 768 - 40)
+    qtbot.wait(100)
+    # as in use: the job ends while another tab is in front, and the comparison and a long status arrive
     panel.choice.show_comparison(_comparison())
     panel.status_label.setText("roadseg-predict-20261207-031500 [sagemaker]: Completed - outputs in "
                                "s3://a-rather-long-bucket-name/team/scene-predictions/roadseg-predict-20261207/")
+    qtbot.wait(100)
     _laptop(full_window)
     scroll = full_window.retrain_dock.widget()
     qtbot.waitUntil(lambda: scroll.viewport().width() > 0 and full_window.retrain_dock.isVisible())
+    qtbot.wait(100)
     viewport = scroll.viewport()
     assert not scroll.horizontalScrollBar().isVisible()
     assert panel.width() <= viewport.width()
