@@ -26,6 +26,7 @@ import torch
 from .errors import ModelLoadError
 from .fsutil import atomic_write_text, atomic_writer
 from .model import BACKBONES, RoadSegNet, build_model
+from .model_errors import archive_reason, metadata_reason
 from .model_meta import MetaFieldError, ModelMeta  # noqa: F401  (ModelMeta is imported from here too)
 
 WEIGHTS_NAME = "model.pth"
@@ -112,7 +113,7 @@ def unpack_model(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Pa
                              "A model archive holds only model.pth, model.json and code/; do not use this one.",
                              tar_path) from exc
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ModelLoadError(f"not a readable model archive ({exc})", "Re-download model.tar.gz.", tar_path) from exc
+        raise ModelLoadError(archive_reason(exc, tar_path), "Re-download model.tar.gz.", tar_path) from exc
     if (dest_dir / WEIGHTS_NAME).is_file():
         return dest_dir
     found = sorted(dest_dir.rglob(WEIGHTS_NAME))
@@ -198,7 +199,7 @@ def _load_dir(directory: Path) -> LoadedModel:
             raise ModelLoadError(str(exc), "Fix that field, or restore model.json from the model's model.tar.gz.",
                                  meta_path) from exc
         except (ValueError, TypeError, RecursionError) as exc:  # not JSON, or a field this version cannot take
-            raise ModelLoadError(f"not valid model metadata ({exc})", "Restore it from the model's model.tar.gz.",
+            raise ModelLoadError(metadata_reason(exc), "Restore it from the model's model.tar.gz.",
                                  meta_path) from exc
     else:
         notes.append(f"no {META_NAME} beside the weights: ImageNet normalisation and threshold 0.5 assumed")

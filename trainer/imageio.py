@@ -72,6 +72,25 @@ def _rasterio_needed(path: Path, exc: Exception) -> RasterioNeededError:
         "so that every environment trains on the same pairs.", path)
 
 
+def gdal_detail(exc: BaseException) -> str:
+    """GDAL's own reason from a rasterio error chain ("TIFFReadEncodedTile() failed"), never rasterio's
+    "Read failed. See previous exception for details.", which names no file and points at nothing shown."""
+    found, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = " ".join(str(exc).split())
+        if text and "See previous exception" not in text:
+            found.append(text)
+        exc = exc.__cause__ or exc.__context__
+    return found[-1].rstrip(".") if found else "GDAL gave no reason"
+
+
+def unreadable_raster(path: str | os.PathLike, exc: BaseException) -> BadInputError:
+    """One sentence for a raster GDAL cannot open or decode: which file, GDAL's reason, what to do."""
+    return BadInputError(f"cannot be read as a raster; it may be truncated or corrupt (GDAL: {gdal_detail(exc)})",
+                         "Re-export or re-download it.", path)
+
+
 def _is_tiff(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -160,7 +179,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         except ImportError:
             pass
         except Exception as exc:  # rasterio raises RasterioIOError and friends
-            raise BadInputError(f"cannot read raster header ({exc})", "The file may be corrupt.", path) from exc
+            raise unreadable_raster(path, exc) from exc
     try:
         with Image.open(path) as im:
             return im.height, im.width
@@ -198,7 +217,7 @@ def _read_with_rasterio(path: Path) -> np.ndarray:
     except BadInputError:
         raise
     except (RasterioError, OSError, ValueError) as exc:
-        raise BadInputError(f"cannot read raster ({exc})", "The file may be truncated or corrupt.", path) from exc
+        raise unreadable_raster(path, exc) from exc
     return to_rgb8(np.moveaxis(data, 0, -1), valid)
 
 

@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import BadInputError
+from .imageio import gdal_detail
 from .scene_io import BLOCK, MAX_SCENE_PIXELS, GeoTiffOutput, SceneReader, choose_bands, open_scene, output_nodata
 from .tiling import BatchFn, CancelFn, pad_to, plan_tiles, run_windows
 from .uncertainty import uncertainty_of_histogram
@@ -97,7 +98,7 @@ def predict_scene(path: str | os.PathLike, out_dir: str | os.PathLike, batch_fn:
         except (RasterioError, OSError) as exc:
             for output in outputs.values():
                 output.discard()
-            raise BadInputError(f"reading or writing the scene failed ({exc})",
+            raise BadInputError(f"reading or writing the scene failed ({gdal_detail(exc)})",
                                 "The file may be truncated or corrupt, or the disk full.", path) from exc
         except BaseException:
             for output in outputs.values():

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BadInputError
+from .imageio import gdal_detail
 
 BLOCK = 512                # output GeoTIFF block size; writes are whole block rows
 MAX_SCENE_PIXELS = int(os.environ.get("ROADSEG_MAX_SCENE_PIXELS", 20_000_000_000))  # 141k x 141k
@@ -146,7 +147,8 @@ def open_scene(path: Path):
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(path)
     except (RasterioIOError, OSError) as exc:
-        raise BadInputError(f"cannot open as a raster ({exc})", "The file may be truncated or corrupt.", path) from exc
+        raise BadInputError(f"cannot open as a raster ({gdal_detail(exc)})", "The file may be truncated or corrupt.",
+                            path) from exc
     if src.width * src.height > MAX_SCENE_PIXELS:
         src.close()
         raise BadInputError(f"raster is {src.width}x{src.height} pixels, over the "

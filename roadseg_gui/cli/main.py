@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.verbose:   # rasterio logs each GDAL error at INFO; the sentence printed for the file says it once
+        logging.getLogger("rasterio").setLevel(logging.WARNING)
     log_redaction.install()  # before any command can log: no AWS secret in -v output, whatever the logger
     if not getattr(args, "func", None):
         parser.print_help()

@@ -114,8 +114,10 @@ class ModelRegistry:
         if path.is_dir() and (path / META_NAME).is_file():
             try:
                 meta = json.loads((path / META_NAME).read_text("utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ModelLoadError(f"unreadable {META_NAME}: {exc}", "", path) from exc
+            except (OSError, ValueError, RecursionError) as exc:
+                from trainer.model_errors import metadata_reason
+                raise ModelLoadError(metadata_reason(exc), "Restore it from the model's model.tar.gz.",
+                                     path / META_NAME) from exc
         self.db.execute(
             "INSERT INTO models(version, path, job_name, backend, data, hyperparameters, metrics, created, registered,"
             " parent) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(version) DO UPDATE SET path=excluded.path,"

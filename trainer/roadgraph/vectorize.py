@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import BadInputError
-from ..imageio import RoadRule
+from ..imageio import RoadRule, gdal_detail, unreadable_raster
 from ..listing import file_problem
 from .blocks import Stitcher, block_network
 from .geojson import OWN_GRID_CRS, PIXEL_GRID_CRS, FeatureWriter
@@ -58,7 +58,7 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
     """
     import rasterio
     from rasterio import windows
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 
     raster, out_dir = Path(raster), Path(out_dir)
     stem = stem or raster.stem.removesuffix("_mask").removesuffix("_probability")
@@ -70,8 +70,8 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(raster)
     except RasterioIOError as exc:
-        raise BadInputError(f"cannot be read as a raster ({exc})", "Give a mask image: PNG or GeoTIFF, road >= 128.",
-                            raster) from exc
+        raise BadInputError(f"cannot be read as a raster ({gdal_detail(exc)})",
+                            "Give a mask image: PNG or GeoTIFF, road >= 128.", raster) from exc
     with src:
         transform, crs = src.transform, src.crs
         if crs is None and transform.is_identity:
@@ -80,7 +80,10 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
             raise BadInputError("has no CRS, so it cannot be written in WGS84",
                                 "Leave out --wgs84 (it is then written in pixel units).", raster)
         blocks = list(_blocks(src.height, src.width, block))
-        rule = RoadRule(src.dtypes[0], _maximum(src, blocks), threshold)
+        try:
+            rule = RoadRule(src.dtypes[0], _maximum(src, blocks), threshold)
+        except RasterioError as exc:   # a truncated or corrupt block: one sentence naming the file
+            raise unreadable_raster(raster, exc) from exc
         writers = _Writers(out_dir, stem, transform, crs, wgs84, polygons)
         try:
             stitcher = Stitcher(writers.edge, writers.node)
@@ -108,6 +111,8 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
                 progress(len(blocks), len(blocks))
         except BaseException as exc:
             writers.close(exc)
+            if isinstance(exc, RasterioError):   # a truncated or corrupt block: one sentence naming the file
+                raise unreadable_raster(raster, exc) from exc
             raise
         writers.close()
     return writers.result()
