@@ -206,3 +206,11 @@ def test_an_end_heading_out_of_the_tile_runs_on_to_its_edge_and_a_road_along_the
     along = MaskDocument(SHAPE)
     accept_road(along, np.array([(6, c) for c in range(30, 90)]), 5, settings)
     assert not along.mask[0:2, :].any()                         # running beside the top edge: no hook up to it
+
+
+def test_hand_edited_review_settings_that_are_not_numbers_fall_back_to_their_defaults():
+    from roadseg_gui.core.settings import LabelingSettings
+
+    labeling = LabelingSettings(review_join_widths="lots", review_min_width_px=-2, review_max_width_px="")
+    review = ReviewSettings.from_labeling(labeling, road_width=10)
+    assert review.join_widths == 2.0 and review.min_width_px == 3 and review.max_width_px == 40

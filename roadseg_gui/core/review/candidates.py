@@ -28,13 +28,22 @@ class ReviewSettings:
     @classmethod
     def from_labeling(cls, labeling, road_width: float) -> "ReviewSettings":
         """From the workspace's ``[labeling]`` settings; QA's minimum fragment as QA computes it."""
-        low = float(getattr(labeling, "review_min_width_px", 3) or 1)
-        high = max(low, float(getattr(labeling, "review_max_width_px", 40) or low))
-        fragment = getattr(labeling, "qa_min_fragment_px", 0) or 8 * road_width
-        return cls(low, high, float(getattr(labeling, "review_join_widths", 2.0)), 0.8, float(fragment))
+        low = _positive(getattr(labeling, "review_min_width_px", 3), 3.0)
+        high = max(low, _positive(getattr(labeling, "review_max_width_px", 40), 40.0))
+        fragment = _positive(getattr(labeling, "qa_min_fragment_px", 0), 8 * road_width)
+        return cls(low, high, _positive(getattr(labeling, "review_join_widths", 2.0), 2.0), 0.8, fragment)
 
     def clamp(self, width: float) -> float:
         return float(min(self.max_width_px, max(self.min_width_px, width)))
+
+
+def _positive(value, default: float) -> float:
+    """A hand-edited setting that is not a positive number ("", "wide", -1) means its default."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return float(default)
+    return number if number > 0 and math.isfinite(number) else float(default)
 
 
 @dataclass(frozen=True, eq=False)
