@@ -136,9 +136,12 @@ def test_a_workspace_is_one_network_in_one_crs_and_plain_tiles_are_named_not_mix
     assert edge["properties"]["length_m"] == pytest.approx(2 * 64 - 1, abs=4)
     assert "plain.png" in run.stdout and "no CRS" in run.stdout and "left out" in run.stdout
     assert_ends_on_nodes(out / "ws_network.geojson", out / "ws_nodes.geojson")
-    # --no-merge: one file per mask, each with one rule (the chips in metres, the plain tile in pixels)
+    # --no-merge: one file per mask, each with one rule (the chips in metres, the plain tile in pixels);
+    # an accepted tile whose mask has gone is named (exit 1), not skipped silently
+    gone = next(root.glob("*/masks/chip_1.png"))
+    gone.unlink()
     run = roadseg("vectorize", str(root), "--out", str(tmp_path / "apart"), "--no-merge", "--no-progress")
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode == 1 and f"failed: {gone}: the tile is accepted but its mask is missing" in run.stdout
     assert "length_px" in features(tmp_path / "apart" / "plain_network.geojson")[0]["properties"]
     assert len(features(tmp_path / "apart" / "chip_0_network.geojson")) == 1
 
@@ -159,23 +162,28 @@ def test_merge_stitches_a_folder_of_chips_that_overlap(tmp_path):
     assert separate.returncode == 0 and (tmp_path / "apart" / "a_network.geojson").is_file()
 
 
-@pytest.mark.parametrize("kind", ["0/1", "16-bit", "float"])
-def test_masks_of_other_shapes_are_binarised_as_eval_does(tmp_path, kind):
+def test_masks_of_other_shapes_are_binarised_as_eval_does(tmp_path):
+    """0/1, 16-bit probabilities (0.8 / 0.1 of 65535) and float probabilities give the 0/255 mask's network
+    (all three were read as empty or as all road); --threshold cuts probabilities, in one process each."""
     road = cross()
-    values = {"0/1": road.astype(np.uint8), "16-bit": np.where(road, 52428, 6553).astype(np.uint16),   # 0.8 / 0.1
-              "float": np.where(road, 0.8, 0.1).astype(np.float32)}[kind]
-    mask = geotiff(tmp_path / "m_mask.tif", values)
-    reference = geotiff(tmp_path / "ref_mask.tif", np.where(road, 255, 0).astype(np.uint8))
-    for path in (mask, reference):
-        run = roadseg("vectorize", str(path), "--out", str(tmp_path / "out"), "--no-progress")
-        assert run.returncode == 0, run.stdout + run.stderr
-    got, want = features(tmp_path / "out" / "m_network.geojson"), features(tmp_path / "out" / "ref_network.geojson")
-    assert len(got) == len(want) >= 4
-    if kind == "float":   # --threshold over the probabilities: 0.9 leaves no road, and says 0 edges
-        run = roadseg("vectorize", str(mask), "--threshold", "0.9", "--out", str(tmp_path / "high"), "--no-progress")
-        assert run.returncode == 0 and "0 road edges" in run.stdout
-        bad = roadseg("vectorize", str(mask), "--threshold", "80", "--out", str(tmp_path / "bad"))
-        assert bad.returncode == 1 and "--threshold 80" in bad.stderr and "Traceback" not in bad.stderr
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    geotiff(masks / "ref_mask.tif", np.where(road, 255, 0).astype(np.uint8))
+    geotiff(masks / "binary_mask.tif", road.astype(np.uint8))
+    geotiff(masks / "wide_mask.tif", np.where(road, 52428, 6553).astype(np.uint16))
+    geotiff(masks / "float_mask.tif", np.where(road, 0.8, 0.1).astype(np.float32))
+    run = roadseg("vectorize", str(masks), "--no-merge", "--out", str(tmp_path / "out"), "--no-progress")
+    assert run.returncode == 0, run.stdout + run.stderr
+    want = features(tmp_path / "out" / "ref_network.geojson")
+    assert len(want) >= 4
+    for name in ("binary", "wide", "float"):
+        got = features(tmp_path / "out" / f"{name}_network.geojson")
+        assert [f["geometry"] for f in got] == [f["geometry"] for f in want], name
+    high = roadseg("vectorize", str(masks / "float_mask.tif"), "--threshold", "0.9", "--out", str(tmp_path / "high"),
+                   "--no-progress")
+    assert high.returncode == 0 and "0 road edges" in high.stdout          # no probability reaches 0.9
+    bad = roadseg("vectorize", str(masks / "float_mask.tif"), "--threshold", "80", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 1 and "--threshold 80" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_a_geotransform_without_crs_is_its_own_grid_not_wgs84(tmp_path):
