@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainer.roadgraph.mosaic import Placed, crs_label, group_by_crs, mosaic, placement
+from trainer.roadgraph.mosaic import Placed, crs_label, group_by_crs, mosaic, placement, touching_groups
 
 from .wording import count
 
@@ -49,11 +49,14 @@ def merge_jobs(jobs: list, name: str, failed: list) -> tuple[list, list[str]]:
         if len(unplaced) > 1:
             return unplaced, ["no mask has a CRS, so none can be stitched to another: one network per mask"]
         return unplaced, []
-    merged = []
+    merged, notes = [], []
     for chips in groups:
         stem = name if len(groups) == 1 else f"{name}_{crs_label(chips[0].crs).replace(':', '_')}"
-        merged.append(MergedJob(chips, stem))
-    notes = []
+        areas = touching_groups(chips)
+        if len(areas) > 1:
+            notes.append(f"the {len(chips)} masks in {crs_label(chips[0].crs)} lie in {len(areas)} areas that do "
+                         f"not touch: one network each, {stem}_area1 to {stem}_area{len(areas)}")
+        merged += [MergedJob(area, stem if len(areas) == 1 else f"{stem}_area{i}") for i, area in enumerate(areas, 1)]
     if unplaced:
         names = ", ".join(job.source.name for job in unplaced)
         notes.append(f"{count(len(unplaced), 'mask')} with no CRS (no georeferencing) cannot be placed on the "

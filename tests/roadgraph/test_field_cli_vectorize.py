@@ -147,17 +147,22 @@ def test_a_workspace_is_one_network_in_one_crs_and_plain_tiles_are_named_not_mix
 
 
 def test_merge_stitches_a_folder_of_chips_that_overlap(tmp_path):
-    """import-scene chips overlap by a few pixels; --merge makes one road of the two halves."""
+    """import-scene chips overlap by a few pixels; --merge makes one road of the two halves, and a chip of
+    another scene far away its own network."""
     chips = tmp_path / "chips"
     chips.mkdir()
     road = np.zeros((80, 100), np.uint8)
     road[30:37, :] = 255
     geotiff(chips / "a_mask.tif", road, from_origin(300000, 5000000, 0.5, 0.5))
     geotiff(chips / "b_mask.tif", road, from_origin(300000 + 90 * 0.5, 5000000, 0.5, 0.5))   # 10 px overlap
+    geotiff(chips / "far_mask.tif", road, from_origin(300000 + 50_000, 5000000, 0.5, 0.5))   # another scene
     run = roadseg("vectorize", str(chips), "--merge", "--out", str(tmp_path / "out"), "--no-progress")
     assert run.returncode == 0, run.stdout + run.stderr
-    (edge,) = features(tmp_path / "out" / "merged_network.geojson")
+    (edge,) = features(tmp_path / "out" / "merged_area1_network.geojson")
     assert edge["properties"]["length_m"] == pytest.approx((190 - 1) * 0.5, abs=4)
+    (far,) = features(tmp_path / "out" / "merged_area2_network.geojson")   # not one grid 50 km wide
+    assert far["properties"]["length_m"] == pytest.approx((100 - 1) * 0.5, abs=4)
+    assert "lie in 2 areas that do not touch" in run.stdout
     separate = roadseg("vectorize", str(chips), "--out", str(tmp_path / "apart"), "--no-progress")
     assert separate.returncode == 0 and (tmp_path / "apart" / "a_network.geojson").is_file()
 

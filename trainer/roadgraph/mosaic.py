@@ -111,3 +111,32 @@ def group_by_crs(chips: list[Placed]) -> list[list[Placed]]:
     for chip in chips:
         groups.setdefault(chip.crs.to_wkt(), []).append(chip)
     return list(groups.values())
+
+
+def touching_groups(chips: list[Placed]) -> list[list[Placed]]:
+    """Chips of one CRS split into areas of chips that touch or overlap (within a pixel): tiles of two
+    scenes far apart are two networks, not one grid mostly empty between them."""
+    import rasterio
+    from rasterio.transform import array_bounds
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    boxes = []
+    for chip in chips:
+        with rasterio.open(chip.path) as src:
+            west, south, east, north = _bounds_of(array_bounds(src.height, src.width, chip.transform))
+        pad = math.hypot(chip.transform.a, chip.transform.d)   # a pixel: chips that abut touch
+        boxes.append((west - pad, south - pad, east + pad, north + pad))
+    box = np.asarray(boxes, float).reshape(-1, 4)
+    rows, cols = [], []
+    for i in range(len(box)):
+        near = np.flatnonzero((box[:, 0] <= box[i, 2]) & (box[i, 0] <= box[:, 2]) &
+                              (box[:, 1] <= box[i, 3]) & (box[i, 1] <= box[:, 3]))
+        rows += [i] * len(near)
+        cols += near.tolist()
+    count, label = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(box),) * 2),
+                                        directed=False)
+    areas: dict[int, list[Placed]] = {}
+    for chip, area in zip(chips, label.tolist()):   # in the chips' order
+        areas.setdefault(area, []).append(chip)
+    return list(areas.values())
