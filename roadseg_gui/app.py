@@ -45,10 +45,6 @@ def start(argv: list[str] | None = None):
     """Create the application and the main window, and begin opening the workspace (or the demo)."""
     args = parse_args(argv)
     _setup_logging()
-    # What flood fill needs, imported now on the main thread rather than on a background thread later.
-    from roadseg_gui.core import mask_edit
-    if hasattr(mask_edit, "preload"):
-        mask_edit.preload()
     from PySide6.QtWidgets import QApplication
 
     from roadseg_gui.ui.main_window import MainWindow
@@ -60,6 +56,11 @@ def start(argv: list[str] | None = None):
     window.initial_model = args.model
     window.show()
     app.processEvents()   # paint the window now: until the event loop runs, it is a black rectangle
+    # What flood fill needs, imported on the main thread rather than on a background thread later;
+    # after the first paint, so the window does not wait for it.
+    from roadseg_gui.core import mask_edit
+    if hasattr(mask_edit, "preload"):
+        mask_edit.preload()
     if args.workspace:
         window.open_workspace(args.workspace)
     else:

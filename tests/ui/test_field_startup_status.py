@@ -21,20 +21,25 @@ def test_the_window_stays_live_while_the_demo_workspace_is_built(qtbot, tmp_path
 
     target = tmp_path / "data" / "demo"
     monkeypatch.setattr(demo, "default_demo_dir", lambda: target)
+    gate, answered = threading.Event(), []
+    real_demo = app_module.demo_workspace
+
+    def demo_after_the_ui_answers():
+        answered.append(gate.wait(10))     # set by a UI timer: only if the event loop runs meanwhile
+        return real_demo()
+    monkeypatch.setattr(app_module, "demo_workspace", demo_after_the_ui_answers)
     window = MainWindow(predict=False, side_panels=False)
     window.ask_on_quit = False
     qtbot.addWidget(window)
     window.show()
-    ticks = []
-    timer = QTimer(window, interval=20)
-    timer.timeout.connect(lambda: ticks.append(target.joinpath(".roadseg").is_dir()))
-    timer.start()
+    QTimer.singleShot(50, gate.set)
     app_module.open_demo(window)
     assert not (target / ".roadseg").is_dir(), "the demo was built on the UI thread"
     assert window.statusBar().currentMessage() == "Preparing the demo workspace…"
+    assert window.canvas.placeholder == "Preparing the demo workspace…"
     qtbot.waitUntil(lambda: window.workspace is not None and window.editor.document is not None, timeout=60000)
-    assert window.workspace.root == target.resolve() or window.workspace.root == target
-    assert ticks.count(False) >= 1, "the event loop did not run while the demo was built"
+    assert answered == [True], "the event loop did not run while the demo was built"
+    assert window.workspace.root.resolve() == target.resolve()
     window.close()
 
 
