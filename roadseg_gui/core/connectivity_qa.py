@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("gap", "prediction_continues", "short_fragment", "dangling_end")
+KINDS = ("gap", "prediction_continues", "short_fragment", "dangling_end",
+         "self_intersection", "spike", "short_piece")   # the last three: road review's checks of an accepted road
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QLabel
 from roadseg_gui.core.connectivity_qa import counts_by_kind
 
 NAMES = {"gap": "gap", "prediction_continues": "prediction goes on", "short_fragment": "short piece",
-         "dangling_end": "dangling end"}
+         "dangling_end": "dangling end", "self_intersection": "road crosses itself", "spike": "spike",
+         "short_piece": "short accepted piece"}
 
 
 class QALegend(QLabel):

@@ -24,7 +24,10 @@ from .workers import Failed, Succeeded, submit
 log = logging.getLogger(__name__)
 
 COLOURS = {"gap": QColor(255, 150, 0), "prediction_continues": QColor(255, 60, 200),
-           "short_fragment": QColor(255, 230, 0), "dangling_end": QColor(255, 70, 70)}
+           "short_fragment": QColor(255, 230, 0), "dangling_end": QColor(255, 70, 70),
+           # road review's checks of an accepted road (ui/review), listed with these
+           "self_intersection": QColor(255, 120, 255), "spike": QColor(255, 120, 255),
+           "short_piece": QColor(255, 120, 255)}
 DEBOUNCE_MS = 400
 FOCUS_ZOOM = 2.0   # next issue: zoom in to at least this, so the spot is visible
 
@@ -36,6 +39,7 @@ class RoadQA(QObject):
         self.issues: list = []
         self.specks = 0                         # prediction specks left unmarked
         self.current = -1
+        self.extra_issues = lambda: []          # issues found elsewhere (road review's accept checks) join these
         self._centred: tuple | None = None      # (issue, scale) while the view is still centred on it
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
@@ -119,7 +123,7 @@ class RoadQA(QObject):
                 log.warning("The connectivity check of %s failed: %s", stem, outcome.sentence())
                 self.count_label.setText("Connectivity not checked")
             return
-        self.issues, self.specks = outcome.value.issues, outcome.value.specks
+        self.issues, self.specks = outcome.value.issues + list(self.extra_issues()), outcome.value.specks
         self.current = min(self.current, len(self.issues) - 1)
         self.open_on[stem] = len(self.issues)
         self.count_label.setText(summary(self.issues))

@@ -233,8 +233,12 @@ def test_a_short_lone_road_is_accepted_and_marked_as_a_geometry_issue(window, qt
     issue = review.issues[0]
     assert abs(issue.x - 40.5) < 3 and abs(issue.y - 60.5) < 2
     assert "on its own" in window.review_panel.issues.text()
+    qa = window.road_qa                                  # it joins the connectivity list and its legend
+    qtbot.waitUntil(lambda: not qa.busy and "short_piece" in [i.kind for i in qa.issues], timeout=20000)
+    assert qa.legend.counts().get("short_piece") == 1
     key(qtbot, window, Qt.Key_Z, Qt.ControlModifier)     # the road undone: its issue goes with it
     assert review.issues == [] and window.review_panel.issues.text() == ""
+    qtbot.waitUntil(lambda: not qa.busy and "short_piece" not in [i.kind for i in qa.issues], timeout=20000)
 
 
 def test_the_review_keys_are_in_the_menus_and_f1_and_the_start_flow_is_a_saved_setting(window, qtbot):

@@ -52,6 +52,9 @@ def install_review(window) -> RoadReview:
     window.panel.threshold.threshold_changed.connect(lambda _t: review.threshold_changed())
     window.editor.prediction_shown.connect(lambda _stem: review.refresh())
     window.canvas.installEventFilter(_WidthWheel(review, window.canvas))
+    road_qa = getattr(window, "road_qa", None)
+    if road_qa is not None:   # accept checks join the connectivity list: marked, counted, N reaches them
+        road_qa.extra_issues = lambda: review.issues
     return review
 
 

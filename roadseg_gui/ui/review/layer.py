@@ -11,7 +11,6 @@ CANDIDATE = QColor(150, 255, 40)
 CASING = QColor(0, 0, 0, 170)
 SELECTED_BAND = QColor(150, 255, 40, 90)
 SELECTED_LINE = QColor(255, 255, 255)
-ISSUE = QColor(255, 120, 255)
 
 
 def _pen(color: QColor, width: float, cosmetic: bool = True) -> QPen:
@@ -79,7 +78,3 @@ class CandidateLayer:
             painter.drawPath(path)
             painter.setPen(_pen(SELECTED_LINE, 3.5))
             painter.drawPath(path)
-        radius = max(9 / canvas.scale, 6.0)
-        painter.setPen(_pen(ISSUE, 2.5))
-        for issue in review.issues:
-            painter.drawEllipse(QPointF(issue.x, issue.y), radius, radius)
