@@ -38,6 +38,7 @@ class TileEditor(QObject):
         self.straight_segments = False   # S: road line and connect draw straight (as Alt+click does)
         self.start_from_prediction = True   # [labeling] review_start: an untouched tile starts as the prediction
         self.probability: np.ndarray | None = None
+        self.pixel_m: float | None = None   # the tile's ground size of a pixel (None: not georeferenced)
         self._from_disk = False          # the mask came from an autosave/accepted file
         self._quiet = False              # programmatic changes that are not edits
         self._heatmap = None
@@ -124,6 +125,7 @@ class TileEditor(QObject):
                                      or self.autosaver.pending_mask(data.stem) is not None)
         self.canvas.set_tile(data.image, None, self.document.mask, overlay=data.overlay)
         self.panel.set_pixel_size(data.pixel_m)
+        self.pixel_m = data.pixel_m
         outline_ready = data.outline_image is not None and data.threshold == self.panel.threshold.threshold()
         self.refresh_prediction_layer(data.outline_image if outline_ready else None)
         self.tile_shown.emit(data.stem)

@@ -279,3 +279,12 @@ def test_a_tile_with_a_stored_prediction_opens_as_the_start_flow_says(qtbot, tmp
             assert mask[30, 60] and mask[90, 60] and len(window.review.candidates) == 0
     finally:
         window.close()
+
+
+def test_hidden_proposals_trace_no_network_until_shown_again(window, qtbot):
+    review = window.review
+    key(qtbot, window, Qt.Key_V)
+    window.editor.set_prediction(STEM, prepare_prediction(probability(SHAPE, ROADS[:1]), 0.5))
+    assert not review.busy and len(review.candidates) == 3    # nothing traced for a hidden layer
+    key(qtbot, window, Qt.Key_V)
+    qtbot.waitUntil(lambda: not review.busy and len(review.candidates) == 1, timeout=20000)

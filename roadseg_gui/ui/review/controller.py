@@ -75,6 +75,8 @@ class RoadReview(QObject):
         if probability is None or document is None or probability.shape != document.shape:
             self._set_list(None)
             return
+        if not self.visible:   # hidden: no graph is traced for nobody; showing them again traces it
+            return
         t = self.editor.panel.threshold.threshold()
         key = (stem, id(probability), t)
         network = self._networks.get(key)
@@ -82,8 +84,7 @@ class RoadReview(QObject):
             self._use(key, network)
             return
         self._wanted = key
-        pixel_m = getattr(self.editor.panel.ground_width, "_pixel_m", None)
-        submit(predicted_network, probability, t, pixel_m, pool=self.pool, context=self,
+        submit(predicted_network, probability, t, self.editor.pixel_m, pool=self.pool, context=self,
                on_done=lambda outcome, k=key: self._made(k, outcome))
 
     @property
@@ -206,6 +207,8 @@ class RoadReview(QObject):
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
+        if visible:
+            self.refresh()
         self.canvas.update()
 
     # ---- accept and reject -------------------------------------------------------------
