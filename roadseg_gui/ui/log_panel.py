@@ -11,7 +11,7 @@ import time
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QWidget
 
 log = logging.getLogger("roadseg.app")
 
@@ -27,12 +27,14 @@ class LogPanel(QWidget):
         self.list = QListWidget()
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
-        clear = QPushButton("Clear log")
-        clear.clicked.connect(self.list.clear)
-        layout = QVBoxLayout(self)
+        self.list.setMinimumHeight(40)
+        self.clear_button = QPushButton("Clear log")
+        self.clear_button.clicked.connect(self.list.clear)
+        # The button beside the list, not under it: in a 110-px dock at 1366x768 it was cut at the bottom.
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.list)
-        layout.addWidget(clear, 0, Qt.AlignRight)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.clear_button, 0, Qt.AlignTop)
 
     def add(self, level: str, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")

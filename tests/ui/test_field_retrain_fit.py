@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
 from roadseg_gui.core import retrain
 from roadseg_gui.core.models import ModelRecord
@@ -153,3 +153,13 @@ def test_the_side_docks_come_back_where_and_as_wide_as_they_were(qtbot, workspac
         assert abs(second.layers_dock.width() - width) <= 4, (second.layers_dock.width(), width)
     finally:
         second.close()
+
+
+def test_the_log_dock_shows_its_clear_button_whole_at_1366(qtbot, window):
+    window.resize(1366, 768 - 40)
+    qtbot.wait(100)
+    scroll = window.log_dock.widget()
+    button = docks.panel_of(window.log_dock).findChild(QPushButton)
+    bottom = button.mapTo(scroll.viewport(), QPoint(0, button.height())).y()
+    assert button.isVisible() and bottom <= scroll.viewport().height()
+    assert not scroll.verticalScrollBar().isVisible()
