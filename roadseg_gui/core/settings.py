@@ -7,6 +7,7 @@ endpoint. boto3's standard chain (profile, env, SSO, instance role) supplies key
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -105,6 +106,11 @@ class WorkspaceSettings:
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     labeling: LabelingSettings = field(default_factory=LabelingSettings)
     active_model: str = ""   # path of the model the app predicts with
+    annotator: str = ""      # who labels here (throughput, review); empty: the OS login
+
+    def annotator_name(self) -> str:
+        name = self.annotator.strip() if isinstance(self.annotator, str) else ""   # a hand-edited number: ignored
+        return name or os_login()
 
     @classmethod
     def load(cls, root: str | Path) -> "WorkspaceSettings":
@@ -133,6 +139,14 @@ class UserSettings:
     def remember_workspace(self, root: str | Path, keep: int = 10) -> None:
         root = str(Path(root).resolve())
         self.recent_workspaces = [root] + [p for p in self.recent_workspaces if p != root][: keep - 1]
+
+
+def os_login() -> str:
+    """The OS login name; "annotator" where there is none (a container without a passwd entry)."""
+    try:
+        return getpass.getuser() or "annotator"
+    except (KeyError, OSError, ImportError):
+        return "annotator"
 
 
 def _read_toml(path: Path) -> dict:
