@@ -26,7 +26,7 @@ def test_one_candidate_per_edge_with_confidence_width_and_length_best_first():
     first, second, side = found
     assert first.length_px >= second.length_px and side.confidence < first.confidence
     assert side.confidence == pytest.approx(0.75, abs=0.05) and first.confidence == pytest.approx(0.95, abs=0.03)
-    assert all(6 <= c.width_px <= 8 for c in found)
+    assert all(6 <= c.width_px <= 8 and c.width_px == int(c.width_px) for c in found)   # whole pixels
     assert side.length_px == pytest.approx(56, abs=4)
     assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
 

@@ -191,7 +191,7 @@ class CandidateList:
 
     def _uncovered_runs(self, edge: PredictedEdge, mask: np.ndarray) -> list[Candidate]:
         covered = mask[edge.pts[:, 0], edge.pts[:, 1]]
-        width = self.settings.clamp(edge.width_px)
+        width = self.settings.clamp(round(edge.width_px))   # whole pixels, as the road width slider and , .
         runs = []
         free = np.flatnonzero(~covered)
         if not free.size:
