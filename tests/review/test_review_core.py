@@ -214,3 +214,10 @@ def test_hand_edited_review_settings_that_are_not_numbers_fall_back_to_their_def
     labeling = LabelingSettings(review_join_widths="lots", review_min_width_px=-2, review_max_width_px="")
     review = ReviewSettings.from_labeling(labeling, road_width=10)
     assert review.join_widths == 2.0 and review.min_width_px == 3 and review.max_width_px == 40
+
+
+def test_a_diagonal_road_gets_a_whole_pixel_width():
+    p = probability(SHAPE, [([(10, 10, 110, 110)], 8, 0.9)])
+    assert predicted_network(p, 0.5).edges[0].width_px != int(predicted_network(p, 0.5).edges[0].width_px)
+    (road,) = candidates(p).items
+    assert road.width_px == int(road.width_px)
