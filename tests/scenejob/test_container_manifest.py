@@ -9,7 +9,6 @@ import json
 import shutil
 
 import boto3
-import pytest
 
 from trainer.jobs.sagemaker_backend import make_boto_session
 from trainer.scenejob.request import SceneJobRequest, launch
@@ -18,9 +17,8 @@ from .test_entry_point import run_entry
 from .test_sagemaker_request import BUCKET, archive  # noqa: F401 - the fixture
 
 
-@pytest.mark.parametrize("layout", ["relative to the prefix", "full key"])
 def test_the_job_as_sent_writes_outputs_under_the_scenes_relative_paths_in_either_layout(
-        archive, s3_server, model_archive, tmp_path, layout):  # noqa: F811
+        archive, s3_server, model_archive, tmp_path):  # noqa: F811
     s3, config = archive
     session = make_boto_session(config)
     job, sent, _ = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/predictions/",
@@ -33,19 +31,20 @@ def test_the_job_as_sent_writes_outputs_under_the_scenes_relative_paths_in_eithe
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=manifest_uri.split(BUCKET + "/", 1)[1])["Body"].read())
     prefix = manifest[0]["prefix"].split(BUCKET + "/", 1)[1]
 
-    root = tmp_path / "opt" / "ml" / "processing"
-    for relative in manifest[1:]:
-        local = relative if layout == "relative to the prefix" else prefix + relative
-        target = root / "input" / "scenes" / local
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(BUCKET, prefix + relative, str(target))
-    (root / "input" / "model").mkdir(parents=True)
-    shutil.copy(model_archive, root / "input" / "model" / "model.tar.gz")
+    for layout in ("relative to the prefix", "full key"):
+        root = tmp_path / layout.replace(" ", "-") / "opt" / "ml" / "processing"
+        for relative in manifest[1:]:
+            local = relative if layout == "relative to the prefix" else prefix + relative
+            target = root / "input" / "scenes" / local
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(BUCKET, prefix + relative, str(target))
+        (root / "input" / "model").mkdir(parents=True)
+        shutil.copy(model_archive, root / "input" / "model" / "model.tar.gz")
 
-    proc = run_entry(root, *arguments)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    out = root / "output" / "predictions"
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.done.json")) == sorted(
-        r.rsplit(".", 1)[0] + ".done.json" for r in sent)
-    assert all(json.loads((out / (r.rsplit(".", 1)[0] + ".done.json")).read_text())["scene"] == r for r in sent)
-    assert not any(p.name.startswith(".") or p.suffix == ".tmp" for p in out.rglob("*"))
+        proc = run_entry(root, *arguments)
+        assert proc.returncode == 0, layout + proc.stdout + proc.stderr
+        out = root / "output" / "predictions"
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.done.json")) == sorted(
+            r.rsplit(".", 1)[0] + ".done.json" for r in sent), layout
+        assert all(json.loads((out / (r.rsplit(".", 1)[0] + ".done.json")).read_text())["scene"] == r for r in sent)
+        assert not any(p.name.startswith(".") or p.suffix == ".tmp" for p in out.rglob("*"))
