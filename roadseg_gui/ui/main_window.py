@@ -23,6 +23,7 @@ from .thumbnails import thumbnailer_for
 from .tile_browser import TileBrowser
 from .qa_overlay import RoadQA
 from .review.install import install_review
+from .stats.install import install_throughput
 from .toolbox import TOOL_CLASSES
 from .workers import Failed, Succeeded, submit
 from .workspace_events import PairsChanged
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.road_qa = RoadQA(self.editor, self.canvas, self)
         self.road_qa.install(self)
         self.review = install_review(self)   # proposed roads: Review menu, Road review dock, Y/X/Tab
+        self.throughput = install_throughput(self)   # active time and actions per tile; Stats dock
         self._restore_geometry()
 
     # ---- layout ----------------------------------------------------------
@@ -191,6 +193,7 @@ class MainWindow(QMainWindow):
         self.set_workspace(outcome.value, select_first)
 
     def set_workspace(self, workspace, select_first: bool = True) -> None:
+        self.throughput.set_workspace(workspace)   # the old workspace gets its pending work first
         self.editor.set_workspace(workspace)
         self.workspace = workspace
         self._apply_labeling_settings(workspace.settings.labeling)
@@ -299,6 +302,7 @@ class MainWindow(QMainWindow):
 
     # ---- quit ------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.throughput.flush()
         if not self.editor.save_now() and self.ask_on_quit and not dialogs.confirm_quit_unsaved(self):
             event.ignore()
             return

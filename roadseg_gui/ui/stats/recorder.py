@@ -1,0 +1,123 @@
+"""Counts the annotator's input in the main window as active time and actions, per tile.
+
+An application event filter (the keys go to whichever widget has focus, and a key bound to a menu
+action never reaches the canvas as a key press): any mouse or key input on a widget of the window is
+activity; a mouse press on the canvas (a click, or the start of a stroke) and a key press (its
+ShortcutOverride, sent once to the focus widget before any shortcut runs) are one action each, of the
+tool in hand. Written to the state DB on autosave's debounce, on tile switch, accept and quit.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QWidget
+
+from roadseg_gui.core.settings import os_login
+from roadseg_gui.core.throughput import store
+from roadseg_gui.core.throughput.accepted import measure_accepted
+from roadseg_gui.core.throughput.activity import ActivityLog
+
+from ..autosave import DEBOUNCE_MS
+from ..workers import Failed, submit
+
+log = logging.getLogger(__name__)
+ACTIVITY = frozenset({QEvent.MouseButtonPress, QEvent.MouseButtonRelease, QEvent.MouseButtonDblClick,
+                      QEvent.MouseMove, QEvent.Wheel, QEvent.KeyPress, QEvent.ShortcutOverride})
+MODIFIER_KEYS = frozenset({Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_Meta, Qt.Key_AltGr, Qt.Key_CapsLock})
+
+
+class ThroughputRecorder(QObject):
+    recorded = Signal()   # records were written: the Stats panel shows them again
+
+    def __init__(self, window, clock=time.monotonic):
+        super().__init__(window)
+        self.window, self.canvas, self.clock = window, window.canvas, clock
+        self.activity = ActivityLog()
+        self.workspace = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)   # not restarted by later input: a flush at most ~1 s after it
+        self._timer.timeout.connect(self.flush)
+        QApplication.instance().installEventFilter(self)
+        window.destroyed.connect(lambda *_: QApplication.instance().removeEventFilter(self))
+
+    def annotator(self) -> str:
+        return self.workspace.settings.annotator_name() if self.workspace is not None else os_login()
+
+    # ---- what the window tells it ---------------------------------------
+    def set_workspace(self, workspace) -> None:
+        self.flush()
+        self.workspace = workspace
+        self.activity.switch(None)
+
+    def tile_shown(self, stem: str) -> None:
+        self.flush()
+        self.activity.switch(stem)
+
+    def tile_accepted(self, stem: str, _split: str = "") -> None:
+        """Mark the record accepted now; measure its road on a pool thread."""
+        self.flush()
+        if self.workspace is None:
+            return
+        annotator, day, workspace = self.annotator(), store.today(), self.workspace
+        try:
+            store.record_accept(workspace.db, stem, annotator, day, None)
+        except sqlite3.Error as exc:
+            log.warning("Could not record the accept of %s for the stats: %s", stem, exc)
+            return
+        submit(measure_accepted, workspace, stem, annotator, day, context=self,
+               on_done=lambda outcome: self._measured(stem, outcome))
+
+    def _measured(self, stem: str, outcome) -> None:
+        if isinstance(outcome, Failed):
+            log.warning("Could not measure the road of %s for the stats: %s", stem, outcome.sentence())
+        self.recorded.emit()
+
+    # ---- input ------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        kind = event.type()
+        if kind not in ACTIVITY or not isinstance(watched, QWidget) or watched.window() is not self.window:
+            return False
+        now = self.clock()
+        if kind == QEvent.MouseButtonPress and watched is self.canvas:
+            self.activity.action(self._tool(), now)
+        elif kind == QEvent.ShortcutOverride and self._new_key(watched, event):
+            self.activity.action(self._tool(), now)
+        else:
+            self.activity.input(now)
+        if not self._timer.isActive() and self.activity.has_pending():
+            self._timer.start()
+        return False
+
+    @staticmethod
+    def _new_key(watched, event) -> bool:
+        # Qt hands an unaccepted key event on to the parents: count it at the focus widget only.
+        focus = QApplication.focusWidget()
+        return (not event.isAutoRepeat() and event.key() not in MODIFIER_KEYS
+                and (watched is focus or focus is None))
+
+    def _tool(self) -> str:
+        return getattr(self.canvas.tool, "name", "none")
+
+    # ---- writing ------------------------------------------------------------
+    def flush(self) -> None:
+        """Write what was done since the last flush; kept in memory and retried if the write fails."""
+        self._timer.stop()
+        if self.workspace is None:
+            self.activity.take()
+            return
+        work = self.activity.take()
+        if not work:
+            return
+        try:
+            store.add_work(self.workspace.db, self.annotator(), store.today(), work)
+        except sqlite3.Error as exc:
+            self.activity.put_back(work)
+            self._timer.start()
+            log.warning("Could not record throughput (kept, retried): %s", exc)
+            return
+        self.recorded.emit()
