@@ -46,6 +46,9 @@ def register(subparsers) -> None:
     merge.add_argument("--no-merge", dest="merge", action="store_false", help="one network per mask")
     parser.add_argument("--min-area", type=int, default=64, help="drop road fragments under this many pixels (default 64)")
     parser.add_argument("--no-polygons", action="store_true", help="write only the network, not the road polygons")
+    parser.add_argument("--bridge", action="store_true",
+                        help="post-process the network as a prediction's: bridge gaps, prune spurs, drop short "
+                             "fragments (off by default: a labeled mask is the truth)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -90,7 +93,7 @@ def run(args) -> int:
                 with blocks:
                     raster = job.raster(Path(scratch), args.threshold)
                     result = vectorize_raster(raster, args.out, stem=stem, georeference=job.georeference,
-                                              progress=progress, **options)
+                                              bridge=args.bridge, progress=progress, **options)
             except RoadsegError as exc:
                 failed.append((job.source, exc.what + (f". {exc.fix}" if exc.fix else "")))
                 continue

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 
 from .build import edge_width_px, label_kinds
+from .connect import connect_network
 from .simplify import oriented_pts, path_length, simplify
 from .skeleton import skeletonize_mask
 from .trace import check_junctions, trace_graph
@@ -29,7 +30,8 @@ NodeFn = Callable[[int, np.ndarray, str, int], None]       # id, (row, col), kin
 
 
 def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int, int], *,
-                  min_spur_px: float | None = None, merge_px: float = 3.0) -> nx.MultiGraph:
+                  min_spur_px: float | None = None, merge_px: float = 3.0,
+                  bridge: np.ndarray | None = None) -> nx.MultiGraph:
     """The pieces of the road graph of a haloed window ``road`` (top-left pixel ``origin`` globally)
     that lie in its ``core``. Nodes: ("node", first pixel) with ``owned`` (its pixel is in the core),
     ``kind`` and ``degree``, or ("border", link); edges carry global ``pts``, ``width_px`` and ``start``."""
@@ -39,6 +41,8 @@ def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int
     local = trace_graph(skeletonize_mask(road))
     check_junctions(local, origin)
     simplify(local, distance, min_spur_px=min_spur_px, merge_px=merge_px)
+    if bridge is not None:   # the window's probability (or mask): post-process a prediction's network
+        connect_network(local, bridge, distance, open_border=True)
     label_kinds(local)
     offset = np.asarray(origin)
     rows, cols = core
@@ -69,7 +73,8 @@ def block_network(road: np.ndarray, core: tuple[slice, slice], origin: tuple[int
                     o = np.mean(end[1], axis=0) if end[0] == "border" else local.nodes[node]["o"] + offset
                     graph.add_node(end, o=np.asarray(o, float), owned=False)
             piece = pts[max(i - 1, 0):min(j + 2, len(pts))] + offset
-            graph.add_edge(a, b, pts=piece, width_px=edge_width_px(distance, pts[i:j + 1]), start=a)
+            width = local.edges[u, v, key].get("width_px") or edge_width_px(distance, pts[i:j + 1])  # bridge: its road's
+            graph.add_edge(a, b, pts=piece, width_px=width, start=a)
     return graph
 
 

@@ -23,6 +23,7 @@ from ..errors import BadInputError
 from ..imageio import RoadRule, gdal_detail, unreadable_raster
 from ..listing import file_problem
 from .blocks import Stitcher, block_network
+from .connect import bridge_source
 from .geojson import OWN_GRID_CRS, PIXEL_GRID_CRS, FeatureWriter
 from .georef import Georeference, pixel_centres_to_map
 from .trace import DegenerateSkeletonError
@@ -48,6 +49,7 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
                      min_area_px: int = 64, wgs84: bool = False, stem: str | None = None,
                      block: int = VECTOR_BLOCK, polygons: bool = True, georeference: tuple | None = None,
                      min_spur_px: float | None = None, merge_px: float = 3.0,
+                     bridge: bool = False, probability: str | os.PathLike | None = None,
                      progress: Callable[[int, int], None] | None = None) -> VectorResult:
     """Vectorise the roads of ``raster``: valid pixels binarised as ``read_mask`` does (0/255, 0/1, 16-bit,
     or float probabilities cut at ``threshold``, a fraction of the value range: ``imageio.RoadRule``).
@@ -55,6 +57,9 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
     ``georeference`` = (transform, crs) places a raster that has none of its own (a PNG mask
     of a GeoTIFF tile). Fragments under ``min_area_px`` pixels are dropped. ``progress(done, total)``
     is called after each block.
+    ``bridge`` (a prediction's network; a label is the truth and is left as drawn): post-process each
+    block's network with ``connect`` -- gaps bridged along the least-cost path over -log of the
+    ``probability`` raster (same size; without one, over the mask), spurs pruned, short fragments dropped.
     """
     import rasterio
     from rasterio import windows
@@ -93,6 +98,7 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
                 h0, h1 = max(0, row0 - HALO), min(src.height, row1 + HALO)
                 w0, w1 = max(0, col0 - HALO), min(src.width, col1 + HALO)
                 values = src.read(1, window=windows.Window(w0, h0, w1 - w0, h1 - h0))
+                bridge_window = windows.Window(w0, h0, w1 - w0, h1 - h0) if bridge else None
                 road = rule.apply(values) & _valid(values, src.nodata)
                 if not road.any():
                     continue
@@ -101,7 +107,8 @@ def vectorize_raster(raster: str | os.PathLike, out_dir: str | os.PathLike, *, t
                 if writers.polygons is not None:
                     writers.add_polygons(np.ascontiguousarray(road[core]), row0, col0)
                 try:
-                    piece = block_network(road, core, (h0, w0), min_spur_px=min_spur_px, merge_px=merge_px)
+                    piece = block_network(road, core, (h0, w0), min_spur_px=min_spur_px, merge_px=merge_px,
+                                          bridge=bridge_source(road, probability, bridge_window))
                 except DegenerateSkeletonError as exc:
                     raise BadInputError(exc.sentence(), "Clean the mask (a road is a band a few pixels wide) and "
                                         "vectorise it again.", raster) from None
