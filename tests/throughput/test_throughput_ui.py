@@ -74,5 +74,32 @@ def test_keys_clicks_and_accept_are_recorded_with_active_seconds_and_road(qtbot,
         assert record.accepted and record.road_measured == "assumed_gsd"
         assert 20 <= record.road_m <= 40                 # ~60 px of centre line at 0.5 m
 
+        window.throughput.dock.raise_()
+        qtbot.waitUntil(lambda: window.throughput.panel.cells[("today", "tiles")].text() == "1", timeout=5000)
+        panel = window.throughput.panel
+        assert panel.cells[("workspace", "actions")].text() == "5"
+        assert panel.cells[("today", "tiles_per_hour")].text() == f"{1 / (6 / 3600):.2f}"
+        assert panel.cells[("today", "actions_per_km")].text() == f"{5 / (record.road_m / 1000):.2f}"
+    finally:
+        window.close()
+
+
+def test_the_annotator_set_in_the_stats_panel_is_saved_shown_and_recorded(qtbot, workspace_root):
+    window = open_window(qtbot, workspace_root)
+    try:
+        window.throughput.dock.raise_()
+        field = window.throughput.panel.annotator
+        field.setFocus()
+        field.selectAll()
+        qtbot.keyClicks(field, "maria")
+        qtbot.keyClick(field, Qt.Key_Return)
+        assert window.throughput.status.text() == "Annotator: maria"
+        assert WorkspaceSettings.load(workspace_root).annotator == "maria"
+        fixed_view(window.canvas)
+        stem = window.editor.stem
+        click(window.canvas, 30.5, 30.5)
+        window.close()                                   # quit writes what the debounce has not yet
+        (record,) = _records(workspace_root, stem)
+        assert record.annotator == "maria" and record.actions == {"brush": 1}
     finally:
         window.close()
