@@ -7,6 +7,7 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolBar
 from ui_helpers import click, drag_to, fixed_view, open_window, press, release
 
 from roadseg_gui.core import statedb
@@ -98,8 +99,11 @@ def test_the_annotator_set_in_the_stats_panel_is_saved_shown_and_recorded(qtbot,
         fixed_view(window.canvas)
         stem = window.editor.stem
         click(window.canvas, 30.5, 30.5)
+        toolbar = window.findChild(QToolBar, "tools_toolbar")
+        qtbot.mouseClick(toolbar.widgetForAction(window.actions.next_tile), Qt.LeftButton)   # a click: an action
+        qtbot.waitUntil(lambda: window.editor.stem != stem, timeout=5000)
         window.close()                                   # quit writes what the debounce has not yet
         (record,) = _records(workspace_root, stem)
-        assert record.annotator == "maria" and record.actions == {"brush": 1}
+        assert record.annotator == "maria" and record.actions == {"brush": 2}
     finally:
         window.close()

@@ -2,9 +2,10 @@
 
 An application event filter (the keys go to whichever widget has focus, and a key bound to a menu
 action never reaches the canvas as a key press): any mouse or key input on a widget of the window is
-activity; a mouse press on the canvas (a click, or the start of a stroke) and a key press (its
-ShortcutOverride, sent once to the focus widget before any shortcut runs) are one action each, of the
-tool in hand. Written to the state DB on autosave's debounce, on tile switch, accept and quit.
+activity; a mouse press on the canvas (a click, or the start of a stroke), on a button or in the tile
+list, and a key press (its ShortcutOverride, sent once to the focus widget before any shortcut runs)
+are one action each, of the tool in hand. Written to the state DB on autosave's debounce, on tile
+switch, accept and quit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QApplication, QWidget
 
 from roadseg_gui.core.settings import os_login
 from roadseg_gui.core.throughput import store
@@ -42,8 +43,7 @@ class ThroughputRecorder(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)   # not restarted by later input: a flush at most ~1 s after it
         self._timer.timeout.connect(self.flush)
-        QApplication.instance().installEventFilter(self)
-        window.destroyed.connect(lambda *_: QApplication.instance().removeEventFilter(self))
+        QApplication.instance().installEventFilter(self)   # Qt drops a deleted filter by itself
 
     def annotator(self) -> str:
         return self.workspace.settings.annotator_name() if self.workspace is not None else os_login()
@@ -83,7 +83,7 @@ class ThroughputRecorder(QObject):
         if kind not in ACTIVITY or not isinstance(watched, QWidget) or watched.window() is not self.window:
             return False
         now = self.clock()
-        if kind == QEvent.MouseButtonPress and watched is self.canvas:
+        if kind == QEvent.MouseButtonPress and self._acting_press(watched):
             self.activity.action(self._tool(), now)
         elif kind == QEvent.ShortcutOverride and self._new_key(watched, event):
             self.activity.action(self._tool(), now)
@@ -92,6 +92,12 @@ class ThroughputRecorder(QObject):
         if not self._timer.isActive() and self.activity.has_pending():
             self._timer.start()
         return False
+
+    def _acting_press(self, watched) -> bool:
+        # The canvas (a click, a stroke's start), a button (Accept, Next, a tool) or the tile list; not a
+        # scroll bar or a dock being moved. Each accepts the press, so it is not handed on to a parent.
+        return (watched is self.canvas or isinstance(watched, QAbstractButton)
+                or isinstance(watched.parentWidget(), QAbstractItemView))
 
     @staticmethod
     def _new_key(watched, event) -> bool:
