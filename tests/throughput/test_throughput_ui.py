@@ -79,6 +79,7 @@ def test_keys_clicks_and_accept_are_recorded_with_active_seconds_and_road(qtbot,
         qtbot.waitUntil(lambda: window.throughput.panel.cells[("today", "tiles")].text() == "1", timeout=5000)
         panel = window.throughput.panel
         assert panel.cells[("workspace", "actions")].text() == "5"
+        assert panel.cells[("today", "hours")].text() == "0:00:06"
         assert panel.cells[("today", "tiles_per_hour")].text() == f"{1 / (6 / 3600):.2f}"
         assert panel.cells[("today", "actions_per_km")].text() == f"{5 / (record.road_m / 1000):.2f}"
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-ROWS = (("tiles", "Tiles accepted"), ("hours", "Active hours"), ("km", "Road accepted (km)"),
+ROWS = (("tiles", "Tiles accepted"), ("hours", "Active time"), ("km", "Road accepted (km)"),
         ("actions", "Actions"), ("tiles_per_hour", "Tiles per hour"), ("km_per_hour", "km per hour"),
         ("actions_per_km", "Actions per km"))
 COLUMNS = ("today", "workspace")
@@ -60,5 +60,8 @@ class StatsPanel(QWidget):
             values = summary.values() if summary is not None else {}
             for key, _label in ROWS:
                 self.cells[(column, key)].setText(_text(values.get(key)))
+            if summary is not None:   # h:mm:ss, not "0.00" hours after a few minutes' work
+                seconds = round(summary.active_s)
+                self.cells[(column, "hours")].setText(f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
         if annotator and not self.annotator.hasFocus():
             self.annotator.setText(annotator)
