@@ -93,15 +93,18 @@ def drop_prediction_specks(mask: np.ndarray, predicted: np.ndarray | None, speck
 
 
 def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
-                settings: QASettings = QASettings()) -> list[Issue]:
+                settings: QASettings = QASettings(), *, graph=None, labels: np.ndarray | None = None
+                ) -> list[Issue]:
     """The connectivity issues of a bool road ``mask``; ``predicted`` is the model's road mask
-    at the current threshold (or None)."""
+    at the current threshold (or None). ``graph`` and ``labels`` (the mask's road graph and its
+    8-connected labels) when already at hand: core.qa_incremental builds them piece by piece."""
     from trainer.roadgraph.build import mask_to_graph
 
     mask = np.asarray(mask, bool)
     if not mask.any():
         return []
-    graph = mask_to_graph(mask, min_spur_px=settings.road_width)
+    if graph is None:
+        graph = mask_to_graph(mask, min_spur_px=settings.road_width)
     h, w = mask.shape
     near_edge = _near_edge(h, w, settings.margin)
     issues: list[Issue] = []
@@ -119,8 +122,10 @@ def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
 
     ends = [n for n, d in graph.nodes(data=True)
             if graph.degree(n) == 1 and n not in fragment_nodes and not near_edge(*d["o"])]
+    ends.sort(key=lambda n: tuple(graph.nodes[n]["o"]))   # by place, not node id: ties pair the same way always
     paired = _pair_gaps(graph, ends, settings.gap_px, issues)
-    labels = _labels(mask) if len(paired) < len(ends) else None
+    if labels is None and len(paired) < len(ends):
+        labels = _labels(mask)
     for n in ends:
         if n in paired:
             continue
@@ -134,7 +139,8 @@ def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
             issues.append(Issue("prediction_continues", c + 0.5, r + 0.5, "the prediction continues this road"))
         else:
             issues.append(Issue("dangling_end", c + 0.5, r + 0.5, "dangling end"))
-    issues.sort(key=lambda i: (i.centre[1] // 32, i.centre[0]))  # reading order, in bands of 32 px
+    # reading order, in bands of 32 px; the rest of the key only makes the order total
+    issues.sort(key=lambda i: (i.centre[1] // 32, i.centre[0], i.centre[1], i.kind, i.text))
     return issues
 
 

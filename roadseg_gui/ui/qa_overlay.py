@@ -4,7 +4,9 @@ with issues open.
 
 The issues are found by core.connectivity_qa on a thread of its own, a moment after the mask stops
 changing, so painting never waits for the road graph, and the check never queues behind start-up
-work on the shared pool (importing the side panels, loading thumbnails).
+work on the shared pool (importing the side panels, loading thumbnails). Each tile keeps its own
+core.qa_incremental checker: after a stroke only the touched pieces of road are rebuilt, and a mask
+seen before (undo, a tile shown again) is answered from its cache.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QLabel
 
-from roadseg_gui.core.connectivity_qa import QASettings, check_mask, summary
+from roadseg_gui.core.connectivity_qa import QASettings, summary
+from roadseg_gui.core.qa_incremental import IncrementalQA
 
 from .banner import Banner
 from .qa_legend import QALegend
@@ -29,6 +32,7 @@ COLOURS = {"gap": QColor(255, 150, 0), "prediction_continues": QColor(255, 60, 2
            "self_intersection": QColor(255, 120, 255), "spike": QColor(255, 120, 255),
            "short_piece": QColor(255, 120, 255)}
 DEBOUNCE_MS = 400
+CHECKERS_KEPT = 4   # tiles whose QA state is kept (a 4096² tile's pieces are a few MB)
 FOCUS_ZOOM = 2.0   # next issue: zoom in to at least this, so the spot is visible
 
 
@@ -45,6 +49,7 @@ class RoadQA(QObject):
         self.pool.setMaxThreadCount(1)
         self.visible = True
         self.open_on: dict[str, int] = {}       # stem -> open issues when last checked
+        self.checkers: dict[str, IncrementalQA] = {}   # stem -> its incremental checker, newest last
         self._document = None
         self._generation = 0
         self._delivered = 0
@@ -106,8 +111,15 @@ class RoadQA(QObject):
         predicted = self.editor.roads.predicted_mask()
         if predicted is not None and predicted.shape != document.shape:
             predicted = None
-        submit(check_mask, document.mask.copy(), predicted, self.settings(), context=self, pool=self.pool,
-               on_done=lambda outcome: self._found(generation, stem, outcome))
+        submit(self.checker(stem).check, document.mask.copy(), predicted, self.settings(), context=self,
+               pool=self.pool, on_done=lambda outcome: self._found(generation, stem, outcome))
+
+    def checker(self, stem: str) -> IncrementalQA:
+        checker = self.checkers.pop(stem, None) or IncrementalQA()
+        self.checkers[stem] = checker
+        while len(self.checkers) > CHECKERS_KEPT:
+            self.checkers.pop(next(iter(self.checkers)))
+        return checker
 
     @property
     def busy(self) -> bool:

@@ -1,0 +1,83 @@
+"""Incremental connectivity QA equals the full check, after edits anywhere, and reuses what it can."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from skimage.draw import disk, line
+
+from roadseg_gui.core.connectivity_qa import QASettings, check_mask
+from roadseg_gui.core.qa_incremental import IncrementalQA
+
+SETTINGS = QASettings(road_width=7)
+
+
+def roads(n=200, count=10, seed=3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((n, n), bool)
+    for _ in range(count):
+        r0, c0, r1, c1 = rng.integers(0, n, 4)
+        rr, cc = line(r0, c0, r1, c1)
+        mask[rr, cc] = True
+    return ndimage.binary_dilation(mask, iterations=3)
+
+
+def two_roads() -> np.ndarray:
+    mask = np.zeros((120, 160), bool)
+    mask[30:37, 10:150] = True          # one road
+    mask[80:87, 10:70] = True           # two pieces of another, 6 px apart
+    mask[80:87, 76:150] = True
+    return mask
+
+
+def test_random_strokes_match_the_full_check():
+    rng = np.random.default_rng(7)
+    mask, checker = roads(), IncrementalQA()
+    predicted = roads(seed=4)
+    assert checker.check(mask, predicted, SETTINGS) == check_mask(mask, predicted, SETTINGS)
+    for step in range(12):
+        r, c = rng.integers(0, mask.shape[0], 2)
+        rr, cc = disk((r, c), int(rng.integers(3, 10)), shape=mask.shape)
+        mask[rr, cc] = step % 3 != 0      # paint twice, erase once
+        assert checker.check(mask, predicted, SETTINGS) == check_mask(mask, predicted, SETTINGS), step
+
+
+@pytest.mark.parametrize("edit", ["join", "split", "erase_piece", "new_piece", "at_tile_edge"])
+def test_edits_that_join_or_split_pieces_match_the_full_check(edit):
+    mask, checker = two_roads(), IncrementalQA()
+    first = checker.check(mask, None, SETTINGS)
+    assert first == check_mask(mask, None, SETTINGS)
+    assert [i.kind for i in first.issues].count("gap") == 1
+    if edit == "join":
+        mask[80:87, 68:78] = True        # the gap closed: the two pieces become one
+    elif edit == "split":
+        mask[28:39, 60:66] = False       # the first road cut in two
+    elif edit == "erase_piece":
+        mask[80:87, 76:150] = False
+    elif edit == "new_piece":
+        mask[50:57, 90:110] = True
+    else:
+        mask[100:120, 150:153] = True    # a spur running off the bottom edge
+    after = checker.check(mask, None, SETTINGS)
+    assert after == check_mask(mask, None, SETTINGS)
+    assert after != first
+
+
+def test_a_stroke_rebuilds_only_the_piece_it_touched():
+    mask, checker = two_roads(), IncrementalQA()
+    checker.check(mask, None, SETTINGS)
+    assert checker.rebuilt == 3
+    mask[30:37, 150:155] = True          # the first road grows
+    checker.check(mask, None, SETTINGS)
+    assert checker.rebuilt == 1          # the other two pieces' graphs were kept
+
+
+def test_results_are_cached_by_the_mask_not_the_array():
+    mask, checker = two_roads(), IncrementalQA()
+    first = checker.check(mask, None, SETTINGS)
+    assert checker.cached(mask, None, SETTINGS) == first
+    mask[80:87, 70:76] = True            # the same array, edited in place: never the stale result
+    assert checker.cached(mask, None, SETTINGS) is None
+    assert checker.check(mask, None, SETTINGS) == check_mask(mask, None, SETTINGS)
+    mask[80:87, 70:76] = False           # undo: the earlier result, without a rebuild
+    assert checker.check(mask, None, SETTINGS) == first and checker.rebuilt == 0
+    assert checker.cached(mask, None, QASettings(road_width=9)) is None   # other settings, other result

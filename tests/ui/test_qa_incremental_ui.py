@@ -1,0 +1,29 @@
+"""The QA overlay checks a stroke incrementally: only the touched piece of road is rebuilt."""
+
+import numpy as np
+
+from roadseg_gui.core.connectivity_qa import check_mask
+
+
+def test_a_stroke_rebuilds_only_its_piece_and_an_undo_is_answered_from_the_cache(qtbot, window):
+    qa, stem = window.road_qa, window.editor.stem
+    window.panel.road_width.setValue(5)
+    mask = np.zeros(window.editor.document.shape, bool)
+    mask[20:25, 5:60] = True
+    mask[60:65, 5:40] = True
+    mask[60:65, 46:90] = True                    # a gap of 6 px: one issue
+    window.editor.document.replace(mask)
+    qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
+    first = list(qa.issues)
+    assert first == check_mask(mask, None, qa.settings()).issues and qa.checkers[stem].rebuilt >= 1
+
+    grown = mask.copy()
+    grown[20:25, 60:70] = True                   # the first road grows; the other two pieces are kept
+    window.editor.document.replace(grown)
+    qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
+    assert qa.checkers[stem].rebuilt == 1
+    assert qa.issues == check_mask(grown, None, qa.settings()).issues
+
+    window.editor.document.replace(mask)         # back to the first mask: its result, nothing rebuilt
+    qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
+    assert qa.checkers[stem].rebuilt == 0 and qa.issues == first
