@@ -145,3 +145,40 @@ def test_a_refused_launch_deletes_what_it_staged_but_keeps_a_model_stored_before
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _mark_complete(s3, scene: str, outputs: dict) -> None:
+    stem = scene.rsplit(".", 1)[0]
+    s3.put_object(Bucket=BUCKET, Key=f"out/{stem}_mask.tif", Body=b"x" * 10)
+    s3.put_object(Bucket=BUCKET, Key=f"out/{stem}.done.json",
+                  Body=json.dumps({"files": {f"{stem.rsplit('/', 1)[-1]}_mask.tif": 10}, "outputs": outputs}).encode())
+
+
+def test_a_rerun_sends_again_the_scenes_whose_marker_records_other_options_or_another_model(three_scenes,
+                                                                                            s3_server, model_archive):
+    from trainer.scenejob.__main__ import launch_signature
+
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    same = launch_signature(str(model_archive), [])
+    _mark_complete(s3, "a.tif", same)
+    _mark_complete(s3, "b.tif", {**same, "model": "an-older-model"})
+    request = SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), three_scenes)
+    _, sent, skipped = launch(request)
+    assert (sorted(sent), skipped) == (["b.tif", "c/d.tif"], ["a.tif"])
+    # --vector shapes the outputs: a.tif's marker was written without it, so it is predicted again
+    _, sent, skipped = launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive),
+                                              three_scenes, arguments=["--vector"]))
+    assert (sorted(sent), skipped) == (["a.tif", "b.tif", "c/d.tif"], [])
+
+
+@pytest.mark.parametrize("side", ["input", "output"])
+def test_scene_and_output_buckets_in_another_region_are_refused_before_anything_is_staged(three_scenes, s3_server,
+                                                                                          model_archive, side):
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    s3.create_bucket(Bucket="far-away", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    far, near = "s3://far-away/scenes/", f"s3://{BUCKET}/scenes/"
+    source, out = (far, f"s3://{BUCKET}/out/") if side == "input" else (near, "s3://far-away/out/")
+    with pytest.raises(BadInputError, match="'far-away' is in eu-west-1 but SageMaker would run in us-east-1"):
+        launch(SceneJobRequest(source, out, str(model_archive), three_scenes))
+    assert _jobs(s3_server) == []
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="team/jobs/")

@@ -140,7 +140,7 @@ def validate(config: SageMakerConfig, session: boto3.Session | None = None, *,
                            "Refresh them (`aws sso login`) or choose another profile.") from exc
     except Exception as exc:  # no credentials, no network, or an answer that is not AWS's (ResponseParserError)
         raise describe_aws_error(exc, "check the AWS credentials") from exc
-    _check_bucket_region(session, config.bucket, region)
+    check_bucket_region(session, config.bucket, region)
     return session
 
 
@@ -165,7 +165,7 @@ def _check_instance_type(instance_type: str, kind: str) -> None:
                                                                     "offers)." if kind == "processing" else "."))
 
 
-def _check_bucket_region(session: boto3.Session, bucket: str, region: str) -> None:
+def check_bucket_region(session: boto3.Session, bucket: str, region: str) -> None:
     try:
         location = session.client("s3").get_bucket_location(Bucket=bucket).get("LocationConstraint")
     except ClientError as exc:
@@ -179,7 +179,7 @@ def _check_bucket_region(session: boto3.Session, bucket: str, region: str) -> No
     bucket_region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
     if bucket_region != region:
         raise BadInputError(f"the bucket {bucket!r} is in {bucket_region} but SageMaker would run in {region}",
-                            f"SageMaker reads training data only in its own region: set the region to "
+                            f"SageMaker reads and writes S3 only in its own region: set the region to "
                             f"{bucket_region} in the settings, or use a bucket in {region}.")
 
 

@@ -23,11 +23,12 @@ from ..errors import BadInputError, RoadsegError
 from ..jobs.aws_errors import describe_aws_error
 from ..jobs.base import JobState, JobStatus, TrainingJob, new_job_name
 from ..jobs.launch_guard import CreationGuard, StagedObjects, create_atomically
-from ..jobs.sagemaker_backend import SageMakerConfig, upload_init_model, validate
+from ..jobs.sagemaker_backend import SageMakerConfig, check_bucket_region, upload_init_model, validate
 from ..jobs.sagemaker_processing import build_processor, processing_inputs, processing_job_exists, processing_outputs
 from ..jobs.sagemaker_role import check_execution_role, processing_needs
 from ..jobs.sagemaker_sdk import sse_upload_args, stage_source, training_image
 from . import contract, s3io
+from .__main__ import launch_signature
 
 LAUNCHER = "roadseg_predict_job.py"
 LAUNCHER_CODE = ('"""SageMaker Processing entry script: run the trainer package\'s scene job as a module."""\n'
@@ -71,7 +72,11 @@ def launch(request: SceneJobRequest, *, session=None,
     config = request.config
     session = validate(config, session, kind="processing")
     s3 = session.client("s3")
-    todo, done = s3io.remaining_scenes(s3, request.input_uri, request.output_uri)
+    for uri in (request.input_uri, request.output_uri):   # Processing reads and writes only in its own region
+        check_bucket_region(session, s3io.split_uri(uri)[0], session.region_name)
+    # a scene whose marker records another model or other output options is sent again
+    signature = launch_signature(request.model, request.arguments)
+    todo, done = s3io.remaining_scenes(s3, request.input_uri, request.output_uri, signature)
     # instances see only their shard, so two scenes with one output name could overwrite each other
     shared = contract.shared_outputs(sorted(todo + done))
     if shared:
