@@ -101,10 +101,16 @@ class LabelingSettings:
 
 
 @dataclass
+class ReviewSettings:
+    require_review: bool = False   # pairs reach {train,test}/ on S3 only once a reviewer approved them
+
+
+@dataclass
 class WorkspaceSettings:
     s3: S3Settings = field(default_factory=S3Settings)
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     labeling: LabelingSettings = field(default_factory=LabelingSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
     active_model: str = ""   # path of the model the app predicts with
     annotator: str = ""      # who labels here (throughput, review); empty: the OS login
 

@@ -1,0 +1,120 @@
+"""Review decisions on one tile: accept (annotator), approve or return with notes (reviewer).
+
+Each decision is saved locally as ``dirty``; ``transport`` carries it to S3 with a conditional
+write. Approving records the agreement between the annotator's accepted mask (kept as a
+snapshot under .roadseg/review/accepted/) and the approved one: road IoU and APLS, computed
+with the trainer's own metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from trainer.errors import BadInputError
+
+from ..layout import SPLITS, state_dir
+from .store import ACCEPTED, APPROVED, RETURNED, Note, ReviewRecord, get_record, save_record
+
+
+def mask_path(root: Path, stem: str) -> Path | None:
+    for split in SPLITS:
+        path = Path(root) / split / "masks" / f"{stem}.png"
+        if path.is_file():
+            return path
+    return None
+
+
+def snapshot_path(root: Path, stem: str) -> Path:
+    return state_dir(Path(root)) / "review" / "accepted" / f"{stem}.png"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _labeled_mask(root: Path, stem: str) -> Path:
+    path = mask_path(root, stem)
+    if path is None:
+        raise BadInputError(f"tile '{stem}' has no accepted mask in train/masks or test/masks",
+                            "Give the stem of a labeled tile (roadseg review WORKSPACE --list shows them)",
+                            path=Path(root))
+    return path
+
+
+def keep_snapshot(root: Path, stem: str, mask: Path) -> None:
+    """Keep the annotator's accepted mask, to measure agreement with the approved one later."""
+    target = snapshot_path(root, stem)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    shutil.copyfile(mask, tmp)
+    tmp.replace(target)
+
+
+def accept(conn: sqlite3.Connection, root: Path, stem: str, annotator: str) -> ReviewRecord:
+    """The annotator finished the tile (again, after a return): it waits for review."""
+    mask = _labeled_mask(root, stem)
+    rec = get_record(conn, stem) or ReviewRecord(stem, mask.parent.parent.name, ACCEPTED)
+    rec.first_review = rec.first_review and rec.state != RETURNED
+    rec.state, rec.annotator, rec.reviewer = ACCEPTED, annotator, ""
+    rec.split, rec.accepted_sha, rec.iou, rec.apls = mask.parent.parent.name, sha256_of(mask), None, None
+    rec.updated_at, rec.dirty = time.time(), True
+    keep_snapshot(root, stem, mask)
+    save_record(conn, rec)
+    return rec
+
+
+def _reviewable(conn: sqlite3.Connection, root: Path, stem: str) -> tuple[ReviewRecord, Path]:
+    mask = _labeled_mask(root, stem)
+    rec = get_record(conn, stem)
+    if rec is None:   # labeled before review existed, or never synced: the mask is what was accepted
+        rec = ReviewRecord(stem, mask.parent.parent.name, ACCEPTED, accepted_sha=sha256_of(mask))
+        keep_snapshot(root, stem, mask)
+    if rec.conflict:
+        raise BadInputError(f"the review of '{stem}' is in conflict ({rec.conflict})",
+                            f"Look at the other decision with `roadseg review WORKSPACE --list`, then keep yours "
+                            f"with --keep-mine {stem} or take theirs with --take-theirs {stem}")
+    return rec, mask
+
+
+def approve(conn: sqlite3.Connection, root: Path, stem: str, reviewer: str) -> ReviewRecord:
+    rec, mask = _reviewable(conn, root, stem)
+    rec.iou, rec.apls = agreement(root, stem, mask, rec.accepted_sha)
+    rec.state, rec.reviewer, rec.updated_at, rec.dirty = APPROVED, reviewer, time.time(), True
+    save_record(conn, rec)
+    return rec
+
+
+def return_tile(conn: sqlite3.Connection, root: Path, stem: str, reviewer: str, text: str,
+                x: float = 0.0, y: float = 0.0) -> ReviewRecord:
+    if not text.strip():
+        raise BadInputError(f"returning '{stem}' needs a note saying what to fix",
+                            'Add --note "TEXT" (e.g. --note "the road at the top is missing")')
+    rec, _ = _reviewable(conn, root, stem)
+    rec.notes.append(Note(float(x), float(y), text.strip(), reviewer))
+    rec.state, rec.reviewer, rec.first_review = RETURNED, reviewer, False
+    rec.updated_at, rec.dirty = time.time(), True
+    save_record(conn, rec)
+    return rec
+
+
+def agreement(root: Path, stem: str, approved: Path, accepted_sha: str) -> tuple[float | None, float | None]:
+    """(road IoU, APLS) of the annotator's accepted mask against the approved one; None when the
+    accepted mask is not known here."""
+    if accepted_sha and sha256_of(approved) == accepted_sha:
+        return 1.0, 1.0     # approved as accepted
+    snapshot = snapshot_path(root, stem)
+    if not snapshot.is_file() or (accepted_sha and sha256_of(snapshot) != accepted_sha):
+        return None, None
+    from trainer.imageio import read_mask   # numpy, PIL, networkx: only when a measure is taken
+    from trainer.metrics import Confusion
+    from trainer.roadgraph.metrics import apls_score
+
+    truth, annotated = read_mask(approved), read_mask(snapshot)
+    if truth.shape != annotated.shape:
+        return 0.0, 0.0
+    iou = Confusion().add(annotated, truth).as_dict()["iou"]
+    return float(iou), float(apls_score(annotated, truth))
