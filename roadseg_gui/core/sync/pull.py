@@ -90,6 +90,8 @@ def pull(uri: str, root, *, profile: str | None = None, endpoint_url: str | None
         objects = _list(client, dest, s3)
         tasks = _plan(root, conn, dest, objects, report)
         _run(client, conn, root, dest, tasks, report, progress, cancel, workers)
+        from ..review_state.sync_hooks import after_pull   # review records and the review queue
+        after_pull(client, conn, root, dest, report)
     finally:
         conn.close()
     report.seconds = time.monotonic() - started

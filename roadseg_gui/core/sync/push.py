@@ -113,9 +113,13 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
             set_status(conn, plan.cleared, TileStatus.ACCEPTED)
         if not verify:
             _check_for_loss(client, dest, plan, report, settings)
+        from ..review_state.sync_hooks import ReviewPush   # review decisions and the review queue
+        review = ReviewPush(client, conn, root, dest, settings, report, sse_arguments(settings.s3))
+        review.before(plan)
         if plan.uploads:
             _run_uploads(client, conn, root, dest, plan, report, settings, progress, cancel, workers,
                          multipart_threshold)
+        review.after(plan)
         if delete and plan.deletions and not report.cancelled and not report.failed:
             _run_deletions(client, conn, root, dest, plan, report)
         report.seconds = time.monotonic() - started

@@ -1,0 +1,55 @@
+"""Where review joins ``roadseg sync`` and ``pull`` (called from core.sync.push / pull).
+
+push: decisions (approved, returned) go to S3 before the pairs, so an approval refused as a
+conflict never lets its pair into training; with require_review, pairs not approved go to the
+review queue instead of {split}/. Pairs an annotator sent (new with require_review, or fixed
+after a return) become ``accepted`` by them, and those records go up after their pairs. Without
+require_review a tile nobody reviewed gets no record: S3 holds exactly what it held before review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..settings import WorkspaceSettings
+from ..sync import state
+from . import queue, transport
+from .decisions import accept
+from .store import ACCEPTED, APPROVED, RETURNED, ensure, get_record
+
+
+class ReviewPush:
+    def __init__(self, client, conn, root: Path, dest, settings: WorkspaceSettings, report, extra: dict):
+        self.client, self.conn, self.root, self.dest = client, ensure(conn), Path(root), dest
+        self.settings, self.report, self.extra = settings, report, extra
+        self.require = bool(settings.review.require_review)
+        self.queued: list[queue.QueuedPair] = []
+
+    def before(self, plan) -> None:
+        refused = transport.push_records(self.client, self.conn, self.dest, self.report, (APPROVED, RETURNED))
+        if self.require:
+            plan.uploads[:] = [p for p in plan.uploads if p.stem not in refused]
+            self.queued = queue.divert(self.conn, self.root, self.dest, plan)
+
+    def after(self, plan) -> None:
+        sent = queue.send(self.client, self.conn, self.root, self.dest, self.queued, self.report, self.extra) \
+            if self.queued else set()
+        records = state.synced_objects(self.conn, self.dest.state_key)
+        for pair in plan.uploads:   # fully on S3 now?
+            if all(records.get(f.relpath) and records[f.relpath].sha256 == f.sha256 for f in pair.files):
+                sent.add(pair.stem)
+        annotator = self.settings.annotator_name()
+        for stem in sorted(sent):
+            rec = get_record(self.conn, stem)
+            if rec is None and not self.require:
+                continue   # review not required and never used on this tile: today's S3 layout, no record
+            if rec is None or rec.state == RETURNED or (rec.state == ACCEPTED and rec.annotator == annotator):
+                accept(self.conn, self.root, stem, annotator)
+        transport.push_records(self.client, self.conn, self.dest, self.report, (ACCEPTED,))
+
+
+def after_pull(client, conn, root: Path, dest, report) -> None:
+    ensure(conn)
+    remote_states = transport.pull_records(client, conn, dest, report)
+    queue.pull_queue(client, conn, Path(root), dest, report, remote_states)
+    transport.keep_snapshots(Path(root), conn)
