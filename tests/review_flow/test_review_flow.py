@@ -1,0 +1,102 @@
+"""Two annotators and a reviewer as real `roadseg` processes against the moto S3 server."""
+
+from __future__ import annotations
+
+from review_flow_helpers import (annotator_workspace, configure, pull, remote_bytes, remote_record, roadseg,
+                                 sync)
+from sync_helpers import edit_mask, remote_objects
+
+
+def training_keys(client) -> list[str]:
+    return sorted(k for k in remote_objects(client) if k.split("/")[0] in ("train", "test"))
+
+
+def test_return_fix_approve_reaches_training_only_when_approved(tmp_path, s3_server, s3_client):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=True)
+    rita = configure(tmp_path / "rita", s3_server, "rita", require_review=True)
+
+    sync(alice)
+    keys = remote_objects(s3_client)
+    assert f"review-queue/train/masks/{stem}.png" in keys
+    assert training_keys(s3_client) == []           # not approved: nothing a training job reads
+    record = remote_record(s3_client, stem)
+    assert (record["state"], record["annotator"]) == ("accepted", "alice")
+
+    pull(rita, s3_server)
+    assert (rita / "train" / "masks" / f"{stem}.png").read_bytes() == (alice / "train/masks" / f"{stem}.png").read_bytes()
+    assert "alice" in roadseg("review", rita, "--list").stdout
+    roadseg("review", rita, "--return", stem, "--note", "the road at the top is missing", "--at", "5,3")
+    sync(rita)
+    assert remote_record(s3_client, stem)["state"] == "returned"
+
+    pull(alice, s3_server)
+    listing = roadseg("review", alice, "--list").stdout
+    assert "returned" in listing and "the road at the top is missing" in listing and "(5, 3)" in listing
+    edit_mask(alice, stem, 3)                         # alice fixes it
+    sync(alice)
+    assert remote_record(s3_client, stem)["state"] == "accepted"
+    assert remote_record(s3_client, stem)["first_review"] is False
+    assert training_keys(s3_client) == []
+
+    pull(rita, s3_server)
+    fixed = (alice / "train" / "masks" / f"{stem}.png").read_bytes()
+    assert (rita / "train" / "masks" / f"{stem}.png").read_bytes() == fixed
+    edit_mask(rita, stem, 4)                          # the reviewer corrects a little, then approves
+    approved = roadseg("review", rita, "--approve", stem).stdout
+    assert "IoU" in approved
+    assert training_keys(s3_client) == []             # approved here, not yet synced
+    sync(rita)
+    assert training_keys(s3_client) == sorted([f"train/images/{stem}.jpg", f"train/masks/{stem}.png"])
+    assert remote_bytes(s3_client, f"train/masks/{stem}.png") == (rita / "train/masks" / f"{stem}.png").read_bytes()
+    record = remote_record(s3_client, stem)
+    assert (record["state"], record["reviewer"], record["annotator"]) == ("approved", "rita", "alice")
+    assert 0.0 <= record["iou"] < 1.0 and 0.0 <= record["apls"] <= 1.0
+    assert record["notes"][0]["text"] == "the road at the top is missing"
+
+
+def test_without_require_review_pairs_train_at_once_and_decisions_travel(tmp_path, s3_server, s3_client):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=False)
+    rita = configure(tmp_path / "rita", s3_server, "rita", require_review=False)
+    sync(alice)
+    # today's behaviour: the pair trains at once, and S3 holds nothing else
+    assert sorted(remote_objects(s3_client)) == sorted([f"train/images/{stem}.jpg", f"train/masks/{stem}.png"])
+
+    pull(rita, s3_server)
+    roadseg("review", rita, "--return", stem, "--note", "dead end at the bridge")
+    sync(rita)
+    assert remote_record(s3_client, stem)["state"] == "returned"
+    pull(alice, s3_server)
+    assert "dead end at the bridge" in roadseg("review", alice, "--list").stdout
+    edit_mask(alice, stem, 2)
+    sync(alice)
+    record = remote_record(s3_client, stem)
+    assert (record["state"], record["annotator"]) == ("accepted", "alice")
+    assert not any(k.startswith("review-queue/") for k in remote_objects(s3_client))
+
+
+def test_two_reviewers_on_one_tile_give_a_conflict_not_a_lost_decision(tmp_path, s3_server, s3_client):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=True)
+    rita = configure(tmp_path / "rita", s3_server, "rita", require_review=True)
+    rob = configure(tmp_path / "rob", s3_server, "rob", require_review=True)
+    sync(alice)
+    pull(rita, s3_server)
+    pull(rob, s3_server)
+
+    roadseg("review", rita, "--approve", stem)
+    sync(rita)
+    roadseg("review", rob, "--return", stem, "--note", "wrong width")
+    refused = sync(rob, ok=False)
+    assert refused.returncode != 0
+    assert "conflict" in refused.stderr and stem in refused.stderr and "rita made it approved" in refused.stderr
+    record = remote_record(s3_client, stem)
+    assert (record["state"], record["reviewer"]) == ("approved", "rita")   # rita's decision stands
+    listing = roadseg("review", rob, "--list").stdout
+    assert "returned" in listing and "wrong width" in listing and "conflict" in listing   # rob's is kept
+    again = sync(rob, ok=False)                         # not overwritten on a retry either
+    assert again.returncode != 0 and remote_record(s3_client, stem)["state"] == "approved"
+
+    roadseg("review", rob, "--take-theirs", stem)
+    listing = roadseg("review", rob, "--list").stdout
+    assert "approved" in listing and "conflict" not in listing
+    sync(rob)
+    assert remote_record(s3_client, stem)["reviewer"] == "rita"
