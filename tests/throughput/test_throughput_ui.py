@@ -92,8 +92,11 @@ def test_the_annotator_set_in_the_stats_panel_is_saved_shown_and_recorded(qtbot,
         window.throughput.dock.raise_()
         field = window.throughput.panel.annotator
         field.setFocus()
+        qtbot.waitUntil(field.hasFocus, timeout=5000)
         field.selectAll()
         qtbot.keyClicks(field, "maria")
+        assert not window.throughput.recorder.activity.has_pending() or \
+            not any(w.actions for w in window.throughput.recorder.activity.take().values()), "typing is no action"
         qtbot.keyClick(field, Qt.Key_Return)
         assert window.throughput.status.text() == "Annotator: maria"
         assert WorkspaceSettings.load(workspace_root).annotator == "maria"

@@ -15,7 +15,8 @@ import sqlite3
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QAbstractSpinBox, QApplication, QLineEdit, \
+    QPlainTextEdit, QTextEdit, QWidget
 
 from roadseg_gui.core.settings import os_login
 from roadseg_gui.core.throughput import store
@@ -28,6 +29,7 @@ from ..workers import Failed, submit
 log = logging.getLogger(__name__)
 ACTIVITY = frozenset({QEvent.MouseButtonPress, QEvent.MouseButtonRelease, QEvent.MouseButtonDblClick,
                       QEvent.MouseMove, QEvent.Wheel, QEvent.KeyPress, QEvent.ShortcutOverride})
+TEXT_FIELDS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 MODIFIER_KEYS = frozenset({Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_Meta, Qt.Key_AltGr, Qt.Key_CapsLock})
 
 
@@ -102,9 +104,10 @@ class ThroughputRecorder(QObject):
     @staticmethod
     def _new_key(watched, event) -> bool:
         # Qt hands an unaccepted key event on to the parents: count it at the focus widget only.
+        # Typing a name or a number in a field is activity, not labeling.
         focus = QApplication.focusWidget()
         return (not event.isAutoRepeat() and event.key() not in MODIFIER_KEYS
-                and (watched is focus or focus is None))
+                and (watched is focus or focus is None) and not isinstance(focus, TEXT_FIELDS))
 
     def _tool(self) -> str:
         return getattr(self.canvas.tool, "name", "none")
