@@ -41,9 +41,6 @@ def build_request(settings: WorkspaceSettings, input_uri: str, output_uri: str, 
     from trainer.scenejob.request import SceneJobRequest
     from trainer.scenejob.s3io import split_uri
 
-    if instance_count is not None and int(instance_count) < 1:  # 0 must not fall back to the settings' count
-        raise BadInputError(f"--instance-count must be at least 1 (got {instance_count})",
-                            "Give the number of instances to shard the scenes over, or leave it out.")
     config = sagemaker_config(settings, instance_type=instance_type or None, instance_count=instance_count,
                               use_spot=False)
     if role:

@@ -97,3 +97,15 @@ def test_cost_estimate_is_price_times_instances_times_time():
     assert cost.dollars == pytest.approx(1.408 * 2 * 0.5)
     assert "estimate" in cost.describe() and "on-demand" in cost.describe()
     assert estimate_cost("ml.unknown", 1, 60, spot=False, basis="") is None
+
+
+def test_an_instance_count_of_zero_is_refused_not_replaced_by_the_settings_count(tmp_path):
+    from roadseg_gui.core.sagemaker_settings import sagemaker_config
+    from roadseg_gui.core.settings import WorkspaceSettings
+
+    settings = WorkspaceSettings()
+    settings.sagemaker.instance_count = 2
+    assert sagemaker_config(settings).instance_count == 2
+    assert sagemaker_config(settings, instance_count=3).instance_count == 3
+    with pytest.raises(BadInputError, match=r"--instance-count must be at least 1 \(got 0\)"):
+        sagemaker_config(settings, instance_count=0)
