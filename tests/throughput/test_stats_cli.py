@@ -60,3 +60,10 @@ def test_stats_of_a_folder_that_is_not_a_workspace_is_one_sentence(tmp_path):
     assert done.stderr.strip() == f"error: {tmp_path}: is not a roadseg workspace (no .roadseg/state.sqlite). " \
                                   "Give the folder the app opened as its workspace."
     assert "Traceback" not in done.stderr
+
+
+def test_stats_of_a_workspace_with_nothing_recorded_says_so(tmp_path):
+    statedb.connect(tmp_path / "fresh").close()
+    done = _roadseg("stats", str(tmp_path / "fresh"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("No throughput recorded in") and "labeled in the app" in done.stdout
