@@ -55,11 +55,12 @@ def test_metric_definitions_are_sent_and_match_the_epoch_lines(sm_config, s3_ser
     assert sent == metric_definitions()
     record = {"epoch": 3, "train_loss": 0.4123, "test_loss": 0.5, "test_iou": 0.5234, "test_f1": 0.6871,
               "test_precision": 0.7, "test_recall": 0.66, "test_accuracy": 0.97, "test_background_accuracy": 0.96,
-              "lr": 1.5e-05, "seconds": 12.0, "overhead": 0.01, "metrics_epoch": 3, "progress": 0.5}
+              "test_cldice": 0.81, "test_apls": 0.62, "test_apls_raw": 0.54, "lr": 1.5e-05, "seconds": 12.0, "overhead": 0.01, "metrics_epoch": 3, "progress": 0.5}
     line = _epoch_line(record)
     found = {d["Name"]: float(re.search(d["Regex"], line).group(1)) for d in sent}
     assert found == {"train:loss": 0.4123, "test:loss": 0.5, "test:iou": 0.5234, "test:f1": 0.6871,
-                     "test:precision": 0.7, "test:recall": 0.66, "learning_rate": 1.5e-05}
+                     "test:precision": 0.7, "test:recall": 0.66, "test:cldice": 0.81, "test:apls": 0.62,
+                     "test:apls_raw": 0.54, "learning_rate": 1.5e-05}   # apls is the bridged network's
     final = "final test_iou=0.6000 test_f1=0.7500 epochs=3 seconds=40.0 version=abc"
     assert float(re.search(sent[2]["Regex"], final).group(1)) == 0.6  # FinalMetricDataList takes the last
 

@@ -37,7 +37,8 @@ TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": 
 _NUMBER = r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)"
 # The epoch lines trainer.train prints ("epoch=3 train_loss=0.41 ... test_iou=0.52 ..."), and its final line
 METRICS = {"train:loss": "train_loss", "test:loss": "test_loss", "test:iou": "test_iou", "test:f1": "test_f1",
-           "test:precision": "test_precision", "test:recall": "test_recall", "learning_rate": "lr"}
+           "test:precision": "test_precision", "test:recall": "test_recall", "test:cldice": "test_cldice",
+           "test:apls": "test_apls", "test:apls_raw": "test_apls_raw", "learning_rate": "lr"}
 _ENV_LOCK = threading.Lock()
 
 
