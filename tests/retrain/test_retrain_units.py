@@ -109,3 +109,14 @@ def test_an_instance_count_of_zero_is_refused_not_replaced_by_the_settings_count
     assert sagemaker_config(settings, instance_count=3).instance_count == 3
     with pytest.raises(BadInputError, match=r"--instance-count must be at least 1 \(got 0\)"):
         sagemaker_config(settings, instance_count=0)
+
+
+def test_an_unset_crop_is_left_to_the_trainer_which_picks_it_by_device():
+    from trainer.train_args import choose_crop
+
+    hp = Hyperparameters(epochs=1)
+    assert "image-size" not in hp.as_hyperparameters() and "--image-size" not in hp.as_flags()
+    assert choose_crop(None, cuda=False)[0] == 256 and choose_crop(None, cuda=True)[0] == 512
+    assert Hyperparameters(image_size=384).as_hyperparameters()["image-size"] == 384
+    with pytest.raises(BadInputError, match="image size must be a multiple of 8"):
+        Hyperparameters(image_size=100).validate()

@@ -30,3 +30,18 @@ def test_the_form_gives_the_hyperparameters_and_the_instances_of_a_sagemaker_lau
     hp = form.hyperparameters()
     assert (hp.minutes, hp.epochs, hp.batch_size) == (15.0, 3, 8)
     assert hp.as_hyperparameters()["minutes"] == 15.0 and hp.max_run_seconds(86400) == 15 * 60 * 1.2 + 15 * 60
+
+
+def test_the_image_size_box_offers_the_trainers_choice_by_device(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from roadseg_gui.ui.training_form import TrainingForm
+
+    form = TrainingForm(WorkspaceSettings.load(tmp_path), Hyperparameters(epochs=1))
+    qtbot.addWidget(form)
+    assert form.image_size.text() == "by device (CPU 256, GPU 512)"
+    assert form.hyperparameters().image_size is None
+    form.image_size.setFocus()
+    for _ in range(8):
+        qtbot.keyClick(form.image_size, Qt.Key_Up)
+    assert form.hyperparameters().image_size == 256

@@ -45,7 +45,7 @@ class Hyperparameters:
     batch_size: int = 8
     lr: float = DEFAULT_LR
     backbone: str = "mobilenet_v3_large"
-    image_size: int = 512
+    image_size: int | None = None   # the training crop; None: the trainer picks it by device (256 CPU, 512 GPU)
     workers: int | None = None
     seed: int | None = None
     pretrained: bool | None = None   # start from ImageNet backbone weights (trainer default: when available)
@@ -63,7 +63,7 @@ class Hyperparameters:
             problems.append(f"backbone {self.backbone!r} is unknown; use one of {', '.join(_BACKBONES)}")
         if self.minutes is not None and not 0 < float(self.minutes) <= 7 * 24 * 60:
             problems.append(f"the time budget must be more than 0 and at most a week of minutes (got {self.minutes})")
-        if int(self.image_size) < 32 or int(self.image_size) % 8:
+        if self.image_size is not None and (int(self.image_size) < 32 or int(self.image_size) % 8):
             problems.append(f"image size must be a multiple of 8 and at least 32 (got {self.image_size})")
         if problems:
             raise BadInputError("; ".join(problems), "Fix the hyperparameters and start again.")
@@ -72,7 +72,9 @@ class Hyperparameters:
     def as_hyperparameters(self) -> dict[str, str | int | float]:
         """SageMaker hyperparameters: keys are the flag names, so the container passes ``--key value``."""
         values = {"epochs": int(self.epochs), "batch-size": int(self.batch_size), "lr": float(self.lr),
-                  "backbone": self.backbone, "image-size": int(self.image_size)}
+                  "backbone": self.backbone}
+        if self.image_size is not None:
+            values["image-size"] = int(self.image_size)
         if self.workers is not None:
             values["workers"] = int(self.workers)
         if self.seed is not None:
