@@ -53,6 +53,11 @@ def test_return_fix_approve_reaches_training_only_when_approved(tmp_path, s3_ser
     assert 0.0 <= record["iou"] < 1.0 and 0.0 <= record["apls"] <= 1.0
     assert record["notes"][0]["text"] == "the road at the top is missing"
 
+    pull(alice, s3_server)          # alice's copy was only stale: she gets the approved mask, no conflict
+    assert (alice / "train/masks" / f"{stem}.png").read_bytes() == (rita / "train/masks" / f"{stem}.png").read_bytes()
+    assert "approved" in roadseg("review", alice, "--list").stdout
+    assert "conflict" not in roadseg("review", alice, "--list").stdout
+
 
 def test_without_require_review_pairs_train_at_once_and_decisions_travel(tmp_path, s3_server, s3_client):
     alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=False)

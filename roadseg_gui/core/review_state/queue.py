@@ -82,6 +82,33 @@ def send(client, conn: sqlite3.Connection, root: Path, dest, queued: list[Queued
     return sent
 
 
+def adopt_approved(conn: sqlite3.Connection, root: Path, dest, remote_states: dict[str, str]) -> None:
+    """An approved pair is now in {split}/ on S3, perhaps as the reviewer edited it. Where this
+    workspace's copy is still exactly what it sent to (or took from) the queue, it is stale rather
+    than a local change: recorded so, pull takes the approved version instead of calling it a conflict."""
+    records = state.synced_objects(conn, dest.state_key)
+    cache = state.HashCache(conn)
+    rows = []
+    for stem, remote_state in remote_states.items():
+        rec = get_record(conn, stem)
+        if remote_state != APPROVED or rec is None:
+            continue
+        for rel in (f"{rec.split}/masks/{stem}.png", *_images(root, rec.split, stem)):
+            queued = records.get(f"{QUEUE}/{rel}")
+            if rel in records or queued is None or not (root / rel).is_file():
+                continue
+            if cache.sha256(root, rel)[0] == queued.sha256:
+                rows.append((rel, queued.sha256, ""))   # no ETag: pull downloads S3's version over it
+    cache.save()
+    if rows:
+        state.record_objects(conn, dest.state_key, rows)
+
+
+def _images(root: Path, split: str, stem: str) -> list[str]:
+    folder = root / split / "images"
+    return [f"{split}/images/{p.name}" for p in folder.glob(f"{stem}.*")] if folder.is_dir() else []
+
+
 def pull_queue(client, conn: sqlite3.Connection, root: Path, dest, report, remote_states: dict[str, str]) -> None:
     """Bring queued pairs (not approved on S3) into {split}/; local changes are never overwritten."""
     head_key = queue_prefix(dest.prefix) + "/"

@@ -48,8 +48,13 @@ class ReviewPush:
         transport.push_records(self.client, self.conn, self.dest, self.report, (ACCEPTED,))
 
 
-def after_pull(client, conn, root: Path, dest, report) -> None:
-    ensure(conn)
-    remote_states = transport.pull_records(client, conn, dest, report)
+def before_pull(client, conn, root: Path, dest, report) -> dict[str, str]:
+    """Others' decisions first: a pair approved meanwhile is taken from {split}/, not seen as a conflict."""
+    remote_states = transport.pull_records(client, ensure(conn), dest, report)
+    queue.adopt_approved(conn, Path(root), dest, remote_states)
+    return remote_states
+
+
+def after_pull(client, conn, root: Path, dest, report, remote_states: dict[str, str]) -> None:
     queue.pull_queue(client, conn, Path(root), dest, report, remote_states)
     transport.keep_snapshots(Path(root), conn)

@@ -87,11 +87,12 @@ def pull(uri: str, root, *, profile: str | None = None, endpoint_url: str | None
         settings.save(root)
     conn = state.connect(root)
     try:
+        from ..review_state import sync_hooks   # review records and the review queue
+        remote_states = sync_hooks.before_pull(client, conn, root, dest, report)
         objects = _list(client, dest, s3)
         tasks = _plan(root, conn, dest, objects, report)
         _run(client, conn, root, dest, tasks, report, progress, cancel, workers)
-        from ..review_state.sync_hooks import after_pull   # review records and the review queue
-        after_pull(client, conn, root, dest, report)
+        sync_hooks.after_pull(client, conn, root, dest, report, remote_states)
     finally:
         conn.close()
     report.seconds = time.monotonic() - started
