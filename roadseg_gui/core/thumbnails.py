@@ -90,6 +90,37 @@ def thumbnail(workspace, stem: str, size: int = THUMB_SIZE) -> np.ndarray:
         raise
 
 
+def overview(image: str | os.PathLike, size: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """A quick look at a big image before its full decode: (uint8 RGB at most ``size`` on the longer
+    side, the full (height, width)); None when the image is no bigger than ``size`` (its full decode
+    is as quick) or cannot be read here (the full load then says why)."""
+    path = Path(image)
+    try:
+        shape = _full_shape(path)
+        if shape is None or max(shape) <= size:
+            return None
+        return make_thumbnail(path, size), shape
+    except (BadInputError, OSError, ValueError):
+        return None
+
+
+def _full_shape(path: Path) -> tuple[int, int] | None:
+    """(height, width) from the file's header, without decoding pixels."""
+    if path.suffix.lower() in _RASTER_SUFFIXES:
+        try:
+            import rasterio
+
+            with rasterio.open(path) as src:
+                return src.height, src.width
+        except Exception:   # noqa: BLE001 - not a GeoTIFF rasterio reads: try PIL
+            pass
+    try:
+        with Image.open(path) as im:
+            return im.height, im.width
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def make_thumbnail(image: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarray:
     """Decode ``image`` at reduced size: uint8 RGB, at most ``size`` on the longer side."""
     path = Path(image)

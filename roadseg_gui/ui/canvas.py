@@ -52,12 +52,15 @@ class TileCanvas(QWidget):
         self.prediction_on_top = False
         self.opacity = 0.6
         self.placeholder = "Open a workspace to start labeling."
+        self._preview: QImage | None = None   # a cold tile's overview, stretched to its full size
+        self._preview_size = (0, 0)           # (width, height) of the tile it stands in for
 
     # ---- content -------------------------------------------------------
     def set_tile(self, image: QImage | None, prediction: QImage | None = None,
                  mask: np.ndarray | None = None, fit: bool = True, overlay: np.ndarray | None = None) -> None:
         """``overlay``: the mask's ARGB buffer if already made (on a pool thread); it is used, not copied."""
         self._image = image
+        self._preview = None
         self._prediction = prediction
         if overlay is not None:
             self._mask_buffer, self._mask_image = overlay, layers.wrap_argb(overlay)
@@ -70,6 +73,18 @@ class TileCanvas(QWidget):
         if fit:
             self.fit_to_window()
         self.update()
+
+    def set_preview(self, image: QImage, width: int, height: int) -> None:
+        """Show a tile's overview at the tile's full size until ``set_tile`` brings the tile (nothing
+        to edit meanwhile: tools need ``set_tile``'s image)."""
+        self.set_tile(None, fit=False)
+        self._preview, self._preview_size = image, (int(width), int(height))
+        self.fit_to_window()
+        self.update()
+
+    @property
+    def previewing(self) -> bool:
+        return self._image is None and self._preview is not None
 
     def set_prediction(self, prediction: QImage | None, on_top: bool = False) -> None:
         """``on_top``: drawn over the mask (an outline); otherwise under it (a heatmap)."""
@@ -117,8 +132,10 @@ class TileCanvas(QWidget):
 
     @property
     def image_size(self) -> tuple[int, int]:
-        """(width, height) of the tile, (0, 0) when none."""
-        return (self._image.width(), self._image.height()) if self._image is not None else (0, 0)
+        """(width, height) of the tile (or of the tile its overview stands in for), (0, 0) when none."""
+        if self._image is None:
+            return self._preview_size if self._preview is not None else (0, 0)
+        return self._image.width(), self._image.height()
 
     # ---- view ----------------------------------------------------------
     @property
@@ -185,6 +202,12 @@ class TileCanvas(QWidget):
     # ---- painting --------------------------------------------------------
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
+        if self.previewing:
+            painter.translate(self._offset)
+            painter.scale(self._scale, self._scale)
+            painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
+            painter.drawImage(QRectF(0, 0, *self._preview_size), self._preview)
+            return
         if self._image is None:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)

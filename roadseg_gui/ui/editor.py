@@ -53,6 +53,7 @@ class TileEditor(QObject):
                                    "It never changes your mask: 'Use prediction as mask' does.")
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
+        self.loader.preview.connect(self._previewed)
 
     # ---- context for the tools -----------------------------------------
     def brush_size(self) -> int:
@@ -129,6 +130,14 @@ class TileEditor(QObject):
         outline_ready = data.outline_image is not None and data.threshold == self.panel.threshold.threshold()
         self.refresh_prediction_layer(data.outline_image if outline_ready else None)
         self.tile_shown.emit(data.stem)
+
+    def _previewed(self, stem: str, image, shape) -> None:
+        """A cold tile's overview: shown until its full resolution arrives (``_loaded``)."""
+        if stem != self.stem or (self._tile is not None and self._tile.stem == stem):
+            return
+        if self.canvas.tool is not None:
+            self.canvas.tool.cancel()
+        self.canvas.set_preview(image, shape[1], shape[0])
 
     def _use_unsaved_edits(self, data) -> None:
         """A tile re-read from disk while its last edits were still being saved: show those edits."""

@@ -224,7 +224,11 @@ class MainWindow(QMainWindow):
     # ---- tiles -----------------------------------------------------------
     def show_tile(self, stem: str) -> None:
         self.editor.show_tile(stem)
-        self.editor.loader.prefetch(self.browser.neighbours(stem, 2))
+        # both neighbours in the browser's order (people go back too), then the one after next
+        row, model = self.browser.model.row_of(stem), self.browser.model
+        ahead = self.browser.neighbours(stem, 2)
+        behind = [model.record(row - 1).stem] if row > 0 else []
+        self.editor.loader.prefetch(ahead[:1] + behind + ahead[1:])
 
     def _tile_shown(self, stem: str) -> None:
         height, width = self.editor.document.shape

@@ -1,7 +1,9 @@
 """Load tiles (image, prediction, working mask) on a pool thread, with a small cache and prefetch.
 
-Decoding a 4096² JPEG takes longer than a frame, so the next tiles in the queue
-are decoded ahead; switching to a prefetched tile only wraps ready QImages.
+Decoding a 4096² JPEG takes longer than a frame, so the tiles either side in the queue
+are decoded ahead; switching to a prefetched tile only wraps ready QImages. A big tile that was not
+decoded ahead is first shown as a quick overview (a JPEG decoded at reduced scale, a GeoTIFF's
+overviews), made on a thread of its own, so it is never blank while its full resolution decodes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ from .layers import mask_to_argb, outline_to_qimage, probability_to_qimage, rgb_
 from .workers import Failed, Succeeded, submit
 
 CACHE_PIXELS = 70_000_000   # four 4096² tiles (the one on screen, the last, the next two), or hundreds of 512²
+PREVIEW_PX = 512            # a cold tile's overview: a JPEG's 1/8-scale decode, a few ms even for 4096²
+
+
+def load_preview(workspace, stem: str, size: int = PREVIEW_PX):
+    """Runs on the preview thread: (QImage overview, (height, width)) of a big tile, or None."""
+    from roadseg_gui.core.thumbnails import overview
+
+    found = overview(workspace.image_path(stem), size)
+    return None if found is None else (rgb_to_qimage(found[0]), found[1])
 
 
 @dataclass
@@ -99,16 +110,20 @@ def prepare_prediction(probability: np.ndarray, threshold_value: float) -> Predi
 class TileLoader(QObject):
     loaded = Signal(object)         # TileData
     failed = Signal(str, object)    # stem, Failed
+    preview = Signal(str, object, object)   # stem, overview QImage, full (height, width): before ``loaded``
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.workspace = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
+        self.preview_pool = QThreadPool(self)   # never queued behind the decodes it stands in for
+        self.preview_pool.setMaxThreadCount(1)
         self._cache: OrderedDict[str, TileData] = OrderedDict()
         self._inflight: set[str] = set()
         self._arrived: dict[str, PredictionLayers] = {}   # predictions that came while their tile was loading
         self._wanted: str | None = None
+        self._after_wanted: list[str] = []   # prefetches held back until the wanted tile is decoded
         self.threshold = lambda: 0.5   # the editor supplies the panel's threshold
         self.start_from_prediction = lambda: True   # and the [labeling] review_start flow
 
@@ -117,6 +132,7 @@ class TileLoader(QObject):
         self._cache.clear()
         self._arrived.clear()
         self._wanted = None
+        self._after_wanted = []
 
     def request(self, stem: str) -> bool:
         """Ask for a tile; ``loaded`` fires (now, if cached). Returns True if it was cached."""
@@ -127,9 +143,16 @@ class TileLoader(QObject):
             self.loaded.emit(data)
             return True
         self._start(stem, priority=1)  # ahead of queued prefetches
+        if stem in self._inflight and self.workspace is not None:
+            submit(load_preview, self.workspace, stem, pool=self.preview_pool, context=self,
+                   on_done=lambda outcome, s=stem, ws=self.workspace: self._previewed(s, ws, outcome))
         return False
 
     def prefetch(self, stems: list[str]) -> None:
+        """Decode these tiles ahead, in this order; after the wanted tile, not beside it (2 cores)."""
+        if self._wanted in self._inflight:
+            self._after_wanted = list(stems)
+            return
         for stem in stems:
             if stem not in self._cache:
                 self._start(stem)
@@ -171,6 +194,11 @@ class TileLoader(QObject):
                context=self,
                on_done=lambda outcome, s=stem, ws=self.workspace: self._done(s, ws, outcome))
 
+    def _previewed(self, stem: str, workspace, outcome) -> None:
+        if (workspace is self.workspace and stem == self._wanted and stem not in self._cache
+                and isinstance(outcome, Succeeded) and outcome.value is not None):
+            self.preview.emit(stem, *outcome.value)
+
     def _done(self, stem: str, workspace, outcome) -> None:
         self._inflight.discard(stem)
         if workspace is not self.workspace:
@@ -184,6 +212,9 @@ class TileLoader(QObject):
                 self.loaded.emit(outcome.value)
         elif isinstance(outcome, Failed) and stem == self._wanted:
             self.failed.emit(stem, outcome)
+        if stem == self._wanted and self._after_wanted:
+            later, self._after_wanted = self._after_wanted, []
+            self.prefetch(later)
 
     def _store(self, data: TileData) -> None:
         self._cache[data.stem] = data
