@@ -103,4 +103,7 @@ def print_list(records) -> int:
             print(f"    note at ({note.x:g}, {note.y:g}) by {note.author}: {note.text}")
         if rec.conflict:
             print(f"    conflict: {rec.conflict}")
+    from ..core.review_state import quality
+
+    print("\n" + quality.format_table(quality.by_annotator(records)))
     return 0

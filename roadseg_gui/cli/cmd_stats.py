@@ -26,6 +26,7 @@ def run(args) -> int:
 
     from ..core import statedb
     from ..core.layout import state_dir
+    from ..core.review_state import quality, store as review_store
     from ..core.throughput import report, store
 
     root = Path(args.workspace).expanduser()
@@ -35,6 +36,7 @@ def run(args) -> int:
     conn = statedb.connect(root)
     try:
         records = store.load_records(conn)
+        reviews = review_store.all_records(conn)
     finally:
         conn.close()
     rows = report.summarize(records, args.by)
@@ -44,4 +46,7 @@ def run(args) -> int:
         print(f"No throughput recorded in {root} yet: it is recorded while tiles are labeled in the app.")
     else:
         print(report.format_table(rows, report.total(records), args.by))
+    if reviews and args.by == "annotator" and not args.csv:   # from review decisions (issue 23)
+        print("\nReview quality per annotator (approved at first review, returned, mean agreement):")
+        print(quality.format_table(quality.by_annotator(reviews)))
     return 0

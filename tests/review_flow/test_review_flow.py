@@ -58,6 +58,12 @@ def test_return_fix_approve_reaches_training_only_when_approved(tmp_path, s3_ser
     assert "approved" in roadseg("review", alice, "--list").stdout
     assert "conflict" not in roadseg("review", alice, "--list").stdout
 
+    stats = roadseg("stats", rita).stdout        # quality per annotator: returned once, agreement < 1
+    review_part = stats.split("Review quality per annotator")[1]
+    alice_row = next(line for line in review_part.splitlines() if line.startswith("alice")).split()
+    assert alice_row[:5] == ["alice", "1", "0", "%", "1"], stats    # reviewed, approved 1st, returned
+    assert float(alice_row[5]) < 1.0
+
 
 def test_without_require_review_pairs_train_at_once_and_decisions_travel(tmp_path, s3_server, s3_client):
     alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=False)

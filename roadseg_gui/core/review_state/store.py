@@ -148,3 +148,9 @@ def save_record(conn: sqlite3.Connection, rec: ReviewRecord) -> None:
         conn.execute("DELETE FROM review_notes WHERE stem=?", (rec.stem,))
         conn.executemany("INSERT INTO review_notes(stem, x, y, text, author, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                          [(rec.stem, n.x, n.y, n.text, n.author, n.created_at) for n in rec.notes])
+
+
+def delete_record(conn: sqlite3.Connection, stem: str) -> None:
+    with statedb.transaction(ensure(conn)):
+        conn.execute("DELETE FROM review_states WHERE stem=?", (stem,))
+        conn.execute("DELETE FROM review_notes WHERE stem=?", (stem,))

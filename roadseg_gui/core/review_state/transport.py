@@ -16,7 +16,7 @@ from ..layout import SPLITS
 from ..sync.errors import describe, error_code, is_precondition_failed
 from ..sync.keys import UnsafeKeyError, check_name, normalize_prefix, object_key
 from .decisions import keep_snapshot, mask_path, sha256_of
-from .store import ACCEPTED, BadReviewRecord, ReviewRecord, all_records, get_record, save_record
+from .store import ACCEPTED, BadReviewRecord, ReviewRecord, all_records, delete_record, get_record, save_record
 
 REVIEW_DIR = "review"
 
@@ -166,9 +166,9 @@ def keep_mine(conn: sqlite3.Connection, stem: str) -> ReviewRecord:
 def take_theirs(conn: sqlite3.Connection, stem: str) -> ReviewRecord:
     """Resolve a review conflict for S3's decision: this workspace's is dropped."""
     rec = _in_conflict(conn, stem)
-    if not rec.theirs_json:
-        rec.dirty, rec.conflict, rec.remote_etag = True, "", ""
-        save_record(conn, rec)
+    if not rec.theirs_json:   # S3 deleted the record: there is no decision there to take
+        delete_record(conn, stem)
+        rec.state, rec.conflict = "(none)", ""
         return rec
     theirs = json.loads(rec.theirs_json)
     taken = ReviewRecord.from_json(theirs["record"], rec.stem, rec.split)

@@ -1,0 +1,36 @@
+"""Review input that is wrong: hostile or foreign records on S3, and CLI misuse, are one sentence each."""
+
+from __future__ import annotations
+
+from review_flow_helpers import annotator_workspace, configure, roadseg, sync
+from sync_helpers import BUCKET, PREFIX, URI
+
+from roadseg_gui.core.review_state import store
+from roadseg_gui.core.sync import pull
+
+
+def test_foreign_and_hostile_review_records_are_refused_and_the_rest_pulled(tmp_path, s3_server, s3_client):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=True)
+    sync(alice)
+    s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/review/train/other.json", Body=b"{not json")
+    s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/review/train/.hidden.json", Body=b"{}")
+    rita = configure(tmp_path / "rita", s3_server, "rita", require_review=True)
+    report = pull(URI, rita, endpoint_url=s3_server, workers=2)
+    assert report.refused == 2 and report.exit_code != 0
+    assert any("other.json" in e and "not a review record" in e for e in report.errors)
+    assert (rita / "train" / "masks" / f"{stem}.png").is_file()
+    conn = store.connect(rita)
+    assert [r.stem for r in store.all_records(conn)] == [stem]
+
+
+def test_review_cli_misuse_is_one_sentence(tmp_path, s3_server):
+    missing = roadseg("review", tmp_path / "nowhere", "--list", ok=False)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=False)
+    no_note = roadseg("review", alice, "--return", stem, ok=False)
+    assert no_note.returncode == 1 and "needs a note" in no_note.stderr and "Traceback" not in no_note.stderr
+    bad_point = roadseg("review", alice, "--return", stem, "--note", "x", "--at", "left", ok=False)
+    assert "is not a pixel position" in bad_point.stderr
+    unknown = roadseg("review", alice, "--approve", "nope", ok=False)
+    assert unknown.returncode == 1 and "'nope' has no accepted mask" in unknown.stderr
+    assert "no tile has a review state yet" in roadseg("review", alice, "--list").stdout
