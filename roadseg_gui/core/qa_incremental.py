@@ -19,7 +19,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .connectivity_qa import QAResult, QASettings, drop_prediction_specks, find_issues
+from .connectivity_qa import QAResult, QASettings, drop_prediction_specks, find_issues, qa_graph
 
 RESULTS_KEPT = 8   # whole results per checker: undo/redo back to a recent mask is instant
 
@@ -110,9 +110,7 @@ def _piece_graph(piece: np.ndarray, y0: int, x0: int, road_width: float):
     """One piece's graph (nodes 0..n-1), in the whole tile's pixel coordinates."""
     import networkx as nx
 
-    from trainer.roadgraph.build import mask_to_graph
-
-    local = mask_to_graph(piece, min_spur_px=road_width)
+    local = qa_graph(piece, road_width)
     shift = np.array([y0, x0])
     part = nx.MultiGraph()
     ids = {n: i for i, n in enumerate(local.nodes)}

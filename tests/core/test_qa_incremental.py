@@ -81,3 +81,16 @@ def test_results_are_cached_by_the_mask_not_the_array():
     mask[80:87, 70:76] = False           # undo: the earlier result, without a rebuild
     assert checker.check(mask, None, SETTINGS) == first and checker.rebuilt == 0
     assert checker.cached(mask, None, QASettings(road_width=9)) is None   # other settings, other result
+
+
+def test_the_qa_graph_is_the_road_graph_without_its_widths():
+    from trainer.roadgraph.build import mask_to_graph
+
+    from roadseg_gui.core.connectivity_qa import qa_graph
+
+    mask = roads(seed=5)
+    fast, full = qa_graph(mask, 7), mask_to_graph(mask, min_spur_px=7)
+    assert sorted(map(tuple, (d["o"] for _n, d in fast.nodes(data=True)))) == \
+        sorted(map(tuple, (d["o"] for _n, d in full.nodes(data=True))))
+    assert sorted(d["length"] for *_e, d in fast.edges(data=True)) == \
+        sorted(d["length"] for *_e, d in full.edges(data=True))
