@@ -65,6 +65,30 @@ def test_approving_the_mask_as_accepted_agrees_fully(tmp_path):
     assert (rec.iou, rec.apls) == (1.0, 1.0)
 
 
+def test_a_tile_edited_before_its_first_record_is_not_counted_as_full_agreement(tmp_path):
+    from roadseg_gui.core.sync import state
+
+    root, conn = workspace(tmp_path, road())
+    pulled = decisions.sha256_of(root / "train/masks/tile_a.png")
+    state.record_objects(state.connect(root), "bucket/prefix", [("train/masks/tile_a.png", pulled, '"e"')])
+    write_mask_png(root / "train/masks/tile_a.png", road(rows=slice(0, 8)))   # the reviewer edits first
+    rec = decisions.approve(conn, root, "tile_a", "rita")
+    assert rec.accepted_sha == pulled
+    assert (rec.iou, rec.apls) == (None, None)    # the annotator's mask is not here: unknown, not 1.0
+
+
+def test_a_snapshot_kept_before_the_first_edit_gives_the_agreement(tmp_path):
+    from roadseg_gui.core.sync import state
+
+    root, conn = workspace(tmp_path, road())
+    pulled = decisions.sha256_of(root / "train/masks/tile_a.png")
+    state.record_objects(state.connect(root), "bucket/prefix", [("train/masks/tile_a.png", pulled, '"e"')])
+    decisions.before_review_edit(conn, root, "tile_a")       # the app, as the reviewer starts editing
+    write_mask_png(root / "train/masks/tile_a.png", road(rows=slice(26, 36)))
+    rec = decisions.approve(conn, root, "tile_a", "rita")
+    assert rec.iou == pytest.approx(8 / 10)
+
+
 def test_return_needs_a_note_and_keeps_every_note(tmp_path):
     root, conn = workspace(tmp_path, road())
     with pytest.raises(BadInputError, match="needs a note"):

@@ -67,17 +67,42 @@ def accept(conn: sqlite3.Connection, root: Path, stem: str, annotator: str) -> R
     return rec
 
 
+def before_review_edit(conn: sqlite3.Connection, root: Path, stem: str) -> None:
+    """For the app to call before a reviewer's first edit of a tile: keep the annotator's mask as it
+    is now (if it is still what they accepted or S3 last held), so approval can measure agreement."""
+    mask = mask_path(root, stem)
+    if mask is None or snapshot_path(root, stem).is_file():
+        return
+    rec = get_record(conn, stem)
+    accepted = rec.accepted_sha if rec else last_synced_sha(conn, f"{mask.parent.parent.name}/masks/{stem}.png")
+    if accepted and sha256_of(mask) == accepted:
+        keep_snapshot(root, stem, mask)
+
+
 def _reviewable(conn: sqlite3.Connection, root: Path, stem: str) -> tuple[ReviewRecord, Path]:
     mask = _labeled_mask(root, stem)
     rec = get_record(conn, stem)
-    if rec is None:   # labeled before review existed, or never synced: the mask is what was accepted
-        rec = ReviewRecord(stem, mask.parent.parent.name, ACCEPTED, accepted_sha=sha256_of(mask))
-        keep_snapshot(root, stem, mask)
+    if rec is None:   # no record (review not required): what S3 last held is what its annotator accepted
+        split, current = mask.parent.parent.name, sha256_of(mask)
+        accepted = last_synced_sha(conn, f"{split}/masks/{stem}.png") or current
+        rec = ReviewRecord(stem, split, ACCEPTED, accepted_sha=accepted)
+        if accepted == current:
+            keep_snapshot(root, stem, mask)
     if rec.conflict:
         raise BadInputError(f"the review of '{stem}' is in conflict ({rec.conflict})",
                             f"Look at the other decision with `roadseg review WORKSPACE --list`, then keep yours "
                             f"with --keep-mine {stem} or take theirs with --take-theirs {stem}")
     return rec, mask
+
+
+def last_synced_sha(conn: sqlite3.Connection, relpath: str) -> str:
+    """The content S3 held when this workspace last synced ``relpath``; "" when never synced."""
+    try:
+        row = conn.execute("SELECT sha256 FROM sync_objects WHERE relpath=? ORDER BY synced_at DESC LIMIT 1",
+                           (relpath,)).fetchone()
+    except sqlite3.OperationalError:   # no sync table: this workspace never synced
+        return ""
+    return row[0] if row else ""
 
 
 def approve(conn: sqlite3.Connection, root: Path, stem: str, reviewer: str) -> ReviewRecord:
