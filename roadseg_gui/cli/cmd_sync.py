@@ -113,7 +113,7 @@ def resolve_conflicts(root: Path, words: list[str]) -> int:
 
 
 def print_report(report: SyncReport, verb: str = "uploaded") -> None:
-    for line in report.plan:
+    for line in report.plan + report.notices:
         print(line)
     for line in report.errors:
         print(line, file=sys.stderr)

@@ -29,7 +29,8 @@ def test_return_fix_approve_reaches_training_only_when_approved(tmp_path, s3_ser
     sync(rita)
     assert remote_record(s3_client, stem)["state"] == "returned"
 
-    pull(alice, s3_server)
+    pulled = pull(alice, s3_server).stdout
+    assert f'review: {stem} returned by rita: "the road at the top is missing" at (5, 3)' in pulled
     listing = roadseg("review", alice, "--list").stdout
     assert "returned" in listing and "the road at the top is missing" in listing and "(5, 3)" in listing
     edit_mask(alice, stem, 3)                         # alice fixes it

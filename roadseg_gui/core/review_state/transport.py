@@ -129,7 +129,20 @@ def pull_records(client, conn: sqlite3.Connection, dest, report) -> dict[str, st
             continue
         theirs.remote_etag = etag
         save_record(conn, theirs)
+        if local is None or (local.state, len(local.notes)) != (theirs.state, len(theirs.notes)):
+            report.notices.append(describe_change(theirs))
     return remote_states
+
+
+def describe_change(rec: ReviewRecord) -> str:
+    """One line for the pull report: what a reviewer or annotator decided."""
+    who = rec.reviewer if rec.state != ACCEPTED else rec.annotator
+    line = f"review: {rec.stem} {rec.state}" + (f" by {who}" if who else "")
+    if rec.state == "returned" and rec.notes:
+        note = rec.notes[-1]
+        line += f": \"{note.text}\" at ({note.x:g}, {note.y:g})" + (f" (+{len(rec.notes) - 1} more notes)"
+                                                                     if len(rec.notes) > 1 else "")
+    return line
 
 
 def _mark_conflict_from(conn, local: ReviewRecord, theirs: ReviewRecord, etag: str, report) -> None:

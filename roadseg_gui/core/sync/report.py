@@ -26,6 +26,7 @@ class SyncReport:
     conflict_stems: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)              # --dry-run: what would be sent
     planned: int = 0                                            # pairs the plan would send
+    notices: list[str] = field(default_factory=list)           # review decisions pulled, one line each
 
     @property
     def ok(self) -> bool:
