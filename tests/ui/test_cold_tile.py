@@ -65,3 +65,24 @@ def test_both_neighbours_are_decoded_ahead(qtbot, tmp_path):
     qtbot.waitUntil(lambda: loader.cached(stems[1]) is not None and loader.cached(stems[3]) is not None,
                     timeout=30000)      # the one before and the one after, in the browser's order
     window.close()
+
+
+def test_the_overview_of_a_big_geotiff_and_none_for_a_small_image(tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from roadseg_gui.core.thumbnails import overview
+
+    path = tmp_path / "scene.tif"
+    data = np.zeros((3, 1200, 1600), np.uint8)
+    data[0] = 220                                      # red everywhere
+    with rasterio.open(path, "w", driver="GTiff", width=1600, height=1200, count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(500000, 4000000, 0.5, 0.5), tiled=True) as dst:
+        dst.write(data)
+    rgb, shape = overview(path, 512)
+    assert shape == (1200, 1600) and max(rgb.shape[:2]) <= 512 and rgb[..., 0].mean() > 200
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((300, 300, 3), np.uint8)).save(small)
+    assert overview(small, 512) is None                # its full decode is as quick: no overview
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    assert overview(tmp_path / "broken.jpg", 512) is None   # the full load says what is wrong
