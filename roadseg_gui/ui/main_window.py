@@ -23,6 +23,7 @@ from .thumbnails import thumbnailer_for
 from .tile_browser import TileBrowser
 from .qa_overlay import RoadQA
 from .review.install import install_review
+from .review_notes.install import install_tile_review
 from .stats.install import install_throughput
 from .toolbox import TOOL_CLASSES
 from .workers import Failed, Succeeded, submit
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.road_qa.install(self)
         self.review = install_review(self)   # proposed roads: Review menu, Road review dock, Y/X/Tab
         self.throughput = install_throughput(self)   # active time and actions per tile; Stats dock
+        self.tile_review = install_tile_review(self)   # approve / return accepted tiles, notes; Review notes dock
         self._restore_geometry()
 
     # ---- layout ----------------------------------------------------------

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
 from .tile_model import RECORD_ROLE, STATUS_COLORS, THUMB_SIZE, TileListModel, status_of
 
 STATUSES = ("new", "predicted", "edited", "accepted", "synced", "conflict", "error")
+REVIEW_FILTERS = (("To review", "to_review"), ("Returned to me", "returned_to_me"))   # core.review_state
 SPLIT_CHOICES = (("All splits", None), ("Unlabeled", "unlabeled"), ("Train", "train"), ("Test", "test"))
 SORT_CHOICES = (("Most uncertain first", "uncertainty"), ("Name", "name"))
 ROW_HEIGHT = 64
@@ -100,6 +101,9 @@ class TileBrowser(QWidget):
         self.status_filter.addItem("All statuses", None)
         for status in STATUSES:
             self.status_filter.addItem(status.capitalize(), status)
+        for label, value in REVIEW_FILTERS:
+            self.status_filter.addItem(label, value)
+        self.review_stems = lambda _kind: set()   # set by ui.review_notes: the stems a review filter shows
         self.split_filter = QComboBox()
         for label, value in SPLIT_CHOICES:
             self.split_filter.addItem(label, value)
@@ -142,9 +146,13 @@ class TileBrowser(QWidget):
             self.counts_label.clear()
             return
         keep = keep if keep is not None else self.current_stem()
-        records = self.workspace.tiles(status=self.status_filter.currentData(),
-                                       split=self.split_filter.currentData(),
+        status = self.status_filter.currentData()
+        review = status in dict(REVIEW_FILTERS).values()
+        records = self.workspace.tiles(status=None if review else status, split=self.split_filter.currentData(),
                                        order=self.sort_order.currentData())
+        if review:
+            stems = self.review_stems(status)
+            records = [r for r in records if r.stem in stems]
         self.model.set_records(records)
         self.update_counts()
         if keep is not None and self.model.row_of(keep) >= 0:

@@ -1,0 +1,1 @@
+"""Review of accepted tiles in the app: the queue filters, Approve and Return, notes on the tile."""

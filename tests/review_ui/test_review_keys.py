@@ -1,0 +1,135 @@
+"""Approve (G) and Return (U) with real keys; the queue filters of the tile browser; the menus and F1."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from ui_helpers import click, fixed_view
+
+from roadseg_gui.core.review_state import APPROVED, RETURNED, get_record
+from roadseg_gui.ui import dialogs
+
+
+def _filter(window, value: str) -> None:
+    combo = window.browser.status_filter
+    combo.setCurrentIndex(combo.findData(value))
+
+
+def _listed(window) -> list[str]:
+    return window.browser.model.stems()
+
+
+def _record(window, stem):
+    return get_record(window.workspace.db, stem)
+
+
+def _answer_note(qtbot, window, text: str) -> None:
+    """Type into the note box as a person would, once it opens, and press Enter."""
+    def type_it():
+        box = window.tile_review.note_box
+        if box is None:
+            QTimer.singleShot(20, type_it)
+            return
+        field = box.findChild(QLineEdit)
+        qtbot.keyClicks(field, text)
+        qtbot.keyClick(field, Qt.Key_Return)
+    QTimer.singleShot(0, type_it)
+
+
+def _show(qtbot, window, stem: str) -> None:
+    window.browser.select(stem)
+    qtbot.waitUntil(lambda: window.editor.stem == stem and window.editor.document is not None
+                    and window.tile_review.record is not None and window.tile_review.record.stem == stem,
+                    timeout=15000)
+
+
+def test_to_review_lists_tiles_others_accepted_and_the_status_bar_counts(window, qtbot):
+    _filter(window, "to_review")
+    assert sorted(_listed(window)) == ["tile_000", "tile_001"]   # not bob's own tile_002, not unlabeled
+    qtbot.waitUntil(lambda: "To review 2 · returned to me 0" in
+                    [w.text() for w in window.statusBar().findChildren(QLabel)], timeout=5000)
+    _filter(window, "returned_to_me")
+    assert _listed(window) == []
+
+
+def test_g_approves_with_agreement_and_the_tile_leaves_the_queue(window, qtbot):
+    _filter(window, "to_review")
+    _show(qtbot, window, "tile_000")
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_G)
+    qtbot.waitUntil(lambda: (_record(window, "tile_000") or None) is not None
+                    and _record(window, "tile_000").state == APPROVED, timeout=10000)
+    rec = _record(window, "tile_000")
+    assert rec.reviewer == "bob" and rec.annotator == "alice"
+    assert rec.iou == 1.0 and rec.apls == 1.0   # approved as accepted
+    qtbot.waitUntil(lambda: "tile_000" not in _listed(window), timeout=5000)
+    assert _listed(window) == ["tile_001"]
+
+
+def test_an_edit_before_g_records_the_agreement_of_accepted_and_approved(window, qtbot):
+    _show(qtbot, window, "tile_001")
+    accepted = window.editor.document.mask.copy()
+    window.set_tool("brush")
+    fixed_view(window.canvas)
+    window.panel.brush_size.setValue(20)
+    for x in (20.5, 50.5, 80.5):           # a wide stroke of road where alice had less
+        click(window.canvas, x, 48.5)
+    assert window.editor.document.mask.sum() > accepted.sum()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_G)
+    qtbot.waitUntil(lambda: _record(window, "tile_001").state == APPROVED, timeout=10000)
+    rec = _record(window, "tile_001")
+    edited = window.editor.document.mask
+    expected = (accepted & edited).sum() / (accepted | edited).sum()
+    assert rec.iou is not None and abs(rec.iou - expected) < 1e-6 and rec.iou < 1.0
+    assert rec.apls is not None and 0.0 <= rec.apls <= 1.0
+
+
+def test_u_returns_with_the_note_typed_and_alice_finds_it_returned_to_her(window, qtbot):
+    _show(qtbot, window, "tile_000")
+    window.canvas.setFocus()
+    _answer_note(qtbot, window, "the road at the top is missing")
+    qtbot.keyClick(window.canvas, Qt.Key_U)
+    qtbot.waitUntil(lambda: _record(window, "tile_000").state == RETURNED, timeout=10000)
+    rec = _record(window, "tile_000")
+    assert [n.text for n in rec.notes] == ["the road at the top is missing"] and rec.notes[0].author == "bob"
+    assert rec.first_review is False
+    window.workspace.settings.annotator = "alice"
+    _filter(window, "returned_to_me")
+    assert _listed(window) == ["tile_000"]
+
+
+def test_return_cancelled_with_esc_changes_nothing(window, qtbot):
+    _show(qtbot, window, "tile_000")
+    QTimer.singleShot(0, lambda: _esc(qtbot, window))
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_U)
+    assert _record(window, "tile_000").state == "accepted" and _record(window, "tile_000").notes == []
+
+
+def _esc(qtbot, window):
+    box = window.tile_review.note_box
+    if box is None:
+        QTimer.singleShot(20, lambda: _esc(qtbot, window))
+        return
+    qtbot.keyClick(box, Qt.Key_Escape)
+
+
+def test_g_on_an_unlabeled_tile_does_not_accept_it(window, qtbot):
+    window.browser.select("tile_009")
+    qtbot.waitUntil(lambda: window.editor.stem == "tile_009" and window.editor.document is not None, timeout=15000)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_G)
+    QApplication.processEvents()
+    assert window.workspace.tile("tile_009").split is None and not (window.workspace.root / "train" / "masks"
+                                                                    / "tile_009.png").exists()
+    assert _record(window, "tile_009") is None
+    assert "accept it first" in window.statusBar().currentMessage()
+
+
+def test_approve_and_return_are_in_the_review_menu_and_f1(window):
+    texts = [a.text().replace("&", "") for a in window.review_menu.actions()]
+    assert "Approve tile" in texts and "Return tile with a note…" in texts and "Review note" in texts
+    rows = dict((what, keys) for keys, what in dialogs.shortcut_rows(window))
+    assert rows["Approve tile"] == "G" and rows["Return tile with a note"] == "U" and rows["Review note"] == "M"
+    assert "Next review note or connectivity issue" in rows
