@@ -6,7 +6,7 @@ from review_flow_helpers import annotator_workspace, configure, roadseg, sync
 from sync_helpers import BUCKET, PREFIX, URI
 
 from roadseg_gui.core.review_state import store
-from roadseg_gui.core.sync import pull
+from roadseg_gui.core.sync import pull, push
 
 
 def test_foreign_and_hostile_review_records_are_refused_and_the_rest_pulled(tmp_path, s3_server, s3_client):
@@ -34,3 +34,11 @@ def test_review_cli_misuse_is_one_sentence(tmp_path, s3_server):
     unknown = roadseg("review", alice, "--approve", "nope", ok=False)
     assert unknown.returncode == 1 and "'nope' has no accepted mask" in unknown.stderr
     assert "no tile has a review state yet" in roadseg("review", alice, "--list").stdout
+
+
+def test_a_dry_run_with_require_review_shows_the_queue_not_train(tmp_path, s3_server):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=True)
+    report = push(alice, URI, dry_run=True)
+    lines = "\n".join(report.plan)
+    assert f"put review-queue/train/masks/{stem}.png" in lines and "put train/" not in lines, lines
+    assert report.planned == 1

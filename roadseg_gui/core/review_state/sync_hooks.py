@@ -48,6 +48,16 @@ class ReviewPush:
         transport.push_records(self.client, self.conn, self.dest, self.report, (ACCEPTED,))
 
 
+def dry_run_lines(conn, root: Path, dest, settings: WorkspaceSettings, plan) -> tuple[int, list[str]]:
+    """sync --dry-run with require_review: pairs not approved leave ``plan`` for the queue, as a real sync does."""
+    if not settings.review.require_review:
+        return 0, []
+    queued = queue.divert(ensure(conn), Path(root), dest, plan)
+    return len(queued), [f"  put {queue.QUEUE}/{rel} (review queue, not approved yet; "
+                         f"{'If-Match ' + etag if etag else 'If-None-Match *'})"
+                         for pair in queued for rel, _, etag in pair.files]
+
+
 def before_pull(client, conn, root: Path, dest, report) -> dict[str, str]:
     """Others' decisions first: a pair approved meanwhile is taken from {split}/, not seen as a conflict."""
     remote_states = transport.pull_records(client, ensure(conn), dest, report)

@@ -100,11 +100,14 @@ def push(root, destination: str | Destination | None = None, *, dry_run: bool = 
         report.failed = len(plan.invalid)
         report.errors += [f"{path}: {reason}" for path, reason in plan.invalid]
         report.errors += [_unresolved(root, stem, plan.conflict_reasons.get(stem, "")) for stem in plan.conflicts]
-        report.planned = len(plan.uploads)
         if dry_run:
-            report.plan = plan.describe()
+            from ..review_state.sync_hooks import dry_run_lines   # require_review: what goes to the queue
+            queued, queue_lines = dry_run_lines(conn, root, dest, settings, plan)
+            report.planned = len(plan.uploads) + queued
+            report.plan = plan.describe() + queue_lines
             report.seconds = time.monotonic() - started
             return report
+        report.planned = len(plan.uploads)
         client = client or make_s3_client(settings.s3, max_pool_connections=max(workers, 10))
         _check_bucket(client, dest, settings)
         _remember(root, settings, dest)   # only a destination that answered is remembered
