@@ -42,3 +42,21 @@ def test_a_dry_run_with_require_review_shows_the_queue_not_train(tmp_path, s3_se
     lines = "\n".join(report.plan)
     assert f"put review-queue/train/masks/{stem}.png" in lines and "put train/" not in lines, lines
     assert report.planned == 1
+
+
+def test_a_decision_sent_but_not_recorded_converges_instead_of_conflicting(tmp_path, s3_server, s3_client):
+    from roadseg_gui.core.review_state import decisions, transport
+    from roadseg_gui.core.sync import SyncReport, parse_s3_uri
+
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=False)
+    conn, dest = store.connect(alice), parse_s3_uri(URI)
+    decisions.return_tile(conn, alice, stem, "rita", "fix the junction")
+    assert transport.push_records(s3_client, conn, dest, SyncReport(), ("returned",)) == set()
+    sent = store.get_record(conn, stem)
+    sent.remote_etag, sent.dirty = "", True          # as if killed after the PUT, before recording its ETag
+    store.save_record(conn, sent)
+    report = SyncReport()
+    assert transport.push_records(s3_client, conn, dest, report, ("returned",)) == set()
+    assert report.conflicts == 0 and report.ok
+    rec = store.get_record(conn, stem)
+    assert rec.remote_etag and not rec.dirty and not rec.conflict

@@ -59,16 +59,20 @@ def push_records(client, conn: sqlite3.Connection, dest, report, states: tuple[s
                 report.failed += 1
                 report.errors.append(f"{key}: {describe(exc, bucket=dest.bucket)}")
                 continue
-            _mark_conflict(client, conn, dest, rec, key, report)
-            refused.add(rec.stem)
+            if _mark_conflict(client, conn, dest, rec, key, report):
+                refused.add(rec.stem)
             continue
         rec.remote_etag, rec.dirty = response["ETag"], False
         save_record(conn, rec)
     return refused
 
 
-def _mark_conflict(client, conn, dest, rec: ReviewRecord, key: str, report) -> None:
+def _mark_conflict(client, conn, dest, rec: ReviewRecord, key: str, report) -> bool:
     theirs = _fetch(client, dest.bucket, key)
+    if theirs is not None and theirs[0].to_json() == rec.to_json():
+        rec.remote_etag, rec.dirty = theirs[1], False   # ours already (a run killed before recording it)
+        save_record(conn, rec)
+        return False
     who = "deleted it" if theirs is None else \
         f"{theirs[0].reviewer or theirs[0].annotator} made it {theirs[0].state}"
     rec.conflict = f"someone else changed it on S3 meanwhile ({who})"
@@ -79,6 +83,7 @@ def _mark_conflict(client, conn, dest, rec: ReviewRecord, key: str, report) -> N
     report.errors.append(f"conflict: the review of {rec.stem} was not sent: {rec.conflict}; your decision "
                          f"({rec.state}) is kept here; choose with `roadseg review WORKSPACE "
                          f"--keep-mine|--take-theirs {rec.stem}`")
+    return True
 
 
 def _fetch(client, bucket: str, key: str) -> tuple[ReviewRecord, str] | None:
@@ -122,7 +127,7 @@ def pull_records(client, conn: sqlite3.Connection, dest, report) -> dict[str, st
             continue
         theirs, etag = fetched
         remote_states[stem] = theirs.state
-        if local and local.dirty:
+        if local and local.dirty and theirs.to_json() != local.to_json():
             if local.theirs_json and json.loads(local.theirs_json)["etag"] == etag:
                 continue   # the same conflict, already shown
             _mark_conflict_from(conn, local, theirs, etag, report)
