@@ -12,7 +12,7 @@ import sqlite3
 from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
-from roadseg_gui.core.review_state import decisions, get_record
+from roadseg_gui.core.review_state import RETURNED, decisions, get_record
 from roadseg_gui.core.review_state.inbox import ReviewQueue, pin_note, review_queue
 from trainer.errors import BadInputError
 
@@ -23,6 +23,7 @@ FOCUS_ZOOM = 2.0
 class TileReview(QObject):
     changed = Signal()          # the tile's record or the queue changed
     message = Signal(str)
+    decided = Signal(str)       # stem: approved, returned, or accepted again after a return
 
     def __init__(self, window):
         super().__init__(window)
@@ -69,12 +70,20 @@ class TileReview(QObject):
 
     def _accepted(self, stem: str, _split: str) -> None:
         if stem != self._approving:
+            self._fixed(stem)
             return
         self._approving = None
         rec = self._decide(decisions.approve, stem)
         if rec is not None:
             agreement = "" if rec.iou is None else f" (agreement: IoU {rec.iou:.2f}, APLS {rec.apls:.2f})"
             self._done(f"Approved {stem}{agreement}.")
+
+    def _fixed(self, stem: str) -> None:
+        """A returned tile accepted again: it waits for review at once, not only after the next sync."""
+        record = get_record(self.workspace.db, stem) if self.workspace is not None else None
+        if record is not None and record.state == RETURNED and self._decide(decisions.accept, stem) is not None:
+            self.decided.emit(stem)
+            self.reload()
 
     def return_tile(self) -> None:
         stem = self.editor.stem
@@ -113,6 +122,7 @@ class TileReview(QObject):
         return None
 
     def _done(self, text: str) -> None:
+        self.decided.emit(self.editor.stem or "")
         self.window.log_panel.info(text + " It is sent with the next sync.")
         self.message.emit(text)
         self.reload()

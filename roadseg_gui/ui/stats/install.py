@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from roadseg_gui.core.settings import os_login
+from roadseg_gui.core.review_state import quality, store as review_store
 from roadseg_gui.core.throughput import report, store
 
 from .. import docks
@@ -67,6 +68,7 @@ class Throughput:
             return
         try:
             records = store.load_records(workspace.db)
+            self.panel.review_quality.show_rows(quality.by_annotator(review_store.all_records(workspace.db)))
         except sqlite3.Error as exc:
             log.warning("Could not read the stats: %s", exc)
             return

@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from .review_quality import ReviewQualityTable
+
 ROWS = (("tiles", "Tiles accepted"), ("hours", "Active time"), ("km", "Road accepted (km)"),
         ("actions", "Actions"), ("tiles_per_hour", "Tiles per hour"), ("km_per_hour", "km per hour"),
         ("actions_per_km", "Actions per km"))
@@ -48,6 +50,9 @@ class StatsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(grid)
+        layout.addWidget(QLabel("Review quality per annotator"))
+        self.review_quality = ReviewQualityTable()
+        layout.addWidget(self.review_quality)
         layout.addWidget(self.note)
         layout.addStretch(1)
         self.show_stats(None, None, "")
