@@ -142,16 +142,16 @@ def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
     return issues
 
 
-def qa_graph(mask: np.ndarray, road_width: float):
+def qa_graph(mask: np.ndarray, road_width: float, skeleton: np.ndarray | None = None):
     """``mask_to_graph(mask, min_spur_px=road_width)`` less the distance transform: with a fixed spur
     length nothing QA reads depends on it (it only sets the edges' widths, left at 1 here), and on a
-    4096² tile it is the slowest step."""
+    4096² tile it is the slowest step. ``skeleton``: the mask's, when already at hand."""
     from trainer.roadgraph.build import measure
     from trainer.roadgraph.simplify import simplify
     from trainer.roadgraph.skeleton import skeletonize_mask
     from trainer.roadgraph.trace import trace_graph
 
-    graph = trace_graph(skeletonize_mask(mask))
+    graph = trace_graph(skeletonize_mask(mask) if skeleton is None else skeleton)
     simplify(graph, None, min_spur_px=road_width, merge_px=3.0)
     measure(graph, None, None)
     graph.graph.update(shape=mask.shape, transform=None, crs=None)

@@ -20,6 +20,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .connectivity_qa import QAResult, QASettings, drop_prediction_specks, find_issues, qa_graph
+from .qa_skeleton import update_skeleton
 
 RESULTS_KEPT = 8   # whole results per checker: undo/redo back to a recent mask is instant
 
@@ -47,6 +48,8 @@ class IncrementalQA:
     def __init__(self):
         self._pieces: dict[tuple, object] = {}        # (y0, x0, hash, road width) -> the piece's graph
         self._results: OrderedDict[str, QAResult] = OrderedDict()
+        self._mask: np.ndarray | None = None          # the last mask computed (specks dropped)
+        self._skeleton: np.ndarray | None = None      # and its skeleton, updated on a window per edit
         self.rebuilt = 0                               # pieces rebuilt by the last check (for tests and benches)
 
     def cached(self, mask: np.ndarray, predicted: np.ndarray | None, settings: QASettings) -> QAResult | None:
@@ -76,10 +79,12 @@ class IncrementalQA:
         if not mask.any():
             return QAResult([], specks)
         labels, _count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-        graph, self.rebuilt = self._graph(labels, settings.road_width)
+        # a copy: the caller may edit its array in place before the next check
+        self._skeleton, self._mask = update_skeleton(self._mask, self._skeleton, mask), mask.copy()
+        graph, self.rebuilt = self._graph(labels, self._skeleton, settings.road_width)
         return QAResult(find_issues(mask, predicted, settings, graph=graph, labels=labels), specks)
 
-    def _graph(self, labels: np.ndarray, road_width: float):
+    def _graph(self, labels: np.ndarray, skeleton: np.ndarray, road_width: float):
         """The whole mask's graph from its pieces' graphs (kept or rebuilt), and how many were rebuilt."""
         import networkx as nx
         from scipy import ndimage
@@ -97,7 +102,8 @@ class IncrementalQA:
             key = (y0, x0, digest(piece), road_width)
             part = self._pieces.get(key)
             if part is None:
-                part, rebuilt = _piece_graph(piece, y0, x0, road_width), rebuilt + 1
+                part = _piece_graph(piece, skeleton[y0:y1, x0:x1] & piece, y0, x0, road_width)
+                rebuilt += 1
             pieces[key] = part
             offset = graph.number_of_nodes()
             graph.add_nodes_from((offset + n, d) for n, d in part.nodes(data=True))
@@ -106,11 +112,11 @@ class IncrementalQA:
         return graph, rebuilt
 
 
-def _piece_graph(piece: np.ndarray, y0: int, x0: int, road_width: float):
+def _piece_graph(piece: np.ndarray, skeleton: np.ndarray, y0: int, x0: int, road_width: float):
     """One piece's graph (nodes 0..n-1), in the whole tile's pixel coordinates."""
     import networkx as nx
 
-    local = qa_graph(piece, road_width)
+    local = qa_graph(piece, road_width, skeleton=skeleton)
     shift = np.array([y0, x0])
     part = nx.MultiGraph()
     ids = {n: i for i, n in enumerate(local.nodes)}

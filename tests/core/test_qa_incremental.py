@@ -94,3 +94,38 @@ def test_the_qa_graph_is_the_road_graph_without_its_widths():
         sorted(map(tuple, (d["o"] for _n, d in full.nodes(data=True))))
     assert sorted(d["length"] for *_e, d in fast.edges(data=True)) == \
         sorted(d["length"] for *_e, d in full.edges(data=True))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_skeleton_thinned_on_a_window_equals_the_whole_masks(seed):
+    from trainer.roadgraph.skeleton import skeletonize_mask
+
+    from roadseg_gui.core.qa_skeleton import update_skeleton
+
+    rng = np.random.default_rng(seed)
+    mask = roads(n=300, count=12, seed=seed)
+    mask[100:190, 60:170] = True                 # a parking lot: thinning runs ~45 passes there
+    skeleton = skeletonize_mask(mask)
+    for step in range(10):
+        before = mask.copy()
+        r, c = rng.integers(0, 300, 2) if step % 3 else (rng.integers(95, 195), rng.integers(55, 175))
+        rr, cc = disk((r, c), int(rng.integers(2, 12)), shape=mask.shape)
+        mask[rr, cc] = step % 4 != 1
+        skeleton = update_skeleton(before, skeleton, mask)
+        assert np.array_equal(skeleton, skeletonize_mask(mask)), step
+
+
+def test_a_stroke_is_thinned_on_a_window_not_the_whole_mask(monkeypatch):
+    import trainer.roadgraph.skeleton as skeleton_module
+
+    from roadseg_gui.core.qa_skeleton import update_skeleton
+
+    mask = roads(n=600, count=20)
+    skeleton = skeleton_module.skeletonize_mask(mask)
+    thinned = []
+    real = skeleton_module.skeletonize_mask
+    monkeypatch.setattr(skeleton_module, "skeletonize_mask", lambda m: thinned.append(m.size) or real(m))
+    before = mask.copy()
+    mask[300:310, 300:310] = True
+    assert np.array_equal(update_skeleton(before, skeleton, mask), real(mask))
+    assert thinned and max(thinned) <= mask.size / 9      # a window round the stroke, not 600²
