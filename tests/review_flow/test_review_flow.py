@@ -59,6 +59,14 @@ def test_return_fix_approve_reaches_training_only_when_approved(tmp_path, s3_ser
     assert "approved" in roadseg("review", alice, "--list").stdout
     assert "conflict" not in roadseg("review", alice, "--list").stdout
 
+    edit_mask(alice, stem, 6)                         # a change after approval needs review again
+    sync(alice)
+    assert remote_bytes(s3_client, f"train/masks/{stem}.png") == (rita / "train/masks" / f"{stem}.png").read_bytes()
+    assert remote_bytes(s3_client, f"review-queue/train/masks/{stem}.png") == \
+        (alice / "train/masks" / f"{stem}.png").read_bytes()
+    assert (remote_record(s3_client, stem)["state"], remote_record(s3_client, stem)["annotator"]) == \
+        ("accepted", "alice")
+
     stats = roadseg("stats", rita).stdout        # quality per annotator: returned once, agreement < 1
     review_part = stats.split("Review quality per annotator")[1]
     alice_row = next(line for line in review_part.splitlines() if line.startswith("alice")).split()

@@ -61,6 +61,7 @@ def accept(conn: sqlite3.Connection, root: Path, stem: str, annotator: str) -> R
     rec.first_review = rec.first_review and rec.state != RETURNED
     rec.state, rec.annotator, rec.reviewer = ACCEPTED, annotator, ""
     rec.split, rec.accepted_sha, rec.iou, rec.apls = mask.parent.parent.name, sha256_of(mask), None, None
+    rec.approved_sha = ""
     rec.updated_at, rec.dirty = time.time(), True
     keep_snapshot(root, stem, mask)
     save_record(conn, rec)
@@ -105,10 +106,18 @@ def last_synced_sha(conn: sqlite3.Connection, relpath: str) -> str:
     return row[0] if row else ""
 
 
+def changed_since_approval(root: Path, rec: ReviewRecord) -> bool:
+    """An approved tile whose mask was changed here after its approval was sent: it needs review again."""
+    mask = mask_path(root, rec.stem)
+    return (rec.state == APPROVED and not rec.dirty and bool(rec.approved_sha) and mask is not None
+            and sha256_of(mask) != rec.approved_sha)
+
+
 def approve(conn: sqlite3.Connection, root: Path, stem: str, reviewer: str) -> ReviewRecord:
     rec, mask = _reviewable(conn, root, stem)
     rec.iou, rec.apls = agreement(root, stem, mask, rec.accepted_sha)
     rec.state, rec.reviewer, rec.updated_at, rec.dirty = APPROVED, reviewer, time.time(), True
+    rec.approved_sha = sha256_of(mask)
     save_record(conn, rec)
     return rec
 

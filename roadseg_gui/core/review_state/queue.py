@@ -17,6 +17,7 @@ from ..sync import state
 from ..sync.errors import describe
 from ..sync.keys import UnsafeKeyError, local_path, object_key, parse_key
 from ..sync.transfer import download, head, remote_holds, upload
+from .decisions import changed_since_approval
 from .store import APPROVED, get_record
 from .transport import queue_prefix
 
@@ -38,7 +39,8 @@ def divert(conn: sqlite3.Connection, root: Path, dest, plan) -> list[QueuedPair]
     keep, queued = [], []
     for pair in plan.uploads:
         rec = get_record(conn, pair.stem)
-        if rec is not None and rec.state == APPROVED and not rec.conflict:
+        approved = rec is not None and rec.state == APPROVED and not rec.conflict
+        if approved and not changed_since_approval(root, rec):
             keep.append(pair)
             continue
         files = []

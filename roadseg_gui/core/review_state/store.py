@@ -78,6 +78,7 @@ class ReviewRecord:
     dirty: bool = False
     conflict: str = ""
     theirs_json: str = ""
+    approved_sha: str = ""     # sha256 of the mask as approved: a later change needs review again
 
     def to_json(self) -> str:
         """What travels: the decision and notes, not this workspace's bookkeeping."""
@@ -96,7 +97,8 @@ class ReviewRecord:
             number = lambda v: None if v is None else float(v)   # noqa: E731
             return cls(stem, split, data["state"], str(data.get("annotator", "")), str(data.get("reviewer", "")),
                        str(data.get("accepted_sha", "")), number(data.get("iou")), number(data.get("apls")),
-                       bool(data.get("first_review", True)), float(data.get("updated_at", 0.0)), notes)
+                       bool(data.get("first_review", True)), float(data.get("updated_at", 0.0)), notes,
+                       approved_sha=str(data.get("approved_sha", "")))
         except BadReviewRecord:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -111,6 +113,7 @@ def connect(root) -> sqlite3.Connection:
 
 def ensure(conn: sqlite3.Connection) -> sqlite3.Connection:
     statedb.ensure_schema(conn, SCHEMA)
+    statedb.add_column(conn, "review_states", "approved_sha", "TEXT NOT NULL DEFAULT ''")
     return conn
 
 
@@ -131,7 +134,7 @@ def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> ReviewRecord:
     return ReviewRecord(row["stem"], row["split"], row["state"], row["annotator"], row["reviewer"],
                         row["accepted_sha"], row["iou"], row["apls"], bool(row["first_review"]),
                         row["updated_at"], notes, row["remote_etag"], bool(row["dirty"]), row["conflict"],
-                        row["theirs_json"])
+                        row["theirs_json"], row["approved_sha"])
 
 
 def save_record(conn: sqlite3.Connection, rec: ReviewRecord) -> None:
@@ -140,11 +143,11 @@ def save_record(conn: sqlite3.Connection, rec: ReviewRecord) -> None:
     with statedb.transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO review_states(stem, split, state, annotator, reviewer, accepted_sha, iou, apls, "
-            "first_review, updated_at, remote_etag, dirty, conflict, theirs_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "first_review, updated_at, remote_etag, dirty, conflict, theirs_json, approved_sha) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.stem, rec.split, rec.state, rec.annotator, rec.reviewer, rec.accepted_sha, rec.iou, rec.apls,
              int(rec.first_review), rec.updated_at, rec.remote_etag, int(rec.dirty), rec.conflict,
-             rec.theirs_json))
+             rec.theirs_json, rec.approved_sha))
         conn.execute("DELETE FROM review_notes WHERE stem=?", (rec.stem,))
         conn.executemany("INSERT INTO review_notes(stem, x, y, text, author, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                          [(rec.stem, n.x, n.y, n.text, n.author, n.created_at) for n in rec.notes])

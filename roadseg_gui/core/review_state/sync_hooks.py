@@ -14,7 +14,7 @@ from pathlib import Path
 from ..settings import WorkspaceSettings
 from ..sync import state
 from . import queue, transport
-from .decisions import accept
+from .decisions import accept, changed_since_approval
 from .store import ACCEPTED, APPROVED, RETURNED, ensure, get_record
 
 
@@ -24,8 +24,11 @@ class ReviewPush:
         self.settings, self.report, self.extra = settings, report, extra
         self.require = bool(settings.review.require_review)
         self.queued: list[queue.QueuedPair] = []
+        self.reopened: set[str] = set()   # approved tiles changed here since: reviewed again
 
     def before(self, plan) -> None:
+        self.reopened = {p.stem for p in plan.uploads
+                         if (rec := get_record(self.conn, p.stem)) and changed_since_approval(self.root, rec)}
         refused = transport.push_records(self.client, self.conn, self.dest, self.report, (APPROVED, RETURNED))
         if self.require:
             plan.uploads[:] = [p for p in plan.uploads if p.stem not in refused]
@@ -43,7 +46,8 @@ class ReviewPush:
             rec = get_record(self.conn, stem)
             if rec is None and not self.require:
                 continue   # review not required and never used on this tile: today's S3 layout, no record
-            if rec is None or rec.state == RETURNED or (rec.state == ACCEPTED and rec.annotator == annotator):
+            if rec is None or rec.state == RETURNED or stem in self.reopened or \
+                    (rec.state == ACCEPTED and rec.annotator == annotator):
                 accept(self.conn, self.root, stem, annotator)
         transport.push_records(self.client, self.conn, self.dest, self.report, (ACCEPTED,))
 
