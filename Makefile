@@ -45,6 +45,7 @@ screenshot: sysdeps-offscreen setup-app
 	$(PY) -m roadseg_gui.screenshot resources/screenshot.png
 	$(PY) -m roadseg_gui.screenshot resources/qa_screenshot.png --qa
 	$(PY) -m roadseg_gui.screenshot resources/review_screenshot.png --review
+	$(PY) -m roadseg_gui.screenshot resources/review_notes_screenshot.png --review-notes
 
 # The demo's starter model (resources/models/starter): a few minutes on a 2-core CPU, nothing downloaded.
 starter-model: setup-app

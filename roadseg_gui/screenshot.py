@@ -1,6 +1,7 @@
 """Render the main window with a tile, its prediction and some edits into a PNG (for the README).
 
-    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM] [--qa | --review]
+    python -m roadseg_gui.screenshot OUT.png [--workspace DIR] [--model PATH] [--tile STEM]
+                                     [--qa | --review | --review-notes]
 
 Runs offscreen (no display needed). Without ``--workspace`` it shows a throwaway copy of
 the demo workspace (SpaceNet chips, CC BY-SA; generated tiles if the demo is missing).
@@ -34,6 +35,9 @@ def _args(argv):
     parser.add_argument("--review", action="store_true",
                         help="show road review: the tile starts from what is labeled, the model's roads proposed, "
                              "the best one accepted and the next selected")
+    parser.add_argument("--review-notes", action="store_true",
+                        help="show a tile a reviewer returned with notes, as its annotator sees it (the workspace "
+                             "shown gets that review in its state DB: use the default throwaway copy)")
     return parser.parse_args(argv)
 
 
@@ -139,6 +143,37 @@ def _review_edit(window, app) -> None:
     QTest.keyClick(window.canvas, Qt.Key_Tab)
 
 
+def _review_notes_edit(window, app) -> None:
+    """carol returned alice's tile with two notes pinned on its roads; alice, with Returned to me listed,
+    has pressed N to the first note."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from roadseg_gui.core.review_state import decisions
+    from roadseg_gui.core.review_state.inbox import pin_note
+    from trainer.roadgraph.build import mask_to_graph
+
+    workspace, stem = window.workspace, window.editor.stem
+    graph = mask_to_graph(window.editor.document.mask.copy())
+    edges = sorted((data["pts"] for _u, _v, data in graph.edges(data=True)), key=len, reverse=True)
+    h, w = window.editor.document.shape
+    (r1, c1), (r2, c2) = (edges[0][len(edges[0]) // 2], edges[-1][0]) if edges else ((h / 3, w / 3), (h / 2, w / 2))
+    decisions.accept(workspace.db, workspace.root, stem, "alice")
+    pin_note(workspace.db, workspace.root, stem, "carol", "This road is wider than drawn: paint its full width",
+             c1 + 0.5, r1 + 0.5)
+    decisions.return_tile(workspace.db, workspace.root, stem, "carol", "The track ends too early: it goes on "
+                          "to the road below", c2 + 0.5, r2 + 0.5)
+    workspace.settings.annotator = "alice"   # in memory: the settings file is not written
+    combo = window.browser.status_filter
+    combo.setCurrentIndex(combo.findData("returned_to_me"))
+    window.tile_review.reload()
+    window.review_notes_dock.raise_()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key_N)
+    window.canvas.fit_to_window()   # the whole tile with both marks; the list shows the first note chosen
+    _pump(app, 0.3)
+
+
 def _wait(app, condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -196,13 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     workspace = _workspace(args, scratch)
-    if args.review:   # in memory only: a --workspace given keeps its settings file as it is
+    if args.review or args.review_notes:   # in memory only: a --workspace given keeps its settings file as it is
         workspace.settings.labeling.review_start = "labeled"
     stems = [t.stem for t in workspace.tiles(order="name") if t.status != "error"]
     if not stems:
         print("error: the workspace has no readable tiles", file=sys.stderr)
         return 1
-    preferred = QA_TILE if args.qa else DEMO_TILE
+    preferred = QA_TILE if args.qa or args.review_notes else DEMO_TILE
     stem = args.tile or (preferred if preferred in stems else stems[0])
     if stem not in stems:
         print(f"error: no tile {stem!r} in the workspace", file=sys.stderr)
@@ -221,11 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         _wait(app, lambda: _model_ready(window), 120, "the model to load")
         # The real service predicts every tile (the one on screen first), so the browser shows uncertainties.
         for other in stems:
-            if other != stem and not args.review:   # review shows one tile: no need to predict the rest
+            if other != stem and not (args.review or args.review_notes):   # one tile: no need to predict the rest
                 service.request(other, str(workspace.image_path(other)))
         _wait(app, lambda: window.editor.stem == stem and window.editor.probability is not None, 120,
               "the tile's prediction")
-        _wait(app, lambda: args.review or all(workspace.tile(s).model_version == service.model_version
+        _wait(app, lambda: args.review or args.review_notes or all(workspace.tile(s).model_version == service.model_version
                                               for s in stems), 300, "the other tiles' predictions")
         window.browser.refresh(keep=stem)
         _wait(app, lambda: window.sync_dock is not None and window.retrain_dock is not None, 60, "the side docks")
@@ -240,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         _qa_edit(window, app)
     elif args.review:
         _review_edit(window, app)
+    elif args.review_notes:
+        _review_notes_edit(window, app)
     else:
         _edit(window, DEMO_EDITS if stem == DEMO_TILE else GENERIC_EDITS)
     _pump(app, 1.3)  # the autosave fires and the status bar says so

@@ -166,6 +166,8 @@ MOUSE_HELP = (("Shift + any tool", "erase with that tool"),
               ("Connect", "click two road ends: they are joined at the road width"),
               ("Review roads (R)", "click a proposed road to select it; drag a rectangle to accept every road "
                                    "above the confidence inside it; Shift + wheel changes the selected road's width"),
+              ("Review note (M)", "click the tile to pin a note there with a line of text; a returned tile shows its "
+                                  "notes as numbered marks and in the Review notes panel, N jumps between them"),
               ("Esc", "dismiss the connectivity warning after accepting"),
               ("Hold Space + drag", "pan"),
               ("Wheel, middle drag", "zoom, pan"))

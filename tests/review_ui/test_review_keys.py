@@ -133,3 +133,15 @@ def test_approve_and_return_are_in_the_review_menu_and_f1(window):
     rows = dict((what, keys) for keys, what in dialogs.shortcut_rows(window))
     assert rows["Approve tile"] == "G" and rows["Return tile with a note"] == "U" and rows["Review note"] == "M"
     assert "Next review note or connectivity issue" in rows
+    assert "Review note (M)" in dialogs.shortcuts_html(window)   # the click that pins a note, in F1 too
+
+
+def test_the_toolbar_still_shows_next_at_a_laptops_width(window, qtbot):
+    from PySide6.QtWidgets import QToolBar
+
+    window.resize(1366, 740)
+    qtbot.waitUntil(lambda: window.width() == 1366, timeout=5000)
+    toolbar = window.findChild(QToolBar, "tools_toolbar")
+    button = toolbar.widgetForAction(window.actions.next_tile)
+    assert button is not None and button.isVisible() and button.geometry().right() <= toolbar.width()
+    assert window.actions.tools["note"] not in toolbar.actions()

@@ -4,7 +4,7 @@ marks, the Review notes dock, the queue filters' stems and counts, and N over no
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QToolBar
 
 from .. import docks
 from ..actions import _action
@@ -32,6 +32,9 @@ class ReviewDecisionActions:
         note_tool = window.actions.tools.get("note")
         if note_tool is not None:
             menu.addAction(note_tool)
+            toolbar = window.findChild(QToolBar, "tools_toolbar")
+            if toolbar is not None:   # a ninth tool pushed Next (D) off a 1366-px toolbar; M and the menu have it
+                toolbar.removeAction(note_tool)
         window.review_menu = menu
 
 
