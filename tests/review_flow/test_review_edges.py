@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from review_flow_helpers import annotator_workspace, configure, roadseg, sync
-from sync_helpers import BUCKET, PREFIX, URI
+from sync_helpers import BUCKET, PREFIX, URI, edit_mask
 
 from roadseg_gui.core.review_state import store
-from roadseg_gui.core.sync import pull, push
+from roadseg_gui.core.sync import pending_pairs, pull, push
 
 
 def test_foreign_and_hostile_review_records_are_refused_and_the_rest_pulled(tmp_path, s3_server, s3_client):
@@ -60,3 +60,12 @@ def test_a_decision_sent_but_not_recorded_converges_instead_of_conflicting(tmp_p
     assert report.conflicts == 0 and report.ok
     rec = store.get_record(conn, stem)
     assert rec.remote_etag and not rec.dirty and not rec.conflict
+
+
+def test_with_require_review_a_queued_pair_is_not_pending_for_ever(tmp_path, s3_server, s3_client):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=True)
+    assert pending_pairs(alice) == [stem]
+    sync(alice)
+    assert pending_pairs(alice) == []                  # in the review queue as it is here
+    edit_mask(alice, stem, 9)
+    assert pending_pairs(alice) == [stem]

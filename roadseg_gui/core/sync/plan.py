@@ -223,7 +223,13 @@ def pending_pairs(root: str | Path) -> list[str]:
     root = Path(root)
     conn = state.connect(root)
     try:
-        plan = build_plan(root, conn, destination_of(WorkspaceSettings.load(root).s3))
-        return sorted(p.stem for p in plan.uploads)
+        settings = WorkspaceSettings.load(root)
+        dest = destination_of(settings.s3)
+        plan = build_plan(root, conn, dest)
+        queued = []
+        if settings.review.require_review and dest is not None:   # unapproved pairs are pending for the queue
+            from ..review_state.queue import divert
+            queued = [q.stem for q in divert(conn, root, dest, plan)]
+        return sorted([p.stem for p in plan.uploads] + queued)
     finally:
         conn.close()
