@@ -75,6 +75,9 @@ class TileDelegate(QStyledItemDelegate):
         uncertainty = getattr(record, "uncertainty", None)
         if uncertainty is not None and not text.startswith("error"):
             extra = f"  uncertainty {uncertainty:.2f}"
+        review = self._model.review_states.get(record.stem)
+        if review and not text.startswith("error"):
+            extra = f"  {review}{extra}"
         text = metrics.elidedText(text, Qt.ElideRight, area.width() - 12)
         width = min(area.width(), metrics.horizontalAdvance(text) + 12)
         pill = QRect(area.left(), area.top(), width, area.height())
@@ -167,6 +170,12 @@ class TileBrowser(QWidget):
                  f"{s} {counts.get(s, 0)}</span>" for s in STATUSES if counts.get(s, 0)]
         total = sum(counts.values())
         self.counts_label.setText(f"<b>{total} tiles</b> &nbsp; " + " &nbsp; ".join(parts))
+
+    def show_review_states(self, states: dict[str, str]) -> None:
+        """Each reviewed tile's review state (approved, returned…), written beside its status badge."""
+        if states != self.model.review_states:
+            self.model.review_states = dict(states)
+            self.view.viewport().update()
 
     def update_record(self, record) -> None:
         """A tile's state changed (predicted, edited, accepted): the order stays live, not only at launch."""

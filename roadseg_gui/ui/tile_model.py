@@ -44,6 +44,7 @@ class TileListModel(QAbstractListModel):
         self._thumb_errors: dict[str, str] = {}
         self._pending: set[str] = set()
         self._thumbnailer = thumbnailer
+        self.review_states: dict[str, str] = {}   # stem -> review state, for tiles in review (ui.review_notes)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -118,6 +119,8 @@ class TileListModel(QAbstractListModel):
             lines.append(f"split: {record.split}")
         if getattr(record, "uncertainty", None) is not None:
             lines.append(f"uncertainty: {record.uncertainty:.3f}")
+        if record.stem in self.review_states:
+            lines.append(f"review: {self.review_states[record.stem]}")
         reason = getattr(record, "error", None) or self._thumb_errors.get(record.stem)
         if reason:
             lines.append(f"cannot read: {reason}")

@@ -64,6 +64,11 @@ def test_g_approves_with_agreement_and_the_tile_leaves_the_queue(window, qtbot):
     assert rec.iou == 1.0 and rec.apls == 1.0   # approved as accepted
     qtbot.waitUntil(lambda: "tile_000" not in _listed(window), timeout=5000)
     assert _listed(window) == ["tile_001"]
+    window.browser.status_filter.setCurrentIndex(0)   # all statuses: the list says which tiles are in review, and how far
+    model = window.browser.model
+    tips = {stem: model.data(model.index(model.row_of(stem)), Qt.ToolTipRole) for stem in _listed(window)}
+    assert "review: approved" in tips["tile_000"] and "review: accepted" in tips["tile_001"]
+    assert "review" not in tips["tile_009"]
 
 
 def test_an_edit_before_g_records_the_agreement_of_accepted_and_approved(window, qtbot):

@@ -11,22 +11,26 @@ from pathlib import Path
 from trainer.errors import BadInputError
 
 from .decisions import _reviewable
-from .store import ACCEPTED, RETURNED, Note, ReviewRecord, all_records, save_record
+from .store import ACCEPTED, RETURNED, Note, ReviewRecord, ensure, save_record
 
 
 @dataclass
 class ReviewQueue:
     to_review: set[str] = field(default_factory=set)        # accepted by someone else, not yet reviewed
     returned_to_me: set[str] = field(default_factory=set)   # my tiles a reviewer sent back
+    states: dict[str, str] = field(default_factory=dict)    # every reviewed tile's state, for the tile list
 
 
 def review_queue(conn: sqlite3.Connection, me: str) -> ReviewQueue:
+    """One query over the states (no notes): it runs on every tile shown."""
     queue = ReviewQueue()
-    for rec in all_records(conn):
-        if rec.state == ACCEPTED and rec.annotator and rec.annotator != me and not rec.conflict:
-            queue.to_review.add(rec.stem)
-        elif rec.state == RETURNED and rec.annotator == me:
-            queue.returned_to_me.add(rec.stem)
+    rows = ensure(conn).execute("SELECT stem, state, annotator, conflict FROM review_states").fetchall()
+    for stem, state, annotator, conflict in rows:
+        queue.states[stem] = "review conflict" if conflict else state
+        if state == ACCEPTED and annotator and annotator != me and not conflict:
+            queue.to_review.add(stem)
+        elif state == RETURNED and annotator == me:
+            queue.returned_to_me.add(stem)
     return queue
 
 

@@ -51,6 +51,7 @@ class TileReview(QObject):
         try:
             self.record = get_record(workspace.db, stem) if workspace is not None and stem else None
             self.queue = review_queue(workspace.db, self.me()) if workspace is not None else ReviewQueue()
+            self.window.browser.show_review_states(self.queue.states)
         except sqlite3.Error as exc:
             log.warning("Could not read the review state: %s", exc)
             self.record = None
@@ -101,8 +102,11 @@ class TileReview(QObject):
         if not self._labeled(stem, "given a note"):
             return
         text = self.ask_note("Note", "Note at this point:")
-        if text is not None and self._decide(pin_note, stem, text, x, y) is not None:
-            self.message.emit(f"Note pinned on {stem}; it travels with your Approve or Return.")
+        rec = self._decide(pin_note, stem, text, x, y) if text is not None else None
+        if rec is not None:
+            when = "it is sent with the next sync" if rec.state != "accepted" else \
+                "it travels with your Approve (G) or Return (U)"
+            self.message.emit(f"Note pinned on {stem}; {when}.")
             self.reload()
 
     def _labeled(self, stem, what: str) -> bool:
