@@ -82,9 +82,11 @@ def test_without_require_review_pairs_train_at_once_and_decisions_travel(tmp_pat
     assert sorted(remote_objects(s3_client)) == sorted([f"train/images/{stem}.jpg", f"train/masks/{stem}.png"])
 
     pull(rita, s3_server)
+    edit_mask(rita, stem, 7)                          # the reviewer shows what she means, and returns it
     roadseg("review", rita, "--return", stem, "--note", "dead end at the bridge")
     sync(rita)
-    assert remote_record(s3_client, stem)["state"] == "returned"
+    assert (remote_record(s3_client, stem)["state"], remote_record(s3_client, stem)["reviewer"]) == \
+        ("returned", "rita")
     pull(alice, s3_server)
     assert "dead end at the bridge" in roadseg("review", alice, "--list").stdout
     edit_mask(alice, stem, 2)

@@ -46,7 +46,8 @@ class ReviewPush:
             rec = get_record(self.conn, stem)
             if rec is None and not self.require:
                 continue   # review not required and never used on this tile: today's S3 layout, no record
-            if rec is None or rec.state == RETURNED or stem in self.reopened or \
+            fixed = rec is not None and rec.state == RETURNED and rec.reviewer != annotator  # not her own edit
+            if rec is None or fixed or stem in self.reopened or \
                     (rec.state == ACCEPTED and rec.annotator == annotator):
                 accept(self.conn, self.root, stem, annotator)
         transport.push_records(self.client, self.conn, self.dest, self.report, (ACCEPTED,))
