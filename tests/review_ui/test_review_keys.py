@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 from ui_helpers import click, fixed_view
 
 from roadseg_gui.core.review_state import APPROVED, RETURNED, get_record
+from roadseg_gui.core.throughput.store import load_records as work_records
 from roadseg_gui.ui import dialogs
 
 
@@ -55,6 +56,8 @@ def test_to_review_lists_tiles_others_accepted_and_the_status_bar_counts(window,
 def test_g_approves_with_agreement_and_the_tile_leaves_the_queue(window, qtbot):
     _filter(window, "to_review")
     _show(qtbot, window, "tile_000")
+    mask_file = window.workspace.root / "train" / "masks" / "tile_000.png"
+    written = mask_file.stat().st_mtime_ns
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_G)
     qtbot.waitUntil(lambda: (_record(window, "tile_000") or None) is not None
@@ -62,6 +65,9 @@ def test_g_approves_with_agreement_and_the_tile_leaves_the_queue(window, qtbot):
     rec = _record(window, "tile_000")
     assert rec.reviewer == "bob" and rec.annotator == "alice"
     assert rec.iou == 1.0 and rec.apls == 1.0   # approved as accepted
+    assert mask_file.stat().st_mtime_ns == written   # not written again, nor accepted in the reviewer's name
+    window.throughput.flush()
+    assert [r for r in work_records(window.workspace.db) if r.stem == "tile_000" and r.accepted] == []
     qtbot.waitUntil(lambda: "tile_000" not in _listed(window), timeout=5000)
     assert _listed(window) == ["tile_001"]
     window.browser.status_filter.setCurrentIndex(0)   # all statuses: the list says which tiles are in review, and how far

@@ -65,15 +65,27 @@ class TileReview(QObject):
         stem = self.editor.stem
         if not self._labeled(stem, "approved"):
             return
+        if not self._edited():   # as accepted: nothing to write, and no accept credited to the reviewer
+            self._approved(stem)
+            return
         self._approving = stem
-        if not self.editor.accept():   # the mask on screen, edited or not, is what is approved
+        if not self.editor.accept():   # the reviewer's edits are saved first: they are what is approved
             self._approving = None
+
+    def _edited(self) -> bool:
+        """The mask on screen differs from the accepted file: edited now, or a draft kept from before."""
+        stack = self.editor.undo.active
+        return stack is None or not stack.isClean() or getattr(stack, "edited_at_start", True) \
+            or self.editor.stem in self.editor.accepting
 
     def _accepted(self, stem: str, _split: str) -> None:
         if stem != self._approving:
             self._fixed(stem)
             return
         self._approving = None
+        self._approved(stem)
+
+    def _approved(self, stem: str) -> None:
         rec = self._decide(decisions.approve, stem)
         if rec is not None:
             agreement = "" if rec.iou is None else f" (agreement: IoU {rec.iou:.2f}, APLS {rec.apls:.2f})"
