@@ -14,10 +14,13 @@ def test_foreign_and_hostile_review_records_are_refused_and_the_rest_pulled(tmp_
     sync(alice)
     s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/review/train/other.json", Body=b"{not json")
     s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/review/train/.hidden.json", Body=b"{}")
+    s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/review/train/huge.json",
+                         Body=b'{"state": "approved", "notes": [' + b" " * (2 << 20) + b"]}")
     rita = configure(tmp_path / "rita", s3_server, "rita", require_review=True)
     report = pull(URI, rita, endpoint_url=s3_server, workers=2)
-    assert report.refused == 2 and report.exit_code != 0
+    assert report.refused == 3 and report.exit_code != 0
     assert any("other.json" in e and "not a review record" in e for e in report.errors)
+    assert any("huge.json" in e and "larger than" in e for e in report.errors)
     assert (rita / "train" / "masks" / f"{stem}.png").is_file()
     conn = store.connect(rita)
     assert [r.stem for r in store.all_records(conn)] == [stem]
@@ -69,3 +72,19 @@ def test_with_require_review_a_queued_pair_is_not_pending_for_ever(tmp_path, s3_
     assert pending_pairs(alice) == []                  # in the review queue as it is here
     edit_mask(alice, stem, 9)
     assert pending_pairs(alice) == [stem]
+
+
+def test_a_foreign_record_in_the_way_of_a_decision_is_a_conflict_not_overwritten(tmp_path, s3_server, s3_client):
+    from roadseg_gui.core.review_state import decisions, transport
+    from roadseg_gui.core.sync import SyncReport, parse_s3_uri
+
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=False)
+    key = f"{PREFIX}/review/train/{stem}.json"
+    s3_client.put_object(Bucket=BUCKET, Key=key, Body=b"written by another tool")
+    conn = store.connect(alice)
+    decisions.approve(conn, alice, stem, "rita")
+    report = SyncReport()
+    assert transport.push_records(s3_client, conn, parse_s3_uri(URI), report, ("approved",)) == {stem}
+    assert report.conflicts == 1 and "cannot read" in report.errors[0]
+    assert s3_client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"written by another tool"
+    assert store.get_record(conn, stem).state == "approved"

@@ -19,6 +19,7 @@ from .decisions import keep_snapshot, mask_path, sha256_of
 from .store import ACCEPTED, BadReviewRecord, ReviewRecord, all_records, delete_record, get_record, save_record
 
 REVIEW_DIR = "review"
+MAX_RECORD_BYTES = 1 << 20   # a record with a thousand notes is ~200 KB; more is not one roadseg wrote
 
 
 def record_key(prefix: str, split: str, stem: str) -> str:
@@ -68,13 +69,18 @@ def push_records(client, conn: sqlite3.Connection, dest, report, states: tuple[s
 
 
 def _mark_conflict(client, conn, dest, rec: ReviewRecord, key: str, report) -> bool:
-    theirs = _fetch(client, dest.bucket, key)
+    try:
+        theirs, unreadable = _fetch(client, dest.bucket, key), ""
+    except BadReviewRecord as exc:   # someone wrote something else there: still not ours to overwrite
+        theirs, unreadable = None, str(exc)
     if theirs is not None and theirs[0].to_json() == rec.to_json():
         rec.remote_etag, rec.dirty = theirs[1], False   # ours already (a run killed before recording it)
         save_record(conn, rec)
         return False
-    who = "deleted it" if theirs is None else \
-        f"{theirs[0].reviewer or theirs[0].annotator} made it {theirs[0].state}"
+    if unreadable:
+        who = f"S3 holds a record roadseg cannot read: {unreadable}"
+    else:
+        who = "deleted it" if theirs is None else f"{theirs[0].reviewer or theirs[0].annotator} made it {theirs[0].state}"
     rec.conflict = f"someone else changed it on S3 meanwhile ({who})"
     rec.theirs_json = json.dumps({"etag": theirs[1], "record": theirs[0].to_json()}) if theirs else ""
     save_record(conn, rec)
@@ -94,7 +100,10 @@ def _fetch(client, bucket: str, key: str) -> tuple[ReviewRecord, str] | None:
             return None
         raise
     split, stem = key.rsplit("/", 2)[-2], key.rsplit("/", 1)[-1][:-len(".json")]
-    return ReviewRecord.from_json(response["Body"].read(), stem, split), response["ETag"]
+    body = response["Body"].read(MAX_RECORD_BYTES + 1)
+    if len(body) > MAX_RECORD_BYTES:
+        raise BadReviewRecord(f"it is larger than {MAX_RECORD_BYTES} bytes")
+    return ReviewRecord.from_json(body, stem, split), response["ETag"]
 
 
 def pull_records(client, conn: sqlite3.Connection, dest, report) -> dict[str, str]:
