@@ -38,7 +38,8 @@ def test_record_json_round_trip_keeps_decision_and_notes_not_bookkeeping():
 
 
 @pytest.mark.parametrize("text", [b"not json", b'{"state": "merged"}', b'["accepted"]',
-                                  b'{"state": "approved", "notes": [{"x": 1}]}', b'{"state": "approved", "iou": "high"}'])
+                                  b'{"state": "approved", "notes": [{"x": 1}]}',
+                                  b'{"state": "approved", "iou": "high"}'])
 def test_a_review_json_roadseg_did_not_write_is_refused(text):
     with pytest.raises(BadReviewRecord):
         ReviewRecord.from_json(text, "t", "train")

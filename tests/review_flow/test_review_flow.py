@@ -23,7 +23,7 @@ def test_return_fix_approve_reaches_training_only_when_approved(tmp_path, s3_ser
     assert (record["state"], record["annotator"]) == ("accepted", "alice")
 
     pull(rita, s3_server)
-    assert (rita / "train" / "masks" / f"{stem}.png").read_bytes() == (alice / "train/masks" / f"{stem}.png").read_bytes()
+    assert (rita / "train/masks" / f"{stem}.png").read_bytes() == (alice / "train/masks" / f"{stem}.png").read_bytes()
     assert "alice" in roadseg("review", rita, "--list").stdout
     roadseg("review", rita, "--return", stem, "--note", "the road at the top is missing", "--at", "5,3")
     sync(rita)

@@ -80,7 +80,8 @@ def _mark_conflict(client, conn, dest, rec: ReviewRecord, key: str, report) -> b
     if unreadable:
         who = f"S3 holds a record roadseg cannot read: {unreadable}"
     else:
-        who = "deleted it" if theirs is None else f"{theirs[0].reviewer or theirs[0].annotator} made it {theirs[0].state}"
+        who = "deleted it" if theirs is None else \
+            f"{theirs[0].reviewer or theirs[0].annotator} made it {theirs[0].state}"
     rec.conflict = f"someone else changed it on S3 meanwhile ({who})"
     rec.theirs_json = json.dumps({"etag": theirs[1], "record": theirs[0].to_json()}) if theirs else ""
     save_record(conn, rec)
