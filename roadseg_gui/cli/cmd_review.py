@@ -33,7 +33,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..core.review_state import decisions, store, transport
+    from ..core.review_state import decisions, queue_conflicts, store, transport
     from ..core.settings import WorkspaceSettings
 
     root = args.workspace
@@ -44,7 +44,7 @@ def run(args) -> int:
     conn = store.connect(root)
     try:
         if args.list:
-            return print_list(store.all_records(conn))
+            return print_list(store.all_records(conn), queue_conflicts.reasons(conn))
         if args.note and not args.return_:
             raise BadInputError("--note goes with --return", "Write --return STEM --note \"TEXT\"")
         x, y = parse_point(args.at)
@@ -57,6 +57,10 @@ def run(args) -> int:
                 elif args.return_:
                     decisions.return_tile(conn, root, stem, me, args.note, x, y)
                     print(f"{stem}: returned by {me} with a note")
+                elif stem in queue_conflicts.reasons(conn):   # the queued pair itself
+                    queue_conflicts.resolve(root, conn, stem, keep_mine=bool(args.keep_mine))
+                    print(f"{stem}: " + ("keeping your pair; sync to send it to the review queue" if args.keep_mine
+                                         else "took the review queue's pair (yours is in .roadseg/review/mine/)"))
                 elif args.keep_mine:
                     print(f"{stem}: keeping your decision ({transport.keep_mine(conn, stem).state}); "
                           f"sync to send it")
@@ -88,7 +92,7 @@ def agreement_text(rec) -> str:
     return f" (agreement with the annotator: IoU {rec.iou:.3f}, APLS {rec.apls:.3f})"
 
 
-def print_list(records) -> int:
+def print_list(records, queue_conflicts: dict[str, str]) -> int:
     if not records:
         print("no tile has a review state yet (tiles get one when their annotator syncs them)")
         return 0
@@ -96,13 +100,13 @@ def print_list(records) -> int:
     for rec in records:
         iou = "-" if rec.iou is None else f"{rec.iou:.3f}"
         apls = "-" if rec.apls is None else f"{rec.apls:.3f}"
-        pending = "conflict" if rec.conflict else "not synced" if rec.dirty else ""
+        pending = "conflict" if rec.conflict or rec.stem in queue_conflicts else "not synced" if rec.dirty else ""
         print(f"{rec.stem:<24} {rec.state:<9} {rec.annotator or '-':<14} {rec.reviewer or '-':<14} "
               f"{iou:>6} {apls:>6}  {pending}")
         for note in rec.notes:
             print(f"    note at ({note.x:g}, {note.y:g}) by {note.author}: {note.text}")
-        if rec.conflict:
-            print(f"    conflict: {rec.conflict}")
+        for reason in filter(None, (rec.conflict, queue_conflicts.get(rec.stem))):
+            print(f"    conflict: {reason}")
     from ..core.review_state import quality
 
     print("\n" + quality.format_table(quality.by_annotator(records)))

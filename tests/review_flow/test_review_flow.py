@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from review_flow_helpers import (annotator_workspace, configure, pull, remote_bytes, remote_record, roadseg,
                                  sync)
 from sync_helpers import edit_mask, remote_objects
@@ -122,3 +124,41 @@ def test_two_reviewers_on_one_tile_give_a_conflict_not_a_lost_decision(tmp_path,
     assert "approved" in listing and "conflict" not in listing
     sync(rob)
     assert remote_record(s3_client, stem)["reviewer"] == "rita"
+
+
+@pytest.mark.parametrize("choice", ["--take-theirs", "--keep-mine"])
+def test_a_queued_pair_changed_on_both_sides_is_a_conflict_the_annotator_resolves(tmp_path, s3_server, s3_client,
+                                                                                   choice):
+    alice, stem = annotator_workspace(tmp_path / "alice", s3_server, "alice", require_review=True)
+    rita = configure(tmp_path / "rita", s3_server, "rita", require_review=True)
+    mask = f"train/masks/{stem}.png"
+    sync(alice)
+    pull(rita, s3_server)
+    edit_mask(rita, stem, 5)                          # the reviewer draws what she means and returns it
+    roadseg("review", rita, "--return", stem, "--note", "like this")
+    sync(rita)
+    ritas = (rita / mask).read_bytes()
+    assert remote_bytes(s3_client, f"review-queue/{mask}") == ritas
+
+    edit_mask(alice, stem, 8)                         # alice changed it too, before pulling
+    alices = (alice / mask).read_bytes()
+    refused = sync(alice, ok=False)
+    assert "conflict" in refused.stderr and "--keep-mine|--take-theirs" in refused.stderr
+    assert remote_bytes(s3_client, f"review-queue/{mask}") == ritas     # never overwritten
+    assert pull(alice, s3_server, ok=False).returncode != 0             # still hers here: a conflict
+    assert (alice / mask).read_bytes() == alices
+    assert "conflict" in roadseg("review", alice, "--list").stdout
+
+    if choice == "--keep-mine":
+        roadseg("review", alice, "--keep-mine", stem)
+        sync(alice)
+        assert remote_bytes(s3_client, f"review-queue/{mask}") == alices
+        return
+    roadseg("review", alice, "--take-theirs", stem)
+    assert (alice / mask).read_bytes() == ritas
+    assert (alice / ".roadseg/review/mine" / f"{stem}.png").read_bytes() == alices   # hers is kept
+    edit_mask(alice, stem, 8)
+    roadseg("review", alice, "--keep-mine", stem, ok=False)            # nothing left to choose
+    sync(alice)
+    assert remote_bytes(s3_client, f"review-queue/{mask}") == (alice / mask).read_bytes()
+    assert remote_record(s3_client, stem)["state"] == "accepted"

@@ -17,6 +17,7 @@ from ..sync import state
 from ..sync.errors import describe
 from ..sync.keys import UnsafeKeyError, local_path, object_key, parse_key
 from ..sync.transfer import download, head, remote_holds, upload
+from . import queue_conflicts
 from .decisions import changed_since_approval
 from .store import APPROVED, get_record
 from .transport import queue_prefix
@@ -67,11 +68,14 @@ def send(client, conn: sqlite3.Connection, root: Path, dest, queued: list[Queued
                 if result.conflict:
                     report.conflicts += 1
                     report.conflict_stems.append(pair.stem)
-                    report.errors.append(f"conflict: {result.conflict} (review queue); pull, then sync again")
+                    report.errors.append(f"conflict: {result.conflict} (review queue); choose with `roadseg review "
+                                         f"WORKSPACE --keep-mine|--take-theirs {pair.stem}`")
+                    queue_conflicts.record(conn, pair.stem, result.conflict)
                     break
                 state.record_objects(conn, dest.state_key, [(f"{QUEUE}/{rel}", result.sha256, result.etag)])
             else:
                 sent.add(pair.stem)
+                queue_conflicts.clear(conn, pair.stem)
                 report.uploaded += 1
                 report.files += len(pair.files)
         except OSError as exc:
@@ -153,7 +157,9 @@ def _pull_pair(client, conn, root, dest, report, stem, files, records, cache) ->
                 report.conflicts += 1
                 report.conflict_stems.append(stem)
                 report.errors.append(f"conflict: {stem}: {path.relpath} has local changes that are not in the "
-                                     f"review queue, and the queue has another version; sync yours first")
+                                     f"review queue, and the queue has another version; choose with `roadseg "
+                                     f"review WORKSPACE --keep-mine|--take-theirs {stem}`")
+                queue_conflicts.record(conn, stem, f"{path.relpath} changed here and in the review queue")
                 return
             state.record_objects(conn, dest.state_key, [(f"{QUEUE}/{path.relpath}", sha, found["ETag"])])
             continue
@@ -176,4 +182,5 @@ def _pull_pair(client, conn, root, dest, report, stem, files, records, cache) ->
         conn.execute("INSERT OR IGNORE INTO tiles(stem, image, split, status) VALUES (?, ?, ?, 'synced')",
                      (stem, image, split))
         conn.execute("UPDATE tiles SET image=?, split=?, status='synced' WHERE stem=?", (image, split, stem))
+    queue_conflicts.clear(conn, stem)
     report.uploaded += 1
