@@ -20,9 +20,7 @@ from ..sync.transfer import download, head, remote_holds, upload
 from . import queue_conflicts
 from .decisions import changed_since_approval
 from .store import APPROVED, get_record
-from .transport import queue_prefix
-
-QUEUE = "review-queue"
+from .transport import QUEUE, queue_prefix
 
 
 @dataclass

@@ -46,22 +46,23 @@ def resolve(root: Path, conn: sqlite3.Connection, stem: str, keep_mine: bool) ->
     from ..sync.client import destination_of, make_s3_client
     from ..sync.errors import describe
     from ..sync.keys import local_path, object_key
-    from ..sync.plan import scan_pairs
     from ..sync.transfer import download, head
-    from .queue import QUEUE
+    from .decisions import mask_path
+    from .transport import QUEUE
 
     if stem not in reasons(conn):
         raise BadInputError(f"'{stem}' is not in conflict with the review queue", "Nothing to choose; sync as usual")
     settings = WorkspaceSettings.load(root)
     dest = destination_of(settings.s3)
-    pair = next((p for p in scan_pairs(root)[0] if p.stem == stem), None)
-    if dest is None or pair is None:
+    mask = mask_path(root, stem)
+    images = sorted(mask.parent.parent.joinpath("images").glob(f"{stem}.*")) if mask else []
+    if dest is None or not images:
         raise BadInputError(f"'{stem}' has no local pair or the workspace no S3 destination",
                             "Pull the workspace again", path=root)
     client = make_s3_client(settings.s3)
     rows, forget = [], []
     try:
-        for rel in (pair.image, pair.mask):
+        for rel in (images[0].relative_to(root).as_posix(), mask.relative_to(root).as_posix()):
             key = object_key(dest.prefix, f"{QUEUE}/{rel}")
             found = head(client, dest.bucket, key)
             if keep_mine:

@@ -19,6 +19,7 @@ from .decisions import keep_snapshot, mask_path, sha256_of
 from .store import ACCEPTED, BadReviewRecord, ReviewRecord, all_records, delete_record, get_record, save_record
 
 REVIEW_DIR = "review"
+QUEUE = "review-queue"   # require_review: pairs waiting for approval, PREFIX/review-queue/{split}/{images,masks}/
 MAX_RECORD_BYTES = 1 << 20   # a record with a thousand notes is ~200 KB; more is not one roadseg wrote
 
 
@@ -215,4 +216,4 @@ def _in_conflict(conn, stem: str) -> ReviewRecord:
 
 
 def queue_prefix(prefix: str) -> str:
-    return object_key(normalize_prefix(prefix), "review-queue")
+    return object_key(normalize_prefix(prefix), QUEUE)
