@@ -104,6 +104,7 @@ class TileBrowser(QWidget):
         self.status_filter.addItem("All statuses", None)
         for status in STATUSES:
             self.status_filter.addItem(status.capitalize(), status)
+        self.status_filter.insertSeparator(self.status_filter.count())
         for label, value in REVIEW_FILTERS:
             self.status_filter.addItem(label, value)
         self.review_stems = lambda _kind: set()   # set by ui.review_notes: the stems a review filter shows

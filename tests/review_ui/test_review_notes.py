@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit
 from ui_helpers import click, fixed_view
 
 from roadseg_gui.core.review_state import RETURNED, get_record
@@ -73,8 +73,12 @@ def test_a_returned_tile_shows_its_notes_as_marks_and_a_list_and_n_jumps_between
     combo = window.browser.status_filter
     combo.setCurrentIndex(combo.findData("returned_to_me"))
     assert window.browser.model.stems() == ["tile_000"]
-    _show(qtbot, window, "tile_000")
+    window.layers_dock.raise_()   # the notes' dock behind another tab, as at start
     panel = window.review_notes_panel
+    QApplication.processEvents()
+    assert panel.visibleRegion().isEmpty()   # a tab behind another is moved off screen, not hidden
+    _show(qtbot, window, "tile_000")
+    qtbot.waitUntil(lambda: not panel.visibleRegion().isEmpty(), timeout=5000)   # a returned tile: notes in front
     qtbot.waitUntil(lambda: panel.notes.count() == 2, timeout=5000)
     assert "gap at the junction" in panel.notes.item(0).text() and "carol" in panel.notes.item(0).text()
     assert "Returned" in panel.state.text()

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QLabel, QToolBar
 
 from .. import docks
 from ..actions import _action
+from roadseg_gui.core.review_state import RETURNED
+
 from .controller import TileReview
 from .overlay import NotesOverlay
 from .panel import NotesPanel
@@ -60,6 +62,14 @@ def _step_marks(review: TileReview, qa) -> None:
         qa.next_issue()
 
 
+def _bring_notes_forward(review: TileReview, dock) -> None:
+    """A returned tile's notes are what its annotator opened it for: their list comes to the front
+    (it shared its place with other docks' tabs and went unseen)."""
+    if review.record is not None and review.record.state == RETURNED and review.notes \
+            and dock.toggleViewAction().isChecked():   # open, perhaps behind another tab; never reopened
+        dock.raise_()
+
+
 def _review_stems(review: TileReview, kind: str) -> set[str]:
     review.reload()
     return review.queue.to_review if kind == "to_review" else review.queue.returned_to_me
@@ -95,6 +105,7 @@ def install_tile_review(window) -> TileReview:
         next_mark.triggered.disconnect(qa.next_issue)   # one key, one handler: N steps notes, then issues
     next_mark.triggered.connect(lambda: _step_marks(review, qa))
     next_mark.setText("&Next review note or connectivity issue")
+    window.editor.tile_shown.connect(lambda _stem: _bring_notes_forward(review, dock))
     window.tile_review, window.tile_review_actions, window.review_notes_dock = review, keys, dock
     window.review_notes_panel = panel
     return review
