@@ -95,6 +95,7 @@ class TileReview(QObject):
         """A returned tile accepted again: it waits for review at once, not only after the next sync."""
         record = get_record(self.workspace.db, stem) if self.workspace is not None else None
         if record is not None and record.state == RETURNED and self._decide(decisions.accept, stem) is not None:
+            self.window.log_panel.info(f"{stem} goes back to review (its notes stay); it is sent with the next sync.")
             self.decided.emit(stem)
             self.reload()
 
