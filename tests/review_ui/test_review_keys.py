@@ -156,3 +156,24 @@ def test_the_toolbar_still_shows_next_at_a_laptops_width(window, qtbot):
     button = toolbar.widgetForAction(window.actions.next_tile)
     assert button is not None and button.isVisible() and button.geometry().right() <= toolbar.width()
     assert window.actions.tools["note"] not in toolbar.actions()
+
+
+def test_g_on_a_tile_in_review_conflict_writes_nothing_and_says_how_to_resolve(window, qtbot):
+    from roadseg_gui.core.review_state.store import save_record
+
+    rec = _record(window, "tile_001")
+    rec.conflict = "carol returned it on S3 meanwhile"
+    save_record(window.workspace.db, rec)
+    _show(qtbot, window, "tile_001")
+    mask_file = window.workspace.root / "train" / "masks" / "tile_001.png"
+    written = mask_file.read_bytes()
+    window.set_tool("brush")
+    fixed_view(window.canvas)
+    click(window.canvas, 40.5, 40.5)               # an edit that approving would write
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_G)
+    qtbot.waitUntil(lambda: not window.editor.accepting, timeout=10000)
+    window.editor.autosaver.flush_now()   # a write G had queued would be done now
+    assert mask_file.read_bytes() == written and _record(window, "tile_001").state == "accepted"
+    log = window.log_panel.list
+    assert any("--keep-mine tile_001" in log.item(i).text() for i in range(log.count()))

@@ -65,6 +65,13 @@ class TileReview(QObject):
         stem = self.editor.stem
         if not self._labeled(stem, "approved"):
             return
+        record = get_record(self.workspace.db, stem)
+        if record is not None and record.conflict:   # refused before the reviewer's edits are written
+            self.window.log_panel.error(f"Cannot approve {stem}: its review is in conflict ({record.conflict}). "
+                                        f"Resolve it with `roadseg review WORKSPACE --keep-mine {stem}` or "
+                                        f"`--take-theirs {stem}`; your edits stay as a draft.")
+            self.message.emit(f"{stem}: review conflict, see the Log.")
+            return
         if not self._edited():   # as accepted: nothing to write, and no accept credited to the reviewer
             self._approved(stem)
             return

@@ -98,7 +98,8 @@ def install_tile_review(window) -> TileReview:
     window.pairs_changed.changed.connect(review.reload)
     throughput = getattr(window, "throughput", None)
     if throughput is not None:   # the Stats panel's review quality follows each decision
-        review.decided.connect(lambda _stem: throughput.refresh())   # a sync or pull brought decisions
+        review.decided.connect(lambda _stem: throughput.refresh())
+        throughput.panel.annotator_changed.connect(lambda _name: review.reload())   # whose queue it is   # a sync or pull brought decisions
     qa = getattr(window, "road_qa", None)
     next_mark = window.actions.next_issue
     if qa is not None:
