@@ -16,6 +16,7 @@ from .banner import Banner
 from .canvas import TileCanvas
 from .editor import TileEditor
 from .elided_label import ElidedLabel
+from .field_keys import keep_enter_in_fields
 from .log_panel import LogPanel, PanelLogHandler
 from .panels import LayerPanel
 from .prediction_bridge import PredictionBridge
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.prediction = PredictionBridge(self) if predict else None
         self.pairs_changed = PairsChanged(self)
         self.actions = Actions(self)
+        self.fields_keep_enter = keep_enter_in_fields(self)   # Enter in a form field is not Accept
         self._build_layout()
         menus.build(self)
         self._wire()

@@ -67,3 +67,21 @@ def test_the_stats_panel_shows_review_quality_per_annotator(window, qtbot):
     assert alice == ["alice", "2", "50 %", "1", "1.000", "1.000"]
     bob = [table.item(1, c).text() for c in range(table.columnCount())]
     assert bob[:4] == ["bob", "0", "–", "0"]
+
+
+def test_a_name_typed_in_the_stats_panel_switches_whose_queue_is_counted(window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    def counts() -> list[str]:
+        return [w.text() for w in window.statusBar().findChildren(QLabel) if w.text().startswith("To review")]
+
+    assert counts() == ["To review 2 · returned to me 0"]    # bob: alice's two tiles
+    window.throughput.dock.show()
+    window.throughput.dock.raise_()
+    field = window.throughput.panel.annotator
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=5000)
+    field.selectAll()
+    qtbot.keyClicks(field, "alice")
+    qtbot.keyClick(field, Qt.Key_Return)
+    qtbot.waitUntil(lambda: counts() == ["To review 1 · returned to me 0"], timeout=5000)   # alice: bob's tile

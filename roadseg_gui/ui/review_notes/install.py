@@ -95,11 +95,11 @@ def install_tile_review(window) -> TileReview:
                                                   f"returned to me {len(review.queue.returned_to_me)}"))
     review.message.connect(lambda text: window.statusBar().showMessage(text, 6000))
     window.browser.review_stems = lambda kind: _review_stems(review, kind)
-    window.pairs_changed.changed.connect(review.reload)
+    window.pairs_changed.changed.connect(review.reload)   # a sync or pull brought decisions
     throughput = getattr(window, "throughput", None)
     if throughput is not None:   # the Stats panel's review quality follows each decision
         review.decided.connect(lambda _stem: throughput.refresh())
-        throughput.panel.annotator_changed.connect(lambda _name: review.reload())   # whose queue it is   # a sync or pull brought decisions
+        throughput.panel.annotator_changed.connect(lambda _name: review.reload())   # whose queue it is
     qa = getattr(window, "road_qa", None)
     next_mark = window.actions.next_issue
     if qa is not None:
