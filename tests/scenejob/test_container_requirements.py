@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,17 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from conftest import free_port  # tests/conftest.py (tests/ is on the path, as 'inference.conftest' is)
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    """A loopback port nothing listens on (pip's index there must never be reached)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 REQUIREMENTS = ROOT / "trainer" / "requirements.txt"
 IMAGE_PYTHON = "3.11.10"
 IMAGE = {"torch": "2.5.1", "torchvision": "0.20.1", "numpy": "1.26.4", "scipy": "1.13.1", "pillow": "10.4.0",
@@ -74,7 +83,7 @@ def _install(tmp_path, requirements_text: str) -> subprocess.CompletedProcess:
     (code / "trainer").mkdir(parents=True)
     (code / "trainer" / "requirements.txt").write_text(requirements_text)
     shutil.copy(install_requirements.__file__, code / "install_requirements.py")
-    env = dict(os.environ, PIP_INDEX_URL=f"http://127.0.0.1:{free_port()}/simple", PIP_RETRIES="0",
+    env = dict(os.environ, PIP_INDEX_URL=f"http://127.0.0.1:{_free_port()}/simple", PIP_RETRIES="0",
                PIP_TIMEOUT="2", PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
     env.pop("CA_REPOSITORY_ARN", None)
     return subprocess.run([sys.executable, "install_requirements.py", "trainer/requirements.txt"], cwd=code, env=env,
