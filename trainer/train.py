@@ -43,9 +43,10 @@ from .metrics import rounded
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
 from .train_args import TrainConfig, build_parser, choose_crop, config_from_args, config_from_namespace  # noqa: F401
 from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
+from .train_best import keep_best, start_best
 from .train_dist import Runtime, barrier, broadcast_flag, is_model_writer, setup_runtime, shutdown
-from .train_loop import evaluate_epoch, make_scaler, recalibrate_batchnorm, train_epoch
-from .roadgraph.metrics import ConnectivityTotals
+from .train_lines import EPOCH_KEYS, _epoch_line, _fmt  # noqa: F401 - EPOCH_KEYS, _epoch_line: their old home
+from .train_loop import make_scaler, recalibrate_batchnorm, run_test_pass, train_epoch
 from .train_schedule import LrSchedule, Throttle, TrainingClock
 
 log = logging.getLogger("trainer.train")
@@ -56,11 +57,12 @@ MIN_TIMED_EPOCH_STEPS = 16  # a --minutes epoch of a small set repeats its tiles
 
 
 def _epoch_samples(config: TrainConfig, tiles: int) -> int:
-    """Crops per epoch: one pass over the tiles, and at least MIN_TIMED_EPOCH_STEPS batches in a --minutes run.
+    """Crops per epoch: one pass over the tiles, and at least MIN_TIMED_EPOCH_STEPS batches in a --minutes or
+    --steps run.
 
     A budget run has no epoch count to honour, and one-batch epochs of a small set (14 tiles at batch 8) each
     wait for their first batch, print a line and may checkpoint: 10 % of a 20-minute CPU run went there."""
-    if config.minutes is None:
+    if config.minutes is None and config.steps is None:
         return tiles
     return max(tiles, MIN_TIMED_EPOCH_STEPS * config.batch_size)
 
@@ -112,27 +114,6 @@ def _loaders(config: TrainConfig, runtime: Runtime, train_pairs, test_pairs, mea
     return train_loader, test_loader
 
 
-EPOCH_KEYS = ("epoch", "train_loss", "test_loss", "test_iou", "test_f1", "test_precision", "test_recall",
-              "test_accuracy", "test_background_accuracy", "test_cldice", "test_apls", "test_apls_raw", "lr", "seconds",
-              "overhead", "metrics_epoch", "progress")   # test_apls(_raw): measured on the last epoch only
-
-
-def _epoch_line(record: dict) -> str:
-    """key=value, the order trainer.jobs.metrics and SageMaker's metric_definitions read; the test_ values
-    are the last measured ones, from epoch ``metrics_epoch``."""
-    return " ".join(f"{k}={_fmt(k, record[k])}" for k in EPOCH_KEYS if k in record)
-
-
-def _fmt(key: str, value) -> str:
-    if key == "lr":
-        return f"{value:.6g}"
-    if key == "seconds":
-        return f"{value:.1f}"
-    if key in ("overhead", "progress"):
-        return f"{value:.3f}"
-    return str(value) if isinstance(value, int) else f"{value:.4f}"
-
-
 def fit(config: TrainConfig, on_epoch=None) -> dict:
     """Train, checkpointing every epoch; write the model folder. Returns the final test metrics."""
     check_backbone(config.backbone)
@@ -140,6 +121,8 @@ def fit(config: TrainConfig, on_epoch=None) -> dict:
         raise DataError("--epochs and --batch-size must be at least 1 and --image-size at least 32")
     if config.minutes is not None and not config.minutes > 0:
         raise DataError(f"--minutes must be more than 0 (got {config.minutes})")
+    if config.steps is not None and (config.steps < 1 or config.minutes is not None):
+        raise DataError(f"--steps must be at least 1 and cannot go with --minutes (got {config.steps})")
     if not 0 < config.eval_share <= 1 or not 0 <= config.warmup < 1:
         raise DataError(f"--eval-share must be in (0, 1] and --warmup in [0, 1) "
                         f"(got {config.eval_share} and {config.warmup})")
@@ -191,7 +174,11 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     if runtime.distributed:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[runtime.local_rank] if runtime.cuda else None)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    peak_lr = _peak_lr(config)
+    if config.init_model and runtime.is_main:
+        log.info("fine-tuning: peak lr %g (--lr %g x --fine-tune-lr-scale %g); BatchNorm statistics %s", peak_lr,
+                 config.lr, config.fine_tune_lr_scale, "kept" if _freezes_bn(config) else "re-estimated")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=config.weight_decay)
     scaler = make_scaler(runtime)
     history, first_epoch, step, spent, budget_done = [], 1, 0, 0.0, False
     unreadable_tests: dict = {}  # name -> reason, each reported once however many epochs meet it
@@ -203,20 +190,24 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         spent = float(checkpoint.get("elapsed_seconds", 0.0))
         budget_done = bool(checkpoint.get("budget_done")) and checkpoint["config"].get("minutes") == config.minutes
     train_loader, test_loader = _loaders(config, runtime, train_files.pairs, test_files.pairs, mean, std)
+    best = start_best(config, runtime, checkpoint, checkpoint_dir, model, test_loader, mean, std, unreadable_tests)
     if config.minutes is not None:
         clock = TrainingClock(budget_seconds=config.minutes * 60.0, spent_seconds=spent)
+    elif config.steps is not None:
+        clock = TrainingClock(total_steps=config.steps)
     else:
         clock = TrainingClock(total_steps=config.epochs * len(train_loader))
-    lr_schedule = LrSchedule(config.lr, config.schedule, config.warmup)
+    lr_schedule = LrSchedule(peak_lr, config.schedule, config.warmup)
     testing = Throttle(config.eval_share, cold_start=runtime.cuda)
     checkpointing = Throttle(CHECKPOINT_SHARE)
     # re-estimating BN over more batches than half a pass over the tiles costs more than it helps on a small set
     pass_batches = len(train_loader.dataset) // max(1, runtime.world_size) // config.batch_size
     bn_batches = min(config.precise_bn_batches, max(1, pass_batches // 2))
+    frozen_bn = _freezes_bn(config)
     final, measured = None, None
     line_at = time.perf_counter()
     # checked once: after that only the last epoch (which is always tested) ends the run
-    over = _run_is_over(config, clock, first_epoch, budget_done)
+    over = _run_is_over(config, clock, first_epoch, step, budget_done)
     for epoch in () if over else itertools.count(first_epoch):
         torch.manual_seed(config.seed * 1000 + epoch)  # a resumed epoch sees the same crops and flips
         if isinstance(train_loader.sampler, DistributedSampler):
@@ -224,15 +215,17 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         timings: dict = {}
         train_started = time.perf_counter()
         train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step, clock=clock,
-                                       lr_schedule=lr_schedule, timings=timings,
+                                       lr_schedule=lr_schedule, timings=timings, frozen_bn=frozen_bn,
                                        description=_describe_epoch(config, epoch))
-        last = _is_last_epoch(config, clock, epoch, time.perf_counter() - train_started, runtime)
+        last = _is_last_epoch(config, clock, epoch, step, time.perf_counter() - train_started, runtime)
         if broadcast_flag(testing.due(clock.elapsed(), force=last), runtime):
             eval_started = time.perf_counter()
             # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
-            recalibrate_batchnorm(model, train_loader, runtime, bn_batches)
-            test_loss, final = _test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=last)
+            if not frozen_bn:
+                recalibrate_batchnorm(model, train_loader, runtime, bn_batches)
+            test_loss, final = run_test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=last)
             measured = {"test_loss": test_loss, **{f"test_{k}": v for k, v in final.items()}, "metrics_epoch": epoch}
+            best.consider(epoch, final, model, test_loss)
             testing.record(time.perf_counter() - eval_started)
             if testing.measured:
                 clock.reserve(testing.cost)  # the last epoch's test pass must fit in the budget too
@@ -246,6 +239,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
             print(_epoch_line(record), flush=True)
             if checkpointing.due(clock.elapsed(), force=last):
                 save_started = time.perf_counter()
+                best.save(checkpoint_dir)  # first: a checkpoint never refers to a best state not yet written
                 save_checkpoint(checkpoint_dir, model=model, optimizer=optimizer, scaler=scaler, epoch=epoch,
                                 step=step, config=dataclasses.asdict(config), history=history,
                                 elapsed_seconds=clock.elapsed(), budget_done=last and clock.timed)
@@ -256,9 +250,11 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         if last:
             break
     if final is None:  # resumed after the last epoch had already finished
-        _, final = _test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=True)
-    result = rounded(final)
+        _, final = run_test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=True)
     epochs_run = history[-1]["epoch"] if history else 0
+    best.consider(epochs_run, final, model)
+    final = keep_best(best, final, epochs_run, model, test_loader, runtime, mean, std, unreadable_tests)
+    result = rounded(final)
     if unreadable_tests:  # the summary lists what was left out of the metrics, as list_pairs' skips are
         test_files.skipped.extend(unreadable_tests.items())
         test_files.pairs = [pair for pair in test_files.pairs if pair.image.name not in unreadable_tests]
@@ -267,56 +263,62 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
                          image_size=config.image_size, metrics=result,
                          data={"train": train_files.summary(), "test": test_files.summary()},
                          hyperparameters=_hyperparameters(config, epochs_run),
-                         lineage={"parent": parent, "history": history})
+                         lineage={"parent": parent, "history": history, "kept": best.describe()})
         save_model_dir(model.cpu(), meta, out_dir)
         seconds = time.perf_counter() - started
         budget = f" minutes={config.minutes:g}" if config.minutes else ""
         print("final " + " ".join(f"test_{k}={_fmt(k, v)}" for k, v in final.items())
-              + f" epochs={epochs_run}{budget} seconds={seconds:.1f} version={meta.version}", flush=True)
-        result = {**result, "version": meta.version, "model_dir": str(out_dir)}
+              + f" epochs={epochs_run}{budget} kept_epoch={best.epoch} seconds={seconds:.1f} version={meta.version}",
+              flush=True)
+        result = {**result, "version": meta.version, "model_dir": str(out_dir), "kept_epoch": best.epoch}
+        if best.start_metrics:
+            result["start_iou"] = best.start_metrics["iou"]
     barrier(runtime)
     return result
 
 
-def _test_pass(model, test_loader, runtime: Runtime, mean, std, unreadable: dict, *, apls: bool
-               ) -> tuple[float, dict]:
-    """(test loss, metrics): the pixel metrics and clDice every time, APLS on the final pass only (it builds
-    graphs and shortest paths per tile)."""
-    roads = ConnectivityTotals()
-    test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable, roads, apls=apls)
-    connectivity = roads.as_dict()
-    metrics = {**confusion.as_dict(), "cldice": connectivity["cldice"]}
-    if apls:   # apls: the network a user gets (bridged); apls_raw: the raw skeleton's
-        metrics["apls"], metrics["apls_raw"] = connectivity["apls"], connectivity["apls_raw"]
-    return test_loss, metrics
-
-
-def _run_is_over(config: TrainConfig, clock: TrainingClock, epoch: int, budget_done: bool) -> bool:
+def _run_is_over(config: TrainConfig, clock: TrainingClock, epoch: int, step: int, budget_done: bool) -> bool:
     """Before an epoch: nothing left to train (a resume after the run had finished)."""
     if clock.timed:
         return budget_done or clock.remaining() <= 0
-    return epoch > config.epochs
+    return step >= config.steps if config.steps else epoch > config.epochs
 
 
-def _is_last_epoch(config: TrainConfig, clock: TrainingClock, epoch: int, train_seconds: float,
+def _is_last_epoch(config: TrainConfig, clock: TrainingClock, epoch: int, step: int, train_seconds: float,
                    runtime: Runtime) -> bool:
     """After an epoch's steps: a budget run ends when less than half an epoch's training fits in what is
     left (the last epoch is cut short by the budget, not begun for a few steps); rank 0 decides for all."""
+    if config.steps:
+        return step >= config.steps
     if not clock.timed:
         return epoch >= config.epochs
     return broadcast_flag(clock.remaining() < 0.5 * train_seconds, runtime)
 
 
 def _describe_epoch(config: TrainConfig, epoch: int) -> str:
+    if config.steps:
+        return f"epoch {epoch} ({config.steps} step budget)"
     return f"epoch {epoch} ({config.minutes:g} min budget)" if config.minutes else f"epoch {epoch}/{config.epochs}"
+
+
+def _freezes_bn(config: TrainConfig) -> bool:
+    """Fine-tuning keeps the start model's BatchNorm statistics unless told otherwise: re-estimated from a few
+    small batches they wrecked a short fine-tune (bench/RESULTS.md, "Short fine-tunes")."""
+    return config.freeze_bn if config.freeze_bn is not None else bool(config.init_model)
+
+
+def _peak_lr(config: TrainConfig) -> float:
+    """--lr, or a share of it when fine-tuning: the from-scratch peak wrecks a trained model in a few steps."""
+    return config.lr * config.fine_tune_lr_scale if config.init_model else config.lr
 
 
 def _hyperparameters(config: TrainConfig, epochs_run: int) -> dict:
     """The run's settings; a --minutes run records the epochs it had time for."""
-    keep = ("epochs", "minutes", "batch_size", "lr", "weight_decay", "schedule", "warmup", "backbone", "image_size",
-            "seed", "pretrained", "init_model")
+    keep = ("epochs", "minutes", "steps", "batch_size", "lr", "weight_decay", "schedule", "warmup", "backbone",
+            "image_size", "seed", "pretrained", "init_model")
     values = {k: getattr(config, k) for k in keep}
-    if config.minutes is not None:
+    values["freeze_bn"], values["peak_lr"] = _freezes_bn(config), _peak_lr(config)
+    if config.minutes is not None or config.steps is not None:
         values["epochs"] = epochs_run
     return values
 

@@ -20,6 +20,10 @@ BACKBONE_CHOICES = ("mobilenet_v3_large", "resnet50", "resnet101")  # = trainer.
 # Peak AdamW learning rate: 3e-3 learned fastest per CPU-second on small sets, from scratch (IoU 0.59 vs 0.46
 # for 5e-4) and when fine-tuning the starter model on new imagery (0.42 vs 0.26 for 1e-3): bench/RESULTS.md
 DEFAULT_LR = 3e-3
+# Fine-tuning a trained model (--init-model) at that peak wrecks it within a few steps (the starter on the demo's
+# chips: test IoU 0.50 -> 0.26 after 4 steps, 0.00 after 16, BatchNorm frozen); a tenth of it keeps it:
+# bench/RESULTS.md, "Short fine-tunes"
+FINE_TUNE_LR_SCALE = 0.1
 # Training crop by device: on a CPU 256-px crops learned faster per minute (held-out aerial tiles, 20 min: IoU 0.662
 # and APLS 0.536 against 0.596 and 0.468 with 512-px crops: issue 21); a GPU keeps the 512-px recipe
 CPU_CROP, GPU_CROP = 256, 512
@@ -39,6 +43,7 @@ class TrainConfig:
     schedule: str = "cosine"
     warmup: float = 0.05            # share of the run spent warming the LR up
     minutes: float | None = None    # a wall-clock budget instead of a number of epochs
+    steps: int | None = None        # a budget of optimizer steps instead (repeatable whatever the load)
     eval_share: float = 0.1         # most of the run's time evaluation (+ BN re-estimation) may take
     backbone: str = "mobilenet_v3_large"
     image_size: int | None = None   # training crop in px; None: CPU_CROP on a CPU, GPU_CROP on a GPU
@@ -46,6 +51,8 @@ class TrainConfig:
     seed: int = 0
     pretrained: bool = True
     precise_bn_batches: int = 16
+    freeze_bn: bool | None = None   # keep BatchNorm statistics as they are; None: when fine-tuning
+    fine_tune_lr_scale: float = FINE_TUNE_LR_SCALE  # a fine-tune's peak LR is lr x this
     init_model: str | None = None
     device: str = "auto"
 
@@ -62,6 +69,9 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=_positive, default=None,
                    help="train for this wall-clock budget instead of --epochs; the LR schedule ends with it and "
                         "the last test pass fits in it (start-up and the model write come on top)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train for this many optimizer steps instead of --epochs (a budget that does the same work "
+                        "whatever the machine's load: benchmarks)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per step, per GPU (default 8)")
     p.add_argument("--lr", type=float, default=DEFAULT_LR,
                    help=f"peak learning rate of AdamW (default {DEFAULT_LR:g})")
@@ -81,6 +91,12 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
                    help="start from ImageNet backbone weights when available (true/false)")
     p.add_argument("--precise-bn-batches", type=int, default=16,
                    help="training batches used to re-estimate BatchNorm statistics before each test (0: off)")
+    p.add_argument("--freeze-bn", type=_auto_boolean, default=None,
+                   help="keep the BatchNorm statistics fixed while training (auto: when fine-tuning with "
+                        "--init-model; true/false)")
+    p.add_argument("--fine-tune-lr-scale", type=float, default=FINE_TUNE_LR_SCALE,
+                   help=f"with --init-model, the peak learning rate is --lr times this (default "
+                        f"{FINE_TUNE_LR_SCALE:g}: a trained model is not wrecked in its first steps; 1: --lr as given)")
     p.add_argument("--eval-share", type=float, default=0.1,
                    help="most share of the time spent testing between epochs; skipped epochs repeat the last "
                         "metrics with metrics_epoch= (1: test every epoch)")
@@ -117,6 +133,10 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _auto_boolean(text: str) -> bool | None:
+    return None if str(text).strip().lower() == "auto" else _boolean(text)
+
+
 def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     args, unknown = build_parser().parse_known_args(argv)
     if unknown:  # SageMaker may pass hyperparameters this version does not know
@@ -141,7 +161,8 @@ def config_from_namespace(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(out=out, data=data, train=train, test=test, checkpoint_dir=args.checkpoint_dir,
                        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
-                       minutes=args.minutes, eval_share=args.eval_share, backbone=args.backbone,
+                       minutes=args.minutes, steps=args.steps, eval_share=args.eval_share, backbone=args.backbone,
                        image_size=args.image_size, workers=args.workers, seed=args.seed,
                        pretrained=args.pretrained, precise_bn_batches=args.precise_bn_batches,
+                       freeze_bn=args.freeze_bn, fine_tune_lr_scale=args.fine_tune_lr_scale,
                        init_model=init_model, device=args.device)

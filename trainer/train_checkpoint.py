@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_NAME = "last.pth"
 # The settings that define a run: resuming with any other value would mix two runs in one model.
 RUN_SETTINGS = ("backbone", "image_size", "lr", "batch_size", "seed", "schedule", "warmup", "weight_decay",
-                "pretrained", "init_model")
+                "pretrained", "init_model", "fine_tune_lr_scale", "freeze_bn")
 SAGEMAKER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
 
 
@@ -94,6 +94,12 @@ def setting_differences(state: dict, config: dict) -> list[str]:
         differences.append(f"epochs was {old_epochs}, now {new_epochs} (epochs may only grow)")
     if "minutes" in saved or "minutes" in config:
         differences += _budget_difference(saved.get("minutes"), config.get("minutes"))
+    old_steps, new_steps = saved.get("steps"), config.get("steps")
+    if "steps" in saved and (old_steps is None) != (new_steps is None):
+        differences.append(f"the run was counted in {'steps' if old_steps else 'epochs'}, "
+                           f"now {'steps' if new_steps else 'epochs'}")
+    elif isinstance(old_steps, int) and isinstance(new_steps, int) and new_steps < old_steps:
+        differences.append(f"steps was {old_steps}, now {new_steps} (a budget may only grow)")
     return differences
 
 

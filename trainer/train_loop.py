@@ -75,12 +75,13 @@ def _progress(loader, runtime: Runtime, description: str):
 def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int, total_steps: int = 0,
                 base_lr: float = 0.0, schedule: str = "cosine", warmup: int = 0, description: str = "train",
                 timings: dict | None = None, clock: TrainingClock | None = None,
-                lr_schedule: LrSchedule | None = None) -> tuple[float, int]:
+                lr_schedule: LrSchedule | None = None, frozen_bn: bool = False) -> tuple[float, int]:
     """Returns (mean train loss over all processes, global step after the epoch).
 
-    With a ``clock`` and ``lr_schedule`` the LR follows the clock's progress and a timed clock ends
-    the epoch early once its budget is spent; without them, ``lr_at`` over ``total_steps``."""
-    model.train()
+    With a ``clock`` and ``lr_schedule`` the LR follows the clock's progress and a budget clock (time
+    or steps) ends the epoch once it is spent; without them, ``lr_at`` over ``total_steps``.
+    ``frozen_bn`` keeps BatchNorm layers in eval mode: they normalise with the statistics they have."""
+    train_mode(model, frozen_bn)
     loss_sum, samples = 0.0, 0
     data_seconds, step_seconds = 0.0, 0.0
     waited = time.perf_counter()
@@ -91,8 +92,8 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
             images, targets = torch.cat([images, images.flip(-1)]), torch.cat([targets, targets.flip(-1)])
         if clock is not None:
             progress = _shared_progress(clock, step, runtime)
-            if clock.timed and progress >= 1.0:
-                break  # the budget is spent: every process stops at the same step
+            if progress >= 1.0:
+                break  # the budget (time or steps) is spent: every process stops at the same step
             lr = lr_schedule.at(progress)
         else:
             lr = lr_at(step, total_steps, base_lr, schedule, warmup)
@@ -123,6 +124,20 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
     return total / max(count, 1.0), step
 
 
+def batchnorm_layers(model) -> list:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def train_mode(model, frozen_bn: bool = False) -> None:
+    """Training mode; with ``frozen_bn`` the BatchNorm layers stay in eval mode (their affine weights still
+    train). Fine-tuning needs it: re-estimating statistics from a few small batches of crops throws away
+    the ones the model was trained with (bench/RESULTS.md, "Short fine-tunes")."""
+    model.train()
+    if frozen_bn:
+        for layer in batchnorm_layers(model):
+            layer.eval()
+
+
 def _shared_progress(clock: TrainingClock, step: int, runtime: Runtime) -> float:
     """Rank 0's progress on every process, so a timed run stops all of them at the same step."""
     progress = clock.progress(step)
@@ -138,7 +153,7 @@ def recalibrate_batchnorm(model, loader, runtime: Runtime, max_batches: int) -> 
     Early in training the weights move faster than BN's running averages follow, so eval-mode
     predictions lag far behind train-mode ones; a short forward pass over training crops fixes
     that before each evaluation, at the cost of ``max_batches`` forward passes."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    norms = batchnorm_layers(model)
     if not norms or max_batches <= 0:
         return
     momenta = [m.momentum for m in norms]
@@ -241,3 +256,16 @@ def _predict_tiles(to_probability: ImageToProbability, images: list, runtime: Ru
     logits = logits.float()
     # the whole window's sigmoid, cropped: exactly ImageToProbability.forward, then the Predictor's crop
     return logits[:, :, :height, :width], torch.sigmoid(logits)[:, 0, :height, :width]
+
+
+def run_test_pass(model, test_loader, runtime: Runtime, mean, std, unreadable: dict, *, apls: bool
+                  ) -> tuple[float, dict]:
+    """(test loss, metrics): the pixel metrics and clDice every time, APLS on the final pass only (it builds
+    graphs and shortest paths per tile)."""
+    roads = ConnectivityTotals()
+    test_loss, confusion = evaluate_epoch(model, test_loader, runtime, mean, std, unreadable, roads, apls=apls)
+    connectivity = roads.as_dict()
+    metrics = {**confusion.as_dict(), "cldice": connectivity["cldice"]}
+    if apls:   # apls: the network a user gets (bridged); apls_raw: the raw skeleton's
+        metrics["apls"], metrics["apls_raw"] = connectivity["apls"], connectivity["apls_raw"]
+    return test_loss, metrics

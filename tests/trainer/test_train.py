@@ -121,6 +121,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     assert not (tmp_path / "resumed" / "model.pth").exists()
     resumed, lines = _run(config("resumed"))
     assert [line.split()[0] for line in lines] == ["epoch=2", "final"]
+    assert resumed["kept_epoch"] == straight["kept_epoch"]  # the best tested state is the same one (issue 19)
     a = torch.load(tmp_path / "straight" / "model.pth", weights_only=True)
     b = torch.load(tmp_path / "resumed" / "model.pth", weights_only=True)
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)

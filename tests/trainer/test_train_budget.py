@@ -106,18 +106,24 @@ def test_minutes_trains_to_the_budget_and_decays_the_lr_with_it(tmp_path):
     assert all(e["metrics_epoch"] <= e["epoch"] for e in epochs)
     final = lines[-1]
     assert final.startswith("final ") and f"epochs={len(epochs)} minutes=0.25 " in final
-    assert epochs[-1]["test_iou"] == pytest.approx(result["iou"], abs=1e-4)
+    # the model written is the best tested state (issue 19): the last epoch's, or an earlier one that beat it
+    tested = {e["epoch"]: e for e in epochs if e["metrics_epoch"] == e["epoch"]}
+    kept = tested[result["kept_epoch"]]
+    assert f" kept_epoch={result['kept_epoch']} " in final and result["iou"] >= epochs[-1]["test_iou"] - 1e-4
+    assert kept["test_iou"] == pytest.approx(result["iou"], abs=1e-4)
+    assert result["iou"] == pytest.approx(max(e["test_iou"] for e in tested.values()), abs=1e-4)
     # road connectivity: clDice on every epoch line, APLS on the final one, both as `roadseg eval` scores them
     assert all(0.0 <= e["test_cldice"] <= 1.0 for e in epochs) and "test_apls=" in final
     scored = rounded(evaluate(tmp_path / "model", data, connectivity=True))
     assert (scored["cldice"], scored["apls"]) == (result["cldice"], result["apls"])
-    assert epochs[-1]["test_cldice"] == pytest.approx(result["cldice"], abs=1e-4)
+    assert kept["test_cldice"] == pytest.approx(result["cldice"], abs=1e-4)
     saved = torch.load(tmp_path / "model" / "checkpoints" / "last.pth", weights_only=True)
     assert saved["budget_done"] and saved["elapsed_seconds"] == pytest.approx(train_seconds, rel=0.25)
 
     # a rerun finds the budget spent: no more training, the same model metrics
     again, lines = _run(config)
     assert [line.split()[0] for line in lines] == ["final"] and again["iou"] == result["iou"]
+    assert again["kept_epoch"] == result["kept_epoch"]  # the best tested state, remembered in best.pth
     # a checkpoint counted in minutes is not continued as a run counted in epochs
     config.minutes = None
     with pytest.raises(RoadsegError, match="counted in 0.25 minutes, now epochs"):
