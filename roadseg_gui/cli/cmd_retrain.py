@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     parser.add_argument("--backbone", default=defaults.backbone,
                         choices=("mobilenet_v3_large", "resnet50", "resnet101"),
                         help="DeepLabV3 encoder: mobilenet_v3_large is fast, resnet50/101 more accurate and slower")
-    parser.add_argument("--image-size", type=int, default=defaults.image_size, help="training crop size")
+    parser.add_argument("--image-size", type=int, default=defaults.image_size,
+                        help="training crop size (default: 256 px on a CPU, 512 on a GPU)")
     parser.add_argument("--workers", type=int, help="data loader processes")
     parser.add_argument("--seed", type=int, help="random seed, for a repeatable run (default: the trainer's)")
     parser.add_argument("--pretrained", choices=("true", "false"),
@@ -52,7 +53,11 @@ def register(subparsers) -> None:
                         help="refuse to launch on SageMaker if accepted tiles are not on S3, instead of syncing")
     parser.add_argument("--no-wait", action="store_true", help="launch and return; follow later with --attach")
     parser.add_argument("--attach", metavar="JOB", help="follow a job launched earlier instead of launching")
-    parser.add_argument("--activate", action="store_true", help="activate the new model when it is back")
+    parser.add_argument("--activate", action="store_true",
+                        help="activate the new model when it is back (one worse on every metric: after a yes at "
+                             "the terminal, or with --activate-worse)")
+    parser.add_argument("--activate-worse", action="store_true",
+                        help="with --activate: activate the new model even when it is worse on every metric")
     parser.add_argument("--rollback", action="store_true", help="go back to the previously active model and exit")
     parser.add_argument("--list", action="store_true", help="list remembered jobs and models and exit")
     parser.add_argument("--interval", type=float, default=None, help="seconds between status polls")
@@ -172,14 +177,31 @@ def _follow(root: Path, runner, args) -> int:
     _out("bringing the model back and evaluating it against the current one ...")
     comparison = retrain.bring_back(root, runner)
     _out(comparison.describe())
-    if args.activate:
+    if args.activate and _confirmed(comparison, args.activate_worse):
         record = retrain.activate(root, comparison.new.version)
         _out(f"activated {record.version} ({record.path})")
-    else:
+    elif not args.activate:
         verdict = {True: "better or equal", False: "worse", None: "no current model to compare"}[comparison.better]
         _out(f"new model {comparison.new.version}: {verdict}; not activated "
              f"(the app's retrain panel, or --activate next time)")
     return 0
+
+
+def _confirmed(comparison, forced: bool) -> bool:
+    """Whether to activate: a model worse on every metric needs --activate-worse, or a yes at the terminal."""
+    if not comparison.worse_everywhere or forced:
+        return True
+    _out(comparison.worse_sentence())
+    if sys.stdin.isatty():
+        try:
+            answer = input("Activate it anyway? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() in ("y", "yes"):
+            return True
+    _out(f"not activated: the current model stays active ({comparison.new.version} is in the model list; "
+         "--activate-worse activates a worse model without asking)")
+    return False
 
 
 def _clock(seconds: float) -> str:

@@ -7,7 +7,7 @@ into the registry and evaluates it and the current model on the same workspace t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.errors import DataError, RoadsegError
@@ -15,13 +15,13 @@ from trainer.jobs.base import Hyperparameters, JobRunner, JobState, TrainingJob
 from trainer.jobs.local import LocalJob
 
 from . import statedb
+from .comparison import COMPARED, Comparison  # noqa: F401  (retrain.Comparison: the CLI's and panel's)
 from .jobs_store import JobsStore, remember  # noqa: F401  (retrain.remember: the CLI's and panel's)
 from .layout import images_dir, masks_dir
 from .models import ModelRecord, ModelRegistry, starter_model_path
 from .sagemaker_settings import sagemaker_config
 from .settings import WorkspaceSettings
 
-COMPARED = ("iou", "f1", "precision", "recall", "apls", "cldice")   # apls/cldice: do routes survive
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 
 
@@ -182,57 +182,6 @@ def all_jobs(root: str | Path) -> list[TrainingJob]:
         return store.jobs()
 
 
-@dataclass
-class Comparison:
-    job_name: str
-    new: ModelRecord
-    new_metrics: dict
-    current_version: str = ""
-    current_metrics: dict | None = None
-    notes: list[str] = field(default_factory=list)
-    corrected_tiles: int | None = None  # accepted since the current model was made (None: not known)
-
-    @property
-    def iou_gain_per_10_tiles(self) -> float | None:
-        """Test IoU gained (new - current) per 10 tiles corrected since the current model: what a round of
-        correcting bought. None without a current model to compare or without corrected tiles."""
-        if not self.current_metrics or not self.corrected_tiles:
-            return None
-        new, current = self.new_metrics.get("iou"), self.current_metrics.get("iou")
-        if new is None or current is None:
-            return None
-        return (new - current) * 10.0 / self.corrected_tiles
-
-    def payoff_rows(self) -> list[tuple[str, str]]:
-        """(label, value) lines under the metric table, shared by the CLI and the Retrain panel."""
-        corrected = "-" if self.corrected_tiles is None else str(self.corrected_tiles)
-        gain = self.iou_gain_per_10_tiles
-        return [("tiles corrected since the current model", corrected),
-                ("IoU gained per 10 corrected tiles", "-" if gain is None else f"{gain:+.4f}")]
-
-    def rows(self) -> list[tuple[str, float | None, float | None]]:
-        current = self.current_metrics or {}
-        return [(key, self.new_metrics.get(key), current.get(key)) for key in COMPARED]
-
-    @property
-    def better(self) -> bool | None:
-        if not self.current_metrics:
-            return None
-        return self.new_metrics.get("iou", 0.0) >= self.current_metrics.get("iou", 0.0)
-
-    def describe(self) -> str:
-        tiles = self.new_metrics.get("tiles", "?")
-        head = f"{'metric':<10} {'new ' + self.new.version:>20} {'current ' + (self.current_version or '-'):>20}"
-        lines = [f"evaluated on this workspace's {tiles} test pairs", head]
-        for key, new, cur in self.rows():
-            new_text = "-" if new is None else f"{new:.4f}"
-            cur_text = "-" if cur is None else f"{cur:.4f}"
-            delta = f"  ({new - cur:+.4f})" if new is not None and cur is not None else ""
-            lines.append(f"{key:<10} {new_text:>20} {cur_text:>20}{delta}")
-        lines += [f"{label}: {value}" for label, value in self.payoff_rows()]
-        return "\n".join(lines + self.notes)
-
-
 def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> Comparison:
     """Take the finished job's model.tar.gz, unpack it into the registry, evaluate new vs current."""
     from trainer.evaluate import evaluate
@@ -254,7 +203,11 @@ def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> C
         new_metrics = evaluate(record.path, root / "test", device=device, connectivity=True)
         registry.set_metrics(record.version, new_metrics)
         comparison = Comparison(job.name, registry.get(record.version), new_metrics,
-                                corrected_tiles=job.data.get("corrected_since_model"))
+                                corrected_tiles=job.data.get("corrected_since_model"),
+                                kept_start=_kept_start(record.path))
+        if comparison.kept_start:
+            comparison.notes.append("the retrain did not beat the model it started from on this workspace's test "
+                                    "pairs, so it returned that model unchanged")
         current_path = job.details.get("parent_path") or WorkspaceSettings.load(root).active_model
         if current_path and Path(current_path).exists():
             current = _current_record(registry, current_path)
@@ -273,6 +226,17 @@ def bring_back(root: str | Path, runner: JobRunner, *, device: str = "cpu") -> C
     finally:
         registry.close()
         store.close()
+
+
+def _kept_start(model_dir: Path) -> bool:
+    """Whether the trainer returned its start model (model.json's lineage says which tested state it kept)."""
+    import json
+
+    try:
+        kept = json.loads((Path(model_dir) / "model.json").read_text("utf-8")).get("lineage", {}).get("kept")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(kept, dict) and kept.get("from") == "start"
 
 
 def _current_record(registry: ModelRegistry, path: str) -> ModelRecord | None:

@@ -1,5 +1,6 @@
 """The new model beside the current one on the workspace's test pairs, what the corrections bought, and the
 choice: Activate new model / Keep current / Roll back. One piece of state, the comparison on show.
+Activating a model that is worse on every metric asks first (``confirm_box``; Esc or Cancel keeps the current).
 
 Activation and rollback are settings writes, done at once; ``switched(record)`` then tells the panel which
 model the app should now predict with, and ``message(text)`` says what happened or why it could not."""
@@ -9,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, \
+    QWidget
 
 from roadseg_gui.core import retrain
 
@@ -24,6 +26,7 @@ class ModelComparisonBox(QWidget):
         super().__init__(parent)
         self.root = root
         self.comparison: retrain.Comparison | None = None
+        self.confirm_box: QMessageBox | None = None  # open while a worse model's activation waits for a yes
         group = QGroupBox("New model vs current (this workspace's test pairs)")
         self.grid = QGridLayout(group)
         self.activate_button = QPushButton("Activate new model")
@@ -62,6 +65,10 @@ class ModelComparisonBox(QWidget):
         for row, (label, value) in enumerate(comparison.payoff_rows(), start=len(comparison.rows()) + 1):
             grid.addWidget(QLabel(label), row, 0, 1, 3)  # what the corrections bought
             grid.addWidget(QLabel(value), row, 3)
+        for note in comparison.notes:  # e.g. the retrain returned the model it started from
+            label = QLabel(note)
+            label.setWordWrap(True)
+            grid.addWidget(label, grid.rowCount(), 0, 1, 4)
         self._choosing(True)
 
     def clear(self) -> None:
@@ -73,8 +80,32 @@ class ModelComparisonBox(QWidget):
         self._choosing(False)
 
     def activate_new(self) -> None:
-        if self.comparison is not None:
-            self._guarded("activate", retrain.activate, self.root, self.comparison.new.version)
+        if self.comparison is None:
+            return
+        if self.comparison.worse_everywhere:
+            self._ask_to_activate_worse(self.comparison)
+            return
+        self._guarded("activate", retrain.activate, self.root, self.comparison.new.version)
+
+    def _ask_to_activate_worse(self, comparison: retrain.Comparison) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Activate a worse model?",
+                          comparison.worse_sentence() + " Activate it anyway?", parent=self)
+        box.setObjectName("confirmWorseModel")
+        activate = box.addButton("Activate anyway", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.finished.connect(lambda _: self._on_confirmed(box, box.clickedButton() is activate, comparison))
+        self.confirm_box = box
+        box.open()  # window-modal, without a nested event loop
+
+    def _on_confirmed(self, box: QMessageBox, yes: bool, comparison: retrain.Comparison) -> None:
+        self.confirm_box = None
+        box.deleteLater()
+        if not yes:
+            self.message.emit(f"kept the current model; {comparison.new.version} was not activated")
+        elif comparison is self.comparison:
+            self._guarded("activate", retrain.activate, self.root, comparison.new.version)
 
     def keep_current(self) -> None:
         self._choosing(False)
