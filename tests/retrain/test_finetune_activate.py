@@ -148,3 +148,20 @@ def test_roadseg_retrain_activate_leaves_a_worse_model_inactive_without_a_yes(ti
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert f"activated {job.model_version}" in forced.stdout
     assert Path(WorkspaceSettings.load(tiny_workspace).active_model).name == job.model_version
+
+
+def test_a_retrain_that_beats_nothing_returns_its_start_model_and_says_so(tiny_workspace, perfect_current):
+    """Fine-tuning a model that is perfect on the test pairs cannot beat it: the job returns it, the log and
+    the comparison say so, and nothing worse becomes the current model."""
+    env = {**os.environ, **ONE_THREAD, "ROADSEG_PRETRAINED": "0"}
+    run = subprocess.run([sys.executable, "-m", "roadseg_gui.cli.main", "retrain", str(tiny_workspace),
+                          "--backend", "local", "--epochs", "1", "--batch-size", "2", "--image-size", "64",
+                          "--workers", "0", "--pretrained", "false", "--interval", "0.3"],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "starts from: the current model" in run.stdout
+    assert "start model test_iou=1.0000" in run.stdout and " kept_epoch=0 " in run.stdout
+    assert "kept the start model, unchanged" in run.stdout  # the trainer's log line, in the job's log
+    assert "the retrain did not beat the model it started from" in run.stdout and "iou                      1.0000" \
+        in run.stdout
+    assert Path(WorkspaceSettings.load(tiny_workspace).active_model) == perfect_current.path
