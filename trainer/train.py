@@ -47,6 +47,7 @@ from .train_best import keep_best, start_best
 from .train_dist import Runtime, barrier, broadcast_flag, is_model_writer, setup_runtime, shutdown
 from .train_lines import EPOCH_KEYS, _epoch_line, _fmt  # noqa: F401 - EPOCH_KEYS, _epoch_line: their old home
 from .train_loop import make_scaler, recalibrate_batchnorm, run_test_pass, train_epoch
+from .train_plan import describe_epoch, freezes_bn, hyperparameters, is_last_epoch, peak_lr, run_is_over
 from .train_schedule import LrSchedule, Throttle, TrainingClock
 
 log = logging.getLogger("trainer.train")
@@ -174,11 +175,11 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     if runtime.distributed:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[runtime.local_rank] if runtime.cuda else None)
-    peak_lr = _peak_lr(config)
+    top_lr = peak_lr(config)
     if config.init_model and runtime.is_main:
-        log.info("fine-tuning: peak lr %g (--lr %g x --fine-tune-lr-scale %g); BatchNorm statistics %s", peak_lr,
-                 config.lr, config.fine_tune_lr_scale, "kept" if _freezes_bn(config) else "re-estimated")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=config.weight_decay)
+        log.info("fine-tuning: peak lr %g (--lr %g x --fine-tune-lr-scale %g); BatchNorm statistics %s", top_lr,
+                 config.lr, config.fine_tune_lr_scale, "kept" if freezes_bn(config) else "re-estimated")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=top_lr, weight_decay=config.weight_decay)
     scaler = make_scaler(runtime)
     history, first_epoch, step, spent, budget_done = [], 1, 0, 0.0, False
     unreadable_tests: dict = {}  # name -> reason, each reported once however many epochs meet it
@@ -197,17 +198,17 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         clock = TrainingClock(total_steps=config.steps)
     else:
         clock = TrainingClock(total_steps=config.epochs * len(train_loader))
-    lr_schedule = LrSchedule(peak_lr, config.schedule, config.warmup)
+    lr_schedule = LrSchedule(top_lr, config.schedule, config.warmup)
     testing = Throttle(config.eval_share, cold_start=runtime.cuda)
     checkpointing = Throttle(CHECKPOINT_SHARE)
     # re-estimating BN over more batches than half a pass over the tiles costs more than it helps on a small set
     pass_batches = len(train_loader.dataset) // max(1, runtime.world_size) // config.batch_size
     bn_batches = min(config.precise_bn_batches, max(1, pass_batches // 2))
-    frozen_bn = _freezes_bn(config)
+    frozen_bn = freezes_bn(config)
     final, measured = None, None
     line_at = time.perf_counter()
     # checked once: after that only the last epoch (which is always tested) ends the run
-    over = _run_is_over(config, clock, first_epoch, step, budget_done)
+    over = run_is_over(config, clock, first_epoch, step, budget_done)
     for epoch in () if over else itertools.count(first_epoch):
         torch.manual_seed(config.seed * 1000 + epoch)  # a resumed epoch sees the same crops and flips
         if isinstance(train_loader.sampler, DistributedSampler):
@@ -216,8 +217,8 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         train_started = time.perf_counter()
         train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step, clock=clock,
                                        lr_schedule=lr_schedule, timings=timings, frozen_bn=frozen_bn,
-                                       description=_describe_epoch(config, epoch))
-        last = _is_last_epoch(config, clock, epoch, step, time.perf_counter() - train_started, runtime)
+                                       description=describe_epoch(config, epoch))
+        last = is_last_epoch(config, clock, epoch, step, time.perf_counter() - train_started, runtime)
         if broadcast_flag(testing.due(clock.elapsed(), force=last), runtime):
             eval_started = time.perf_counter()
             # the unwrapped model: no DDP bookkeeping for forward-only passes (SyncBN still syncs in train mode)
@@ -262,7 +263,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         meta = ModelMeta(backbone=config.backbone, mean=list(mean), std=list(std), threshold=0.5,
                          image_size=config.image_size, metrics=result,
                          data={"train": train_files.summary(), "test": test_files.summary()},
-                         hyperparameters=_hyperparameters(config, epochs_run),
+                         hyperparameters=hyperparameters(config, epochs_run),
                          lineage={"parent": parent, "history": history, "kept": best.describe()})
         save_model_dir(model.cpu(), meta, out_dir)
         seconds = time.perf_counter() - started
@@ -275,52 +276,6 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
             result["start_iou"] = best.start_metrics["iou"]
     barrier(runtime)
     return result
-
-
-def _run_is_over(config: TrainConfig, clock: TrainingClock, epoch: int, step: int, budget_done: bool) -> bool:
-    """Before an epoch: nothing left to train (a resume after the run had finished)."""
-    if clock.timed:
-        return budget_done or clock.remaining() <= 0
-    return step >= config.steps if config.steps else epoch > config.epochs
-
-
-def _is_last_epoch(config: TrainConfig, clock: TrainingClock, epoch: int, step: int, train_seconds: float,
-                   runtime: Runtime) -> bool:
-    """After an epoch's steps: a budget run ends when less than half an epoch's training fits in what is
-    left (the last epoch is cut short by the budget, not begun for a few steps); rank 0 decides for all."""
-    if config.steps:
-        return step >= config.steps
-    if not clock.timed:
-        return epoch >= config.epochs
-    return broadcast_flag(clock.remaining() < 0.5 * train_seconds, runtime)
-
-
-def _describe_epoch(config: TrainConfig, epoch: int) -> str:
-    if config.steps:
-        return f"epoch {epoch} ({config.steps} step budget)"
-    return f"epoch {epoch} ({config.minutes:g} min budget)" if config.minutes else f"epoch {epoch}/{config.epochs}"
-
-
-def _freezes_bn(config: TrainConfig) -> bool:
-    """Fine-tuning keeps the start model's BatchNorm statistics unless told otherwise: re-estimated from a few
-    small batches they wrecked a short fine-tune (bench/RESULTS.md, "Short fine-tunes")."""
-    return config.freeze_bn if config.freeze_bn is not None else bool(config.init_model)
-
-
-def _peak_lr(config: TrainConfig) -> float:
-    """--lr, or a share of it when fine-tuning: the from-scratch peak wrecks a trained model in a few steps."""
-    return config.lr * config.fine_tune_lr_scale if config.init_model else config.lr
-
-
-def _hyperparameters(config: TrainConfig, epochs_run: int) -> dict:
-    """The run's settings; a --minutes run records the epochs it had time for."""
-    keep = ("epochs", "minutes", "steps", "batch_size", "lr", "weight_decay", "schedule", "warmup", "backbone",
-            "image_size", "seed", "pretrained", "init_model")
-    values = {k: getattr(config, k) for k in keep}
-    values["freeze_bn"], values["peak_lr"] = _freezes_bn(config), _peak_lr(config)
-    if config.minutes is not None or config.steps is not None:
-        values["epochs"] = epochs_run
-    return values
 
 
 def main(argv: list[str] | None = None) -> int:
