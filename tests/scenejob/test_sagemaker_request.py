@@ -87,14 +87,21 @@ def test_the_request_shards_the_scenes_by_key_and_keeps_their_paths(archive, s3_
 
 
 def test_a_rerun_sends_only_scenes_without_complete_outputs(archive, model_archive):
+    from trainer.scenejob.__main__ import launch_signature
+
     s3, config = archive
     body = b"x" * 10
+    outputs = launch_signature(str(model_archive), [])   # the same model and options as this launch
     s3.put_object(Bucket=BUCKET, Key="predictions/2026/north_mask.tif", Body=body)
     s3.put_object(Bucket=BUCKET, Key="predictions/2026/north.done.json",
-                  Body=json.dumps({"files": {"north_mask.tif": 10}}).encode())
+                  Body=json.dumps({"files": {"north_mask.tif": 10}, "outputs": outputs}).encode())
     # south's marker lists a file that never arrived: incomplete, so it is sent again
     s3.put_object(Bucket=BUCKET, Key="predictions/2026/south.done.json",
-                  Body=json.dumps({"files": {"south_mask.tif": 99}}).encode())
+                  Body=json.dumps({"files": {"south_mask.tif": 99}, "outputs": outputs}).encode())
+    # east's marker is complete but records no model or options (an older roadseg): unknown, so sent again
+    s3.put_object(Bucket=BUCKET, Key="predictions/old/east_mask.tif", Body=body)
+    s3.put_object(Bucket=BUCKET, Key="predictions/old/east.done.json",
+                  Body=json.dumps({"files": {"east_mask.tif": 10}}).encode())
     request = SceneJobRequest(f"s3://{BUCKET}/scenes", f"s3://{BUCKET}/predictions", str(model_archive), config)
     job, sent, skipped = launch(request)
     assert sorted(sent) == ["2026/south.tif", "old/east.tif"] and skipped == ["2026/north.tif"]

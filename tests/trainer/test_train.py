@@ -227,7 +227,7 @@ def test_cli_eval_prints_one_json_line(trained, tmp_path, capsys, caplog):
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 1
     metrics = json.loads(captured.out)
-    assert set(metrics) == set(METRIC_KEYS) | {"apls", "cldice"} and all(
+    assert set(metrics) == set(METRIC_KEYS) | {"apls", "apls_raw", "cldice"} and all(
         metrics[k] == pytest.approx(result[k], abs=6e-5) for k in METRIC_KEYS)  # 6 digits printed, 4 kept
     # DIR itself holding images/ + masks/, with one pair that cannot be used
     test_dir = tmp_path / "just_test"
