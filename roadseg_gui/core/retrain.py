@@ -98,7 +98,8 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
     init_model, starts_from = initial_model(summary, from_scratch)
     with JobsStore(root) as store:
         if backend == "local":
-            runner = LocalJob.launch(root / "train", root / "test", store.dir, hyperparameters, data=data, env=env,
+            train_dir, test_dir = _local_training_folders(root, data)
+            runner = LocalJob.launch(train_dir, test_dir, store.dir, hyperparameters, data=data, env=env,
                                      init_model=init_model)
         elif backend == "sagemaker":
             runner = _start_sagemaker(root, hyperparameters, data, sync=sync, instance_type=instance_type,
@@ -112,6 +113,23 @@ def start(root: str | Path, backend: str, hyperparameters: Hyperparameters, *, s
         runner.job.details["starts_from"] = starts_from
         store.save(runner.job)
     return runner
+
+
+def _local_training_folders(root: Path, data: dict) -> tuple[Path, Path]:
+    """The train and test folders a local job reads: the workspace's, or its approved pairs alone when
+    review is required (SageMaker reads S3, where only approved pairs reach {train,test}/)."""
+    if not WorkspaceSettings.load(root).review.require_review:
+        return root / "train", root / "test"
+    from .review_state.training_set import stage_approved
+
+    staged, held = stage_approved(root)
+    data["held_for_review"] = sum(held.values())
+    data["train_pairs"], data["test_pairs"] = count_pairs(staged, "train"), count_pairs(staged, "test")
+    if not data["train_pairs"] or not data["test_pairs"]:
+        raise DataError(f"review is required and only {data['train_pairs']} train and {data['test_pairs']} test "
+                        f"pairs are approved ({data['held_for_review']} await review)",
+                        "Approve tiles in both splits first (roadseg review --approve, or G in the app).", root)
+    return staged / "train", staged / "test"
 
 
 def initial_model(summary: DataSummary, from_scratch: bool = False) -> tuple[str | None, str]:
