@@ -19,6 +19,6 @@ def sagemaker_config(settings: WorkspaceSettings, *, instance_type: str | None =
         instance_type=instance_type or sm.instance_type, instance_count=int(sm.instance_count if instance_count is None else instance_count),
         framework_version=sm.framework_version, python_version=sm.python_version,
         use_spot=sm.use_spot if use_spot is None else use_spot, max_run_seconds=int(sm.max_run_seconds),
-        max_wait_seconds=int(sm.max_wait_seconds), s3_endpoint_url=s3.endpoint_url,
+        max_wait_seconds=int(sm.max_wait_seconds), image_uri=sm.image_uri.strip(), s3_endpoint_url=s3.endpoint_url,
         endpoint_url=endpoint_url,  # "" = boto3's own (AWS, or AWS_ENDPOINT_URL_<SERVICE> from the environment)
         sse=s3.sse, kms_key_id=s3.kms_key_id if s3.sse == "aws:kms" else "")

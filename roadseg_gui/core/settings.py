@@ -83,6 +83,7 @@ class SageMakerSettings:
     use_spot: bool = True
     max_run_seconds: int = 4 * 3600
     max_wait_seconds: int = 8 * 3600
+    image_uri: str = ""   # a derived image in ECR for jobs without internet; "" = AWS's PyTorch image
 
 
 @dataclass

@@ -218,3 +218,21 @@ def test_an_unreachable_s3_endpoint_is_one_sentence(sm_config):
     with pytest.raises(RoadsegError, match=r"^cannot reach AWS while trying to read the region of bucket "
                                            r"'roadseg-data': Could not connect to the endpoint URL"):
         launch(sm_config, Hyperparameters(epochs=1))
+
+
+def test_a_derived_image_from_the_workspace_settings_is_the_training_image(sm_config, tmp_path):
+    from roadseg_gui.core.sagemaker_settings import sagemaker_config
+    from roadseg_gui.core.settings import WorkspaceSettings
+
+    settings = WorkspaceSettings.load(tmp_path)
+    settings.sagemaker.image_uri = " 123456789012.dkr.ecr.us-east-1.amazonaws.com/roadseg-offline:2.5 "
+    settings.save(tmp_path)
+    image = sagemaker_config(WorkspaceSettings.load(tmp_path)).image_uri
+    assert image == "123456789012.dkr.ecr.us-east-1.amazonaws.com/roadseg-offline:2.5"
+    sm_config.image_uri = image
+    session = make_boto_session(sm_config)
+    requests = []
+    session.events.register("provide-client-params.sagemaker.CreateTrainingJob",
+                            lambda params, **kwargs: requests.append(params))
+    launch(sm_config, Hyperparameters(epochs=1), session=session)
+    assert requests[0]["AlgorithmSpecification"]["TrainingImage"] == image

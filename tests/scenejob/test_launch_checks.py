@@ -182,3 +182,12 @@ def test_scene_and_output_buckets_in_another_region_are_refused_before_anything_
         launch(SceneJobRequest(source, out, str(model_archive), three_scenes))
     assert _jobs(s3_server) == []
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="team/jobs/")
+
+
+def test_a_derived_image_in_the_settings_is_the_image_a_scene_job_runs(three_scenes, model_archive):
+    # an account whose jobs have no internet bakes trainer/requirements.txt into an image of its own
+    three_scenes.image_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/roadseg-offline:2.5"
+    session, sent = _sent(three_scenes)
+    launch(SceneJobRequest(f"s3://{BUCKET}/scenes/", f"s3://{BUCKET}/out/", str(model_archive), three_scenes),
+           session=session)
+    assert sent[0]["AppSpecification"]["ImageUri"] == three_scenes.image_uri

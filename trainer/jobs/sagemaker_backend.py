@@ -53,6 +53,7 @@ class SageMakerConfig:
     sse: str = ""               # "", "AES256" or "aws:kms": applied to everything the launch uploads
     kms_key_id: str = ""
     volume_size_gb: int = 30
+    image_uri: str = ""         # a derived image in ECR (no internet in the job); "" = AWS's PyTorch image
 
     @property
     def data_uri(self) -> str:

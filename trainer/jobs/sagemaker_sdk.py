@@ -48,6 +48,10 @@ def metric_definitions() -> list[dict]:
 
 
 def training_image(config, region: str) -> str:
+    """The job's container image: the workspace's own (a derived image with the requirements baked in, for
+    accounts whose jobs have no internet), else AWS's PyTorch training image."""
+    if getattr(config, "image_uri", ""):
+        return config.image_uri
     from sagemaker.core import image_uris
 
     try:
