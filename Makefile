@@ -38,7 +38,7 @@ run: sysdeps-display setup-app
 
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
 test: sysdeps-offscreen setup
-	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q; rc=$$?; \
+	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 screenshot: sysdeps-offscreen setup-app

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_ONLY = ("pytest", "pytest-qt", "moto", "awscli", "sagemaker-inference", "pyogrio")
+TEST_ONLY = ("pytest", "pytest-qt", "pytest-xdist", "moto", "awscli", "sagemaker-inference", "pyogrio")
 
 
 def _make_dry_run(target: str, venv: Path) -> str:
