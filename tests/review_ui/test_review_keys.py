@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from PySide6.QtWidgets import QApplication, QLabel
+from review_ui_helpers import show, type_note
 from ui_helpers import click, fixed_view
 
 from roadseg_gui.core.review_state import APPROVED, RETURNED, get_record
@@ -24,26 +25,6 @@ def _record(window, stem):
     return get_record(window.workspace.db, stem)
 
 
-def _answer_note(qtbot, window, text: str) -> None:
-    """Type into the note box as a person would, once it opens, and press Enter."""
-    def type_it():
-        box = window.tile_review.note_box
-        if box is None:
-            QTimer.singleShot(20, type_it)
-            return
-        field = box.findChild(QLineEdit)
-        qtbot.keyClicks(field, text)
-        qtbot.keyClick(field, Qt.Key_Return)
-    QTimer.singleShot(0, type_it)
-
-
-def _show(qtbot, window, stem: str) -> None:
-    window.browser.select(stem)
-    qtbot.waitUntil(lambda: window.editor.stem == stem and window.editor.document is not None
-                    and window.tile_review.record is not None and window.tile_review.record.stem == stem,
-                    timeout=15000)
-
-
 def test_to_review_lists_tiles_others_accepted_and_the_status_bar_counts(window, qtbot):
     _filter(window, "to_review")
     assert sorted(_listed(window)) == ["tile_000", "tile_001"]   # not bob's own tile_002, not unlabeled
@@ -55,7 +36,7 @@ def test_to_review_lists_tiles_others_accepted_and_the_status_bar_counts(window,
 
 def test_g_approves_with_agreement_and_the_tile_leaves_the_queue(window, qtbot):
     _filter(window, "to_review")
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     mask_file = window.workspace.root / "train" / "masks" / "tile_000.png"
     written = mask_file.stat().st_mtime_ns
     window.canvas.setFocus()
@@ -78,7 +59,7 @@ def test_g_approves_with_agreement_and_the_tile_leaves_the_queue(window, qtbot):
 
 
 def test_an_edit_before_g_records_the_agreement_of_accepted_and_approved(window, qtbot):
-    _show(qtbot, window, "tile_001")
+    show(qtbot, window, "tile_001")
     accepted = window.editor.document.mask.copy()
     window.set_tool("brush")
     fixed_view(window.canvas)
@@ -97,9 +78,9 @@ def test_an_edit_before_g_records_the_agreement_of_accepted_and_approved(window,
 
 
 def test_u_returns_with_the_note_typed_and_alice_finds_it_returned_to_her(window, qtbot):
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     window.canvas.setFocus()
-    _answer_note(qtbot, window, "the road at the top is missing")
+    type_note(qtbot, window, "the road at the top is missing")
     qtbot.keyClick(window.canvas, Qt.Key_U)
     qtbot.waitUntil(lambda: _record(window, "tile_000").state == RETURNED, timeout=10000)
     rec = _record(window, "tile_000")
@@ -111,7 +92,7 @@ def test_u_returns_with_the_note_typed_and_alice_finds_it_returned_to_her(window
 
 
 def test_return_cancelled_with_esc_changes_nothing(window, qtbot):
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     QTimer.singleShot(0, lambda: _esc(qtbot, window))
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_U)
@@ -164,7 +145,7 @@ def test_g_on_a_tile_in_review_conflict_writes_nothing_and_says_how_to_resolve(w
     rec = _record(window, "tile_001")
     rec.conflict = "carol returned it on S3 meanwhile"
     save_record(window.workspace.db, rec)
-    _show(qtbot, window, "tile_001")
+    show(qtbot, window, "tile_001")
     mask_file = window.workspace.root / "train" / "masks" / "tile_001.png"
     written = mask_file.read_bytes()
     window.set_tool("brush")

@@ -4,39 +4,22 @@ canvas and in the Review notes list; N jumps between them, then on to the connec
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication
+from review_ui_helpers import show, type_note
 from ui_helpers import click, fixed_view
 
 from roadseg_gui.core.review_state import RETURNED, get_record
 from roadseg_gui.ui.review_notes.overlay import NOTE_COLOUR
 
 
-def _type_note(qtbot, window, text: str) -> None:
-    def type_it():
-        box = window.tile_review.note_box
-        if box is None:
-            QTimer.singleShot(20, type_it)
-            return
-        field = box.findChild(QLineEdit)
-        qtbot.keyClicks(field, text)
-        qtbot.keyClick(field, Qt.Key_Return)
-    QTimer.singleShot(0, type_it)
-
-
-def _show(qtbot, window, stem: str) -> None:
-    window.browser.select(stem)
-    qtbot.waitUntil(lambda: window.editor.stem == stem and window.tile_review.record is not None
-                    and window.tile_review.record.stem == stem, timeout=15000)
-
-
 def _pin(qtbot, window, x: float, y: float, text: str) -> None:
-    _type_note(qtbot, window, text)
+    type_note(qtbot, window, text)
     click(window.canvas, x, y)
 
 
 def test_m_and_a_click_pin_notes_that_travel_with_the_return(window, qtbot):
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_M)
     assert window.canvas.tool.name == "note"
@@ -47,7 +30,7 @@ def test_m_and_a_click_pin_notes_that_travel_with_the_return(window, qtbot):
     assert [(n.x, n.y, n.text) for n in rec.notes] == [(10.5, 12.5, "road missing here"),
                                                        (70.5, 60.5, "this is a river")]
     assert rec.state == "accepted" and window.editor.document.mask is not None   # a note alone decides nothing
-    _type_note(qtbot, window, "see the two notes")
+    type_note(qtbot, window, "see the two notes")
     window.activateWindow()   # back from the note boxes (offscreen does not hand activation back itself)
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     window.canvas.setFocus()
@@ -77,7 +60,7 @@ def test_a_returned_tile_shows_its_notes_as_marks_and_a_list_and_n_jumps_between
     panel = window.review_notes_panel
     QApplication.processEvents()
     assert panel.visibleRegion().isEmpty()   # a tab behind another is moved off screen, not hidden
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     qtbot.waitUntil(lambda: not panel.visibleRegion().isEmpty(), timeout=5000)   # a returned tile: notes in front
     qtbot.waitUntil(lambda: panel.notes.count() == 2, timeout=5000)
     assert "gap at the junction" in panel.notes.item(0).text() and "carol" in panel.notes.item(0).text()

@@ -3,28 +3,14 @@ per annotator (approved at first review, returned, mean agreement) as decisions 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtCore import Qt
+from review_ui_helpers import show, type_note
 
 from roadseg_gui.core.review_state import ACCEPTED, APPROVED, RETURNED, get_record
 
 
-def _show(qtbot, window, stem: str) -> None:
-    window.browser.select(stem)
-    qtbot.waitUntil(lambda: window.editor.stem == stem and window.tile_review.record is not None
-                    and window.tile_review.record.stem == stem, timeout=15000)
-
-
 def _return_with(qtbot, window, text: str) -> None:
-    def type_it():
-        box = window.tile_review.note_box
-        if box is None:
-            QTimer.singleShot(20, type_it)
-            return
-        field = box.findChild(QLineEdit)
-        qtbot.keyClicks(field, text)
-        qtbot.keyClick(field, Qt.Key_Return)
-    QTimer.singleShot(0, type_it)
+    type_note(qtbot, window, text)
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_U)
     window.activateWindow()
@@ -36,7 +22,7 @@ def _state(window, stem: str) -> str:
 
 
 def test_enter_on_a_returned_tile_sends_it_back_to_review_at_once(window, qtbot):
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     _return_with(qtbot, window, "widen the road")
     qtbot.waitUntil(lambda: _state(window, "tile_000") == RETURNED, timeout=10000)
     window.workspace.settings.annotator = "alice"   # alice at her desk
@@ -54,11 +40,11 @@ def test_the_stats_panel_shows_review_quality_per_annotator(window, qtbot):
     stats = window.throughput
     stats.dock.show()
     stats.dock.raise_()
-    _show(qtbot, window, "tile_000")
+    show(qtbot, window, "tile_000")
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key_G)                 # approved at first review, as accepted
     qtbot.waitUntil(lambda: _state(window, "tile_000") == APPROVED, timeout=10000)
-    _show(qtbot, window, "tile_001")
+    show(qtbot, window, "tile_001")
     _return_with(qtbot, window, "missing the track")
     qtbot.waitUntil(lambda: _state(window, "tile_001") == RETURNED, timeout=10000)
     table = stats.panel.review_quality
