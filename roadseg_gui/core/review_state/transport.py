@@ -83,15 +83,21 @@ def _mark_conflict(client, conn, dest, rec: ReviewRecord, key: str, report) -> b
     else:
         who = "deleted it" if theirs is None else \
             f"{theirs[0].reviewer or theirs[0].annotator} made it {theirs[0].state}"
+    _record_conflict(conn, rec, who, theirs, report, " was not sent: ")
+    return True
+
+
+def _record_conflict(conn, rec: ReviewRecord, who: str, theirs: tuple[ReviewRecord, str] | None, report,
+                     what: str) -> None:
+    """Keep our decision, theirs beside it, and tell the user how to choose (never overwrite either)."""
     rec.conflict = f"someone else changed it on S3 meanwhile ({who})"
     rec.theirs_json = json.dumps({"etag": theirs[1], "record": theirs[0].to_json()}) if theirs else ""
     save_record(conn, rec)
     report.conflicts += 1
     report.conflict_stems.append(rec.stem)
-    report.errors.append(f"conflict: the review of {rec.stem} was not sent: {rec.conflict}; your decision "
-                         f"({rec.state}) is kept here; choose with `roadseg review WORKSPACE "
-                         f"--keep-mine|--take-theirs {rec.stem}`")
-    return True
+    report.errors.append(f"conflict: the review of {rec.stem}{what}{rec.conflict}; your decision ({rec.state}) "
+                         f"is kept here; choose with `roadseg review WORKSPACE --keep-mine|--take-theirs "
+                         f"{rec.stem}`")
 
 
 def _fetch(client, bucket: str, key: str) -> tuple[ReviewRecord, str] | None:
@@ -162,15 +168,8 @@ def describe_change(rec: ReviewRecord) -> str:
 
 
 def _mark_conflict_from(conn, local: ReviewRecord, theirs: ReviewRecord, etag: str, report) -> None:
-    local.conflict = (f"someone else changed it on S3 meanwhile ({theirs.reviewer or theirs.annotator} made it "
-                      f"{theirs.state})")
-    local.theirs_json = json.dumps({"etag": etag, "record": theirs.to_json()})
-    save_record(conn, local)
-    report.conflicts += 1
-    report.conflict_stems.append(local.stem)
-    report.errors.append(f"conflict: the review of {local.stem}: {local.conflict}; your decision ({local.state}) "
-                         f"is kept here; choose with `roadseg review WORKSPACE --keep-mine|--take-theirs "
-                         f"{local.stem}`")
+    _record_conflict(conn, local, f"{theirs.reviewer or theirs.annotator} made it {theirs.state}", (theirs, etag),
+                     report, ": ")
 
 
 def keep_snapshots(root, conn: sqlite3.Connection) -> None:
