@@ -58,3 +58,27 @@ def sagemaker_workspace(root, bucket: str):
     settings.sagemaker.role_arn = "arn:aws:iam::123456789012:role/Roadseg"
     settings.save(root)
     return settings
+
+
+LAUNCH_ROLE = "arn:aws:iam::123456789012:role/RoadsegSageMaker"
+
+
+def scenes_on_a_fresh_server(s3_server, monkeypatch, tmp_path, bucket: str, keys, **config):
+    """moto reset, ``bucket`` holding a small scene at each of ``keys``, and the SageMaker settings of a launch
+    there (the SDK's own role check off: the app checks the role itself, tests/retrain/test_*_role.py)."""
+    import urllib.request
+
+    import boto3
+
+    from trainer.jobs.sagemaker_backend import SageMakerConfig
+
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    path, _ = write_scene(tmp_path / "scene.tif", width=64, height=64)
+    for key in keys:
+        s3.upload_file(str(path), bucket, key)
+    return SageMakerConfig(role_arn=LAUNCH_ROLE, bucket=bucket, prefix="team", region="us-east-1",
+                           s3_endpoint_url=s3_server, endpoint_url=s3_server, use_spot=False, **config)

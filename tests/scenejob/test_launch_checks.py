@@ -9,35 +9,25 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-import urllib.request
 
 import boto3
 import pytest
 
 from trainer.artifact import file_version
 from trainer.errors import BadInputError, RoadsegError
-from trainer.jobs.sagemaker_backend import SageMakerConfig, make_boto_session
+from trainer.jobs.sagemaker_backend import make_boto_session
 from trainer.scenejob.request import SceneJobRequest, launch
 
-from .conftest import write_scene
+from .conftest import scenes_on_a_fresh_server
 
-ROLE = "arn:aws:iam::123456789012:role/RoadsegSageMaker"
 BUCKET = "launch-checks"
 
 
 @pytest.fixture
 def three_scenes(s3_server, monkeypatch, tmp_path):
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
-    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    path, _ = write_scene(tmp_path / "scene.tif", width=64, height=64)
-    for key in ("scenes/a.tif", "scenes/b.tif", "scenes/c/d.tif"):
-        s3.upload_file(str(path), BUCKET, key)
-    return SageMakerConfig(role_arn=ROLE, bucket=BUCKET, prefix="team", region="us-east-1",
-                           s3_endpoint_url=s3_server, endpoint_url=s3_server, instance_type="ml.g5.xlarge",
-                           instance_count=1, use_spot=False)
+    return scenes_on_a_fresh_server(s3_server, monkeypatch, tmp_path, BUCKET,
+                                    ("scenes/a.tif", "scenes/b.tif", "scenes/c/d.tif"),
+                                    instance_type="ml.g5.xlarge", instance_count=1)
 
 
 def _sent(config):

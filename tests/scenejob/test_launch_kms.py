@@ -8,34 +8,22 @@ REAL: the SDK's FrameworkProcessor and ModelTrainer against moto's server on loo
 
 from __future__ import annotations
 
-import urllib.request
-
-import boto3
 import pytest
 
 from trainer.jobs.base import Hyperparameters
-from trainer.jobs.sagemaker_backend import SageMakerConfig, launch as launch_training, make_boto_session
+from trainer.jobs.sagemaker_backend import launch as launch_training, make_boto_session
 from trainer.scenejob.request import SceneJobRequest, launch
 
-from .conftest import write_scene
+from .conftest import scenes_on_a_fresh_server
 
-ROLE = "arn:aws:iam::123456789012:role/RoadsegSageMaker"
 BUCKET = "kms-bucket"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/0b5b1a2c-3d4e-4f50-9a8b-7c6d5e4f3a2b"
 
 
 @pytest.fixture
 def kms_config(s3_server, monkeypatch, tmp_path):
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)
-    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    path, _ = write_scene(tmp_path / "scene.tif", width=64, height=64)
-    s3.upload_file(str(path), BUCKET, "scenes/a.tif")
-    return SageMakerConfig(role_arn=ROLE, bucket=BUCKET, prefix="team", region="us-east-1",
-                           s3_endpoint_url=s3_server, endpoint_url=s3_server, sse="aws:kms", kms_key_id=KEY,
-                           use_spot=False)
+    return scenes_on_a_fresh_server(s3_server, monkeypatch, tmp_path, BUCKET, ("scenes/a.tif",), sse="aws:kms",
+                                    kms_key_id=KEY)
 
 
 def _recorded(config, operation):
