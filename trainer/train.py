@@ -153,6 +153,8 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     config.image_size, why = choose_crop(config.image_size, runtime.cuda)
     if runtime.is_main:   # the first line of the log: the crop decides how fast a CPU run learns
         log.info("training crop %d px (%s); device %s", config.image_size, why, runtime.device)
+        if config.cldice_weight:
+            log.info("loss: BCE + Dice + %g x soft clDice", config.cldice_weight)
     torch.manual_seed(config.seed)
     train_files, test_files = resolve_splits(config.data, config.train, config.test)
     model, mean, std, parent = _initial_model(config)
@@ -217,7 +219,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         train_started = time.perf_counter()
         train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step, clock=clock,
                                        lr_schedule=lr_schedule, timings=timings, frozen_bn=frozen_bn,
-                                       description=describe_epoch(config, epoch))
+                                       cldice_weight=config.cldice_weight, description=describe_epoch(config, epoch))
         last = is_last_epoch(config, clock, epoch, step, time.perf_counter() - train_started, runtime)
         if broadcast_flag(testing.due(clock.elapsed(), force=last), runtime):
             eval_started = time.perf_counter()

@@ -55,6 +55,7 @@ class TrainConfig:
     fine_tune_lr_scale: float = FINE_TUNE_LR_SCALE  # a fine-tune's peak LR is lr x this
     init_model: str | None = None
     device: str = "auto"
+    cldice_weight: float = 0.0      # soft clDice term of the loss (off: bench/RESULTS.md, "Connected predictions")
 
 
 def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -103,6 +104,8 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--init-model", default=None,
                    help="fine-tune from this model (folder, model.tar.gz or .pth; default: SM_CHANNEL_MODEL)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--cldice-weight", type=float, default=0.0,
+                   help="weight of the soft clDice loss term, which rewards connected centre lines (default 0: off)")
     return p
 
 
@@ -165,4 +168,4 @@ def config_from_namespace(args: argparse.Namespace) -> TrainConfig:
                        image_size=args.image_size, workers=args.workers, seed=args.seed,
                        pretrained=args.pretrained, precise_bn_batches=args.precise_bn_batches,
                        freeze_bn=args.freeze_bn, fine_tune_lr_scale=args.fine_tune_lr_scale,
-                       init_model=init_model, device=args.device)
+                       init_model=init_model, device=args.device, cldice_weight=args.cldice_weight)

@@ -75,7 +75,8 @@ def _progress(loader, runtime: Runtime, description: str):
 def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int, total_steps: int = 0,
                 base_lr: float = 0.0, schedule: str = "cosine", warmup: int = 0, description: str = "train",
                 timings: dict | None = None, clock: TrainingClock | None = None,
-                lr_schedule: LrSchedule | None = None, frozen_bn: bool = False) -> tuple[float, int]:
+                lr_schedule: LrSchedule | None = None, frozen_bn: bool = False,
+                cldice_weight: float = 0.0) -> tuple[float, int]:
     """Returns (mean train loss over all processes, global step after the epoch).
 
     With a ``clock`` and ``lr_schedule`` the LR follows the clock's progress and a budget clock (time
@@ -102,7 +103,7 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
             group["lr"] = lr
         with autocast(runtime):
             logits = model(images)
-        loss = bce_dice_loss(logits, targets)
+        loss = bce_dice_loss(logits, targets, cldice_weight=cldice_weight)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()

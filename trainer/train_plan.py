@@ -46,7 +46,7 @@ def peak_lr(config: TrainConfig) -> float:
 def hyperparameters(config: TrainConfig, epochs_run: int) -> dict:
     """The run's settings; a --minutes run records the epochs it had time for."""
     keep = ("epochs", "minutes", "steps", "batch_size", "lr", "weight_decay", "schedule", "warmup", "backbone",
-            "image_size", "seed", "pretrained", "init_model")
+            "image_size", "seed", "pretrained", "init_model", "cldice_weight")
     values = {k: getattr(config, k) for k in keep}
     values["freeze_bn"], values["peak_lr"] = freezes_bn(config), peak_lr(config)
     if config.minutes is not None or config.steps is not None:
