@@ -8,9 +8,10 @@ the mask as a graph (trainer.roadgraph) and report, in reading order:
 - ``short_fragment``: a piece of road, not touching the tile edge, shorter than a set length;
 - ``dangling_end``: any other road end away from the tile edge.
 
-Ends at the tile edge are roads leaving the tile and are never issues. Specks of the prediction in
-the mask (a weak model's speckle, copied in with "Use prediction") are not marked: a piece smaller
-than ``speck_px`` that lies mostly on predicted road is left out of the check and only counted.
+Ends at the tile edge (within the margin or the road's own width of it) are roads leaving the tile
+and are never issues. Specks of the prediction in the mask (a weak model's speckle, copied in with
+"Use prediction") are not marked: a piece smaller than ``speck_px`` that lies mostly on predicted road
+is left out of the check and only counted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .qa_tile_edge import leaves_tile
 
 KINDS = ("gap", "prediction_continues", "short_fragment", "dangling_end",
          "self_intersection", "spike", "short_piece")   # the last three: road review's checks of an accepted road
@@ -118,8 +121,8 @@ def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
         r, c = np.mean([graph.nodes[n]["o"] for n in component], axis=0)
         issues.append(Issue("short_fragment", c + 0.5, r + 0.5, f"fragment of {length:.0f} px"))
 
-    ends = [n for n, d in graph.nodes(data=True)
-            if graph.degree(n) == 1 and n not in fragment_nodes and not near_edge(*d["o"])]
+    ends = [n for n in graph.nodes if graph.degree(n) == 1 and n not in fragment_nodes
+            and not leaves_tile(mask, graph, n, settings.margin)]
     ends.sort(key=lambda n: tuple(graph.nodes[n]["o"]))   # by place, not node id: ties pair the same way always
     paired = _pair_gaps(graph, ends, settings.gap_px, issues)
     if labels is None and len(paired) < len(ends):

@@ -75,6 +75,27 @@ def test_a_short_piece_in_the_middle_is_a_fragment_but_one_at_the_edge_is_not():
     assert kinds(longer_than_set) == ["dangling_end"] * 3
 
 
+def wide_road(stop_before_edge: int, end=(199.5, 99.5)) -> np.ndarray:
+    """A 15-px road from a 5-px crossing road towards ``end`` (x, y) on the right edge, stopping
+    ``stop_before_edge`` px short of the edge."""
+    from roadseg_gui.core.mask_edit import MaskDocument
+
+    document = MaskDocument((200, 200))
+    document.road_line([(23.5, 0.5), (23.5, 199.5)], 5)
+    x, y = end
+    document.road_line([(23.5, 99.5), (x - stop_before_edge, y)], 15)
+    return document.mask.copy()
+
+
+@pytest.mark.parametrize("end", [(199.5, 99.5), (199.5, 160.5)])
+def test_a_wide_road_running_off_the_tile_edge_has_no_dangling_end(end):
+    # A 5-px line width sets the margin to 5 px; the 15-px road's skeleton stops ~7 px short of the edge.
+    settings = QASettings(road_width=5)
+    assert find_issues(wide_road(0, end), settings=settings) == []
+    stopped = find_issues(wide_road(40, end), settings=settings)    # it really stops 40 px before the edge
+    assert kinds(stopped) == ["dangling_end"] and 140 < stopped[0].x < 165
+
+
 def test_a_road_stopping_just_short_of_a_crossing_road_is_a_gap_to_that_road():
     mask = road() | road(rows=slice(0, 48), cols=slice(76, 83))   # stops 8 px above the road
     issues = find_issues(mask, settings=SETTINGS)

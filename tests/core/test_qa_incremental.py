@@ -62,6 +62,17 @@ def test_edits_that_join_or_split_pieces_match_the_full_check(edit):
     assert after != first
 
 
+def test_wide_roads_at_the_tile_edge_match_the_full_check():
+    settings = QASettings(road_width=5)
+    mask, checker = two_roads(), IncrementalQA()
+    mask[40:55, 100:160] = True          # a 15-px road off the right edge
+    assert checker.check(mask, None, settings) == check_mask(mask, None, settings)
+    mask[40:55, 120:160] = False         # now it stops 40 px short: a dangling end
+    after = checker.check(mask, None, settings)
+    assert after == check_mask(mask, None, settings)
+    assert "dangling_end" in [i.kind for i in after.issues]
+
+
 def test_a_stroke_rebuilds_only_the_piece_it_touched():
     mask, checker = two_roads(), IncrementalQA()
     checker.check(mask, None, SETTINGS)
