@@ -36,13 +36,35 @@ def graph_from_skeleton(mask: np.ndarray, skeleton: np.ndarray, *, transform=Non
                         min_spur_px: float | None = None, merge_px: float = 3.0, bridge: bool = False,
                         probability: np.ndarray | None = None) -> nx.MultiGraph:
     """``mask_to_graph`` for a mask whose skeleton is already at hand (the metrics need both)."""
+    graph, distance = _traced(mask, skeleton, min_spur_px, merge_px)
+    if bridge:
+        connected(graph, mask, distance, probability)
+    return _measured(graph, mask, distance, transform, crs)
+
+
+def raw_and_bridged(mask: np.ndarray, skeleton: np.ndarray, *, probability: np.ndarray | None = None,
+                    transform=None, crs=None, min_spur_px: float | None = None, merge_px: float = 3.0
+                    ) -> tuple[nx.MultiGraph, nx.MultiGraph]:
+    """A prediction's raw network and its post-processed one (``bridge=True``) from one trace, one
+    simplification and one distance transform: the metrics score both, and tracing is the dear part."""
+    import copy
+
+    raw, distance = _traced(mask, skeleton, min_spur_px, merge_px)
+    bridged = copy.deepcopy(raw)
+    connected(bridged, mask, distance, probability)
+    return (_measured(raw, mask, distance, transform, crs), _measured(bridged, mask, distance, transform, crs))
+
+
+def _traced(mask, skeleton, min_spur_px, merge_px):
     from scipy import ndimage
 
     graph = trace_graph(skeleton)
     distance = ndimage.distance_transform_edt(mask) if graph.number_of_edges() else None
     simplify(graph, distance, min_spur_px=min_spur_px, merge_px=merge_px)
-    if bridge:
-        connected(graph, mask, distance, probability)
+    return graph, distance
+
+
+def _measured(graph, mask, distance, transform, crs) -> nx.MultiGraph:
     measure(graph, distance, Georeference(transform, crs) if transform is not None else None)
     graph.graph.update(shape=mask.shape, transform=transform, crs=crs)
     return graph

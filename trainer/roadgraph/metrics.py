@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .apls import apls_between
-from .build import graph_from_skeleton
+from .build import graph_from_skeleton, raw_and_bridged
 from .skeleton import skeletonize_mask
 
 DEFAULT_WIDTH_PX = 5.0
@@ -43,14 +43,17 @@ def road_metrics(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None =
     pred, truth = _pair(pred, truth)
     pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
     truth_graph = graph_from_skeleton(truth, truth_skeleton, **graph_options)
-    pred_graph = graph_from_skeleton(pred, pred_skeleton, **graph_options)
+    delivered = None
+    if bridge:
+        pred_graph, delivered = raw_and_bridged(pred, pred_skeleton, probability=probability, **graph_options)
+    else:
+        pred_graph = graph_from_skeleton(pred, pred_skeleton, **graph_options)
     width = _median_width(truth_graph) or _median_width(pred_graph) or DEFAULT_WIDTH_PX
     spacing = max(10.0, 4.0 * width) if spacing is None else float(spacing)
     buffer = max(3.0, width) if buffer is None else float(buffer)
     result = apls_between(truth_graph, pred_graph, spacing=spacing, buffer=buffer)
     raw = result["apls"]
-    if bridge and pred_graph.number_of_nodes():
-        delivered = graph_from_skeleton(pred, pred_skeleton, bridge=True, probability=probability, **graph_options)
+    if delivered is not None and pred_graph.number_of_nodes():
         result = apls_between(truth_graph, delivered, spacing=spacing, buffer=buffer)
     result["apls_raw"] = raw
     result["cldice"] = _cldice(pred, truth, pred_skeleton, truth_skeleton)
