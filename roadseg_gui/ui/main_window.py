@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.road_qa.install(self)
         self.review = install_review(self)   # proposed roads: Review menu, Road review dock, Y/X/Tab
         self.throughput = install_throughput(self)   # active time and actions per tile; Stats dock
+        self.throughput.recorder.credit("review", self.review_actions.all(), [self.review_panel.accept_all])
         self.tile_review = install_tile_review(self)   # approve / return accepted tiles, notes; Review notes dock
         self._restore_geometry()
 

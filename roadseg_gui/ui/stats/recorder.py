@@ -4,8 +4,9 @@ An application event filter (the keys go to whichever widget has focus, and a ke
 action never reaches the canvas as a key press): any mouse or key input on a widget of the window is
 activity; a mouse press on the canvas (a click, or the start of a stroke), on a button or in the tile
 list, and a key press (its ShortcutOverride, sent once to the focus widget before any shortcut runs)
-are one action each, of the tool in hand. Written to the state DB on autosave's debounce, on tile
-switch, accept and quit.
+are one action each, of the tool in hand. Keys and buttons credited to a tool of their own (road
+review's Y, X, Shift+Y..., whatever tool is in hand) count for that tool. Written to the state DB on
+autosave's debounce, on tile switch, accept and quit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlite3
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QAbstractSpinBox, QApplication, QLineEdit, \
     QPlainTextEdit, QTextEdit, QWidget
 
@@ -45,6 +47,8 @@ class ThroughputRecorder(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)   # not restarted by later input: a flush at most ~1 s after it
         self._timer.timeout.connect(self.flush)
+        self._credited_actions: list[tuple[str, object]] = []   # (tool, QAction) whose keys count for that tool
+        self._credited_widgets: dict = {}                       # a button -> the tool its clicks count for
         QApplication.instance().installEventFilter(self)   # Qt drops a deleted filter by itself
 
     def annotator(self) -> str:
@@ -79,6 +83,11 @@ class ThroughputRecorder(QObject):
             log.warning("Could not measure the road of %s for the stats: %s", stem, outcome.sentence())
         self.recorded.emit()
 
+    def credit(self, tool: str, actions=(), widgets=()) -> None:
+        """Count the keys of ``actions`` and the clicks on ``widgets`` as actions of ``tool``."""
+        self._credited_actions += [(tool, action) for action in actions]
+        self._credited_widgets.update((widget, tool) for widget in widgets)
+
     # ---- input ------------------------------------------------------------
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         kind = event.type()
@@ -86,9 +95,9 @@ class ThroughputRecorder(QObject):
             return False
         now = self.clock()
         if kind == QEvent.MouseButtonPress and self._acting_press(watched):
-            self.activity.action(self._tool(), now)
+            self.activity.action(self._credited_widgets.get(watched) or self._tool(), now)
         elif kind == QEvent.ShortcutOverride and self._new_key(watched, event):
-            self.activity.action(self._tool(), now)
+            self.activity.action(self._key_tool(watched, event), now)
         else:
             self.activity.input(now)
         if not self._timer.isActive() and self.activity.has_pending():
@@ -111,6 +120,21 @@ class ThroughputRecorder(QObject):
 
     def _tool(self) -> str:
         return getattr(self.canvas.tool, "name", "none")
+
+    def _key_tool(self, watched, event) -> str:
+        """The tool a credited action bound to this key counts for (where the key reaches it), else the
+        tool in hand."""
+        pressed = [QKeySequence(event.keyCombination())]
+        if event.key() == Qt.Key_Backtab:      # what X11 sends for Shift+Tab
+            pressed.append(QKeySequence(Qt.ShiftModifier | Qt.Key_Tab))
+        for tool, action in self._credited_actions:
+            if not action.isEnabled() or (action.shortcutContext() == Qt.WidgetShortcut
+                                          and watched not in action.associatedObjects()):
+                continue
+            if any(shortcut.matches(key) == QKeySequence.ExactMatch
+                   for shortcut in action.shortcuts() for key in pressed):
+                return tool
+        return self._tool()
 
     # ---- writing ------------------------------------------------------------
     def flush(self) -> None:
