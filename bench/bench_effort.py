@@ -7,7 +7,10 @@ core operations, and counts a click, a key or an eraser stroke as 1 action:
 - draw: from an empty mask, every truth road drawn with the road line (no model: straight segments),
   clicks at its ends and one every 150 px; then QA's gaps joined with the connect tool;
 - fix (today's app): the prediction is the starting mask; each false piece erased (one stroke, plus one
-  per 150 px), missing roads drawn with the snapping road line, gaps connected;
+  per 150 px), missing roads drawn with the snapping road line, or taken from the prediction (the road
+  line's Ctrl+click, plus a drag of the threshold slider when it shows at another level, plus the eraser
+  strokes for what it brings in) where that costs fewer actions and the taken road runs end to end; gaps
+  connected;
 - review (issue 20): from an empty mask, the prediction's roads proposed; bulk accept above a confidence
   where 90 % of what it takes is true, Y on each true road and X on each false one shown before the last
   true one, then missing roads drawn and gaps connected.

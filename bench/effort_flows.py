@@ -17,6 +17,7 @@ from roadseg_gui.core.mask_edit import MaskDocument, threshold
 from roadseg_gui.core.review.accept import accept_candidate, accept_many
 from roadseg_gui.core.review.candidates import CandidateList, ReviewSettings
 from roadseg_gui.core.review.network import predicted_network
+from roadseg_gui.core.road_pick import predicted_road_at
 from roadseg_gui.core.snapping import SnapCost, snapped_polyline
 from trainer.roadgraph.metrics import road_metrics
 
@@ -85,17 +86,89 @@ def clicks_along(pts: np.ndarray) -> list[tuple[float, float]]:
     return [(pts[i, 1] + 0.5, pts[i, 0] + 0.5) for i in index]
 
 
-def draw_missing(session: Session, cost: SnapCost | None, covered: float = 0.7) -> None:
-    """Draw every truth road the mask does not yet cover with the road line (snapping when ``cost``)."""
+def draw_missing(session: Session, cost: SnapCost | None, covered: float = 0.7,
+                 taker: RoadTaker | None = None) -> None:
+    """Draw every truth road the mask does not yet cover with the road line (snapping when ``cost``),
+    or take the predicted road there where ``taker`` finds that cheaper."""
     for pts in session.tile.edges:
         if session.done():
             return
         if session.document.mask[pts[:, 0], pts[:, 1]].mean() >= covered:
             continue
         clicks = clicks_along(pts)
+        if taker is not None and taker.take(session, pts, covered, fewer_than=len(clicks)):
+            if session.done():
+                return
+            continue
         session.document.road_line(snapped_polyline(cost, clicks, road_width=session.tile.width), session.tile.width)
         if session.spend(len(clicks)):
             return
+
+
+class RoadTaker:
+    """The road line's Ctrl+click, "take the connected predicted road under the click" (core.road_pick,
+    as ui.road_assist), at the threshold slider's level. Taking a road costs the click, a drag of the
+    slider when the road shows only at another level, and an eraser stroke per false piece it brings in.
+    """
+
+    LEVEL_STEP = 0.1
+
+    def __init__(self, tile: Tile, allowed: np.ndarray):
+        self.tile, self.allowed = tile, allowed
+        self.level = tile.threshold              # where the slider is
+        self.levels = [level for level in (round(tile.threshold - k * self.LEVEL_STEP, 2) for k in range(10))
+                       if level >= 0.05]
+        self._predicted: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def predicted(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """(the prediction at ``level``, its 8-connected pieces' labels)."""
+        if level not in self._predicted:
+            from scipy import ndimage
+
+            predicted = threshold(self.tile.probability, level)
+            self._predicted[level] = predicted, ndimage.label(predicted, structure=np.ones((3, 3)))[0]
+        return self._predicted[level]
+
+    def take(self, session: Session, pts: np.ndarray, covered: float, fewer_than: int) -> bool:
+        """Take the predicted road over the truth line ``pts`` if that covers it for fewer than
+        ``fewer_than`` actions (the cheapest level and piece); True when taken."""
+        mask = np.array(session.document.mask)
+        best = None
+        for level in self.levels:
+            predicted, labels = self.predicted(level)
+            under = labels[pts[:, 0], pts[:, 1]]
+            for piece in np.unique(under[under > 0]):
+                r, c = pts[np.argmax(under == piece)]
+                road = predicted_road_at(predicted, (c + 0.5, r + 0.5))
+                if road is None or (mask | (road & self.allowed))[pts[:, 0], pts[:, 1]].mean() < covered:
+                    continue
+                brought_in = list(false_pieces(road & ~mask & ~self.allowed, self.tile.width))
+                cost = 1 + (level != self.level) + sum(strokes for *_piece, strokes in brought_in)
+                if cost >= fewer_than or (best is not None and cost >= best[0]):
+                    continue
+                taken = mask | road
+                for box, piece, _strokes in brought_in:       # the eraser strokes after the take
+                    taken[box] &= ~piece
+                if _joins_end_to_end(taken, pts):
+                    best = (cost, level, taken)
+        if best is None:
+            return False
+        cost, self.level, taken = best
+        session.document.replace(taken)
+        session.spend(cost)
+        return True
+
+
+def _joins_end_to_end(mask: np.ndarray, pts: np.ndarray) -> bool:
+    """Does road run from one end of the line ``pts`` to the other? The road line joins what it draws to
+    the roads at its ends; a predicted piece with a break or stopping short of them does not, and a
+    taken road that needs connecting afterwards is no cheaper than drawing it."""
+    from skimage.segmentation import flood
+
+    (r0, c0), (r1, c1) = pts[0], pts[-1]
+    if not (mask[r0, c0] and mask[r1, c1]):
+        return False
+    return bool(flood(mask, (int(r0), int(c0)), connectivity=2)[r1, c1])
 
 
 def connect_gaps(session: Session) -> None:
@@ -116,24 +189,29 @@ def near_truth(tile: Tile) -> np.ndarray:
     return ndimage.distance_transform_edt(~tile.truth) <= tile.width
 
 
-def erase_false(session: Session, allowed: np.ndarray) -> None:
-    """One eraser stroke per false piece (plus one per 150 px of it): road pixels away from any truth road."""
+def false_pieces(false: np.ndarray, width: float):
+    """(box, piece within the box, eraser strokes) of each piece of ``false`` an annotator would erase:
+    one stroke, plus one per 150 px of its extent; specks under ``width`` px nobody sees at the tile's zoom."""
     from scipy import ndimage
 
-    false = np.array(session.document.mask) & ~allowed
-    labels, count = ndimage.label(false, structure=np.ones((3, 3)))
-    pieces = ndimage.find_objects(labels)
-    for index, box in enumerate(pieces, start=1):
-        if session.done():
-            return
+    labels, _count = ndimage.label(false, structure=np.ones((3, 3)))
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
         piece = labels[box] == index
-        if piece.sum() < session.tile.width:          # a speck nobody sees at the tile's zoom
+        if piece.sum() < width:
             continue
         extent = math.hypot(box[0].stop - box[0].start, box[1].stop - box[1].start)
+        yield box, piece, 1 + int(extent // CLICK_EVERY_PX)
+
+
+def erase_false(session: Session, allowed: np.ndarray) -> None:
+    """Erase each false piece: road pixels away from any truth road."""
+    for box, piece, strokes in false_pieces(np.array(session.document.mask) & ~allowed, session.tile.width):
+        if session.done():
+            return
         mask = np.array(session.document.mask)
         mask[box] &= ~piece
         session.document.replace(mask)
-        if session.spend(1 + int(extent // CLICK_EVERY_PX)):
+        if session.spend(strokes):
             return
 
 
@@ -146,8 +224,9 @@ def draw_flow(tile: Tile, budget: int) -> Result:
 
 def fix_flow(tile: Tile, budget: int) -> Result:
     session = Session(tile, threshold(tile.probability, tile.threshold), budget)
-    erase_false(session, near_truth(tile))
-    draw_missing(session, SnapCost(tile.probability, tile.width))
+    allowed = near_truth(tile)
+    erase_false(session, allowed)
+    draw_missing(session, SnapCost(tile.probability, tile.width), taker=RoadTaker(tile, allowed))
     connect_gaps(session)
     return session.result()
 
