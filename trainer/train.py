@@ -41,13 +41,15 @@ from .errors import DataError, RoadsegError
 from .failure_reason import write_failure_reason
 from .metrics import rounded
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_model, check_backbone
+from .orientation import OrientationTerm
 from .train_args import TrainConfig, build_parser, choose_crop, config_from_args, config_from_namespace  # noqa: F401
 from .train_checkpoint import default_checkpoint_dir, load_checkpoint, save_checkpoint
 from .train_best import keep_best, start_best
 from .train_dist import Runtime, barrier, broadcast_flag, is_model_writer, setup_runtime, shutdown
 from .train_lines import EPOCH_KEYS, _epoch_line, _fmt  # noqa: F401 - EPOCH_KEYS, _epoch_line: their old home
 from .train_loop import make_scaler, recalibrate_batchnorm, run_test_pass, train_epoch
-from .train_plan import describe_epoch, freezes_bn, hyperparameters, is_last_epoch, peak_lr, run_is_over
+from .train_plan import (describe_epoch, freezes_bn, hyperparameters, is_last_epoch, loss_description, peak_lr,
+                         run_is_over)
 from .train_schedule import LrSchedule, Throttle, TrainingClock
 
 log = logging.getLogger("trainer.train")
@@ -153,8 +155,8 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     config.image_size, why = choose_crop(config.image_size, runtime.cuda)
     if runtime.is_main:   # the first line of the log: the crop decides how fast a CPU run learns
         log.info("training crop %d px (%s); device %s", config.image_size, why, runtime.device)
-        if config.cldice_weight:
-            log.info("loss: BCE + Dice + %g x soft clDice", config.cldice_weight)
+        if loss_description(config):
+            log.info("loss: %s", loss_description(config))
     torch.manual_seed(config.seed)
     train_files, test_files = resolve_splits(config.data, config.train, config.test)
     model, mean, std, parent = _initial_model(config)
@@ -181,7 +183,9 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
     if config.init_model and runtime.is_main:
         log.info("fine-tuning: peak lr %g (--lr %g x --fine-tune-lr-scale %g); BatchNorm statistics %s", top_lr,
                  config.lr, config.fine_tune_lr_scale, "kept" if freezes_bn(config) else "re-estimated")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=top_lr, weight_decay=config.weight_decay)
+    orientation = OrientationTerm(model, config.orientation_weight, distributed=runtime.distributed)
+    optimizer = torch.optim.AdamW([*model.parameters(), *orientation.parameters()], lr=top_lr,
+                                  weight_decay=config.weight_decay)
     scaler = make_scaler(runtime)
     history, first_epoch, step, spent, budget_done = [], 1, 0, 0.0, False
     unreadable_tests: dict = {}  # name -> reason, each reported once however many epochs meet it
@@ -219,7 +223,8 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
         train_started = time.perf_counter()
         train_loss, step = train_epoch(net, train_loader, optimizer, scaler, runtime, step=step, clock=clock,
                                        lr_schedule=lr_schedule, timings=timings, frozen_bn=frozen_bn,
-                                       cldice_weight=config.cldice_weight, description=describe_epoch(config, epoch))
+                                       cldice_weight=config.cldice_weight, orientation=orientation,
+                                       description=describe_epoch(config, epoch))
         last = is_last_epoch(config, clock, epoch, step, time.perf_counter() - train_started, runtime)
         if broadcast_flag(testing.due(clock.elapsed(), force=last), runtime):
             eval_started = time.perf_counter()
@@ -252,6 +257,7 @@ def _fit(config: TrainConfig, runtime: Runtime, on_epoch) -> dict:
             on_epoch(record)
         if last:
             break
+    orientation.detach()
     if final is None:  # resumed after the last epoch had already finished
         _, final = run_test_pass(model, test_loader, runtime, mean, std, unreadable_tests, apls=True)
     epochs_run = history[-1]["epoch"] if history else 0

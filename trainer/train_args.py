@@ -56,6 +56,7 @@ class TrainConfig:
     init_model: str | None = None
     device: str = "auto"
     cldice_weight: float = 0.0      # soft clDice term of the loss (off: bench/RESULTS.md, "Connected predictions")
+    orientation_weight: float = 0.0  # auxiliary orientation head's loss (trainer.orientation; off by default)
 
 
 def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -106,6 +107,9 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--cldice-weight", type=float, default=0.0,
                    help="weight of the soft clDice loss term, which rewards connected centre lines (default 0: off)")
+    p.add_argument("--orientation-weight", type=float, default=0.0,
+                   help="weight of an auxiliary loss that teaches the network each road's direction (a training-"
+                        "only head, not saved with the model; default 0: off)")
     return p
 
 
@@ -168,4 +172,5 @@ def config_from_namespace(args: argparse.Namespace) -> TrainConfig:
                        image_size=args.image_size, workers=args.workers, seed=args.seed,
                        pretrained=args.pretrained, precise_bn_batches=args.precise_bn_batches,
                        freeze_bn=args.freeze_bn, fine_tune_lr_scale=args.fine_tune_lr_scale,
-                       init_model=init_model, device=args.device, cldice_weight=args.cldice_weight)
+                       init_model=init_model, device=args.device, cldice_weight=args.cldice_weight,
+                       orientation_weight=args.orientation_weight)

@@ -76,12 +76,13 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
                 base_lr: float = 0.0, schedule: str = "cosine", warmup: int = 0, description: str = "train",
                 timings: dict | None = None, clock: TrainingClock | None = None,
                 lr_schedule: LrSchedule | None = None, frozen_bn: bool = False,
-                cldice_weight: float = 0.0) -> tuple[float, int]:
+                cldice_weight: float = 0.0, orientation=None) -> tuple[float, int]:
     """Returns (mean train loss over all processes, global step after the epoch).
 
     With a ``clock`` and ``lr_schedule`` the LR follows the clock's progress and a budget clock (time
     or steps) ends the epoch once it is spent; without them, ``lr_at`` over ``total_steps``.
-    ``frozen_bn`` keeps BatchNorm layers in eval mode: they normalise with the statistics they have."""
+    ``frozen_bn`` keeps BatchNorm layers in eval mode: they normalise with the statistics they have.
+    ``orientation`` (an ``OrientationTerm``) adds its auxiliary loss to each step's."""
     train_mode(model, frozen_bn)
     loss_sum, samples = 0.0, 0
     data_seconds, step_seconds = 0.0, 0.0
@@ -104,6 +105,8 @@ def train_epoch(model, loader, optimizer, scaler, runtime: Runtime, *, step: int
         with autocast(runtime):
             logits = model(images)
         loss = bce_dice_loss(logits, targets, cldice_weight=cldice_weight)
+        if orientation is not None:
+            loss = loss + orientation.loss(targets)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()

@@ -43,10 +43,17 @@ def peak_lr(config: TrainConfig) -> float:
     return config.lr * config.fine_tune_lr_scale if config.init_model else config.lr
 
 
+def loss_description(config: TrainConfig) -> str | None:
+    """The loss when it is not the recipe's BCE + Dice (for the log)."""
+    extra = [f"{weight:g} x {name}" for weight, name in ((config.cldice_weight, "soft clDice"),
+                                                         (config.orientation_weight, "orientation")) if weight]
+    return " + ".join(["BCE + Dice", *extra]) if extra else None
+
+
 def hyperparameters(config: TrainConfig, epochs_run: int) -> dict:
     """The run's settings; a --minutes run records the epochs it had time for."""
     keep = ("epochs", "minutes", "steps", "batch_size", "lr", "weight_decay", "schedule", "warmup", "backbone",
-            "image_size", "seed", "pretrained", "init_model", "cldice_weight")
+            "image_size", "seed", "pretrained", "init_model", "cldice_weight", "orientation_weight")
     values = {k: getattr(config, k) for k in keep}
     values["freeze_bn"], values["peak_lr"] = freezes_bn(config), peak_lr(config)
     if config.minutes is not None or config.steps is not None:
