@@ -36,16 +36,17 @@ def evaluation_directory(data_dir: str | os.PathLike) -> Path:
 
 def evaluate(model: str | os.PathLike | LoadedModel, data_dir: str | os.PathLike, device: str = "cpu",
              engine: str = "torch", tile: int = 512, overlap: int = 64, skipped: list | None = None,
-             connectivity: bool = False) -> dict:
+             connectivity: bool = False, tta: bool = False) -> dict:
     """Metrics of ``model`` on the test split of ``data_dir``; unusable pairs are reported and skipped
     (appended to ``skipped`` as (name, reason) when given). ``connectivity`` adds ``apls``, ``apls_raw``
-    and ``cldice`` (off by default: the keys training writes are the pixel metrics)."""
+    and ``cldice`` (off by default: the keys training writes are the pixel metrics); ``tta`` averages
+    the probability over flips of each window before the threshold (``Predictor``)."""
     from .predict import Predictor
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     directory = evaluation_directory(data_dir)
     files = list_pairs(directory, directory.name)
-    predictor = Predictor(loaded, device=device, tile=tile, overlap=overlap, engine=engine)
+    predictor = Predictor(loaded, device=device, tile=tile, overlap=overlap, engine=engine, tta=tta)
     confusion, roads = Confusion(), (ConnectivityTotals() if connectivity else None)
     problems = list(files.skipped)
     for pair in files.pairs:

@@ -26,6 +26,7 @@ import numpy as np
 
 from .devices import DeviceChoice, DeviceError, select_device
 from .errors import BadInputError, RoadsegError
+from .flips import FlipAveraging
 from .imageio import read_image, to_rgb8
 from .tiling import Cancelled, CancelFn, plan_tiles, predict_tiled
 from .uncertainty import uncertainty
@@ -58,12 +59,13 @@ class Predictor:
 
     def __init__(self, model, device: str = "auto", tile: int = 512, overlap: int = 64,
                  batch_size: int | None = None, engine: str = "auto", threshold: float | None = None,
-                 threads: int | None = None, calibration: list | None = None):
-        """``calibration``: image paths to quantize on when ``engine="onnx-int8"`` finds no cached export."""
+                 threads: int | None = None, calibration: list | None = None, tta: bool = False):
+        """``calibration``: image paths to quantize on when ``engine="onnx-int8"`` finds no cached export;
+        ``tta``: average each window's probability over its flips (``trainer.flips``, 4x the work)."""
         from .artifact import LoadedModel, load_model
 
         self._args = dict(model=model, device=device, tile=tile, overlap=overlap, batch_size=batch_size,
-                          engine=engine, threshold=threshold, threads=threads, calibration=calibration)
+                          engine=engine, threshold=threshold, threads=threads, calibration=calibration, tta=tta)
         self.calibration = list(calibration or [])
         if engine not in ENGINES:
             raise BadInputError(f"unknown engine '{engine}'", f"Use one of {', '.join(ENGINES)}.")
@@ -86,6 +88,8 @@ class Predictor:
         self.device = self.choice.device
         self.batch_size = int(batch_size or default_batch_size(self.choice.kind, self.tile))
         self.engine = self._build_engine(loaded, engine, threads)
+        if tta:
+            self.engine = FlipAveraging(self.engine)
         self.engine_name = self.engine.name
         self.device_description = self.choice.description
 

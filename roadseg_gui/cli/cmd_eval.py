@@ -30,6 +30,9 @@ def register(subparsers) -> None:
     parser.add_argument("--engine", default="torch", choices=("torch", "onnx", "auto"),
                         help="inference engine (default torch)")
     parser.add_argument("--tile", type=int, default=512, help="window size for large images (default 512)")
+    parser.add_argument("--tta", action="store_true",
+                        help="with --model: average each window's road probability over its left-right and up-down "
+                             "flips before the threshold (test-time flips: 4x the prediction time)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="with --predictions: road cut for probability masks, as a fraction of their range "
                              "(default 0.5: 0.5 for floats 0..1, 128 for 8 bits); 0/1 and 0/255 masks need none")
@@ -49,7 +52,7 @@ def run(args) -> int:
                                        bridge=args.bridge)
     else:
         metrics = evaluate(args.model, args.data, device=args.device, engine=args.engine, tile=args.tile,
-                           skipped=skipped, connectivity=True)
+                           skipped=skipped, connectivity=True, tta=args.tta)
     print(json.dumps(rounded(metrics, 6)), flush=True)
     if skipped:  # each was reported by name with its reason as it was found
         print(f"error: {len(skipped)} pair(s) could not be used and were left out of the metrics",
