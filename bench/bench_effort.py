@@ -15,8 +15,9 @@ core operations, and counts a click, a key or an eraser stroke as 1 action:
   where 90 % of what it takes is true, Y on each true road and X on each false one shown before the last
   true one, then missing roads drawn and gaps connected.
 Each flow stops at APLS >= 0.9 and IoU >= 0.85, or after --budget actions. DIR holds test/images and
-test/masks; --quick runs the demo's labeled tiles with the shipped starter model. Lengths are in metres
-on georeferenced images, else --pixel-m (SpaceNet's 0.3 m) per pixel.
+test/masks (or images/ and masks/, split as bench_budget.py does); --quick runs the demo's labeled
+tiles with the shipped starter model. Lengths are in metres on georeferenced images, else --pixel-m
+(SpaceNet's 0.3 m) per pixel.
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ DEMO = ROOT / "resources" / "demo"
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 
 
-def labeled_pairs(data: Path, quick: bool):
+def labeled_pairs(data: Path, quick: bool, train_count: int):
+    if not (data / "test").is_dir() and (data / "images").is_dir():
+        from recipe_study import split_folder   # bench_budget.py's split: the tiles its model never saw
+
+        for pair in split_folder(data, train_count)[1]:
+            yield f"test/{pair.image.stem}", pair.image, pair.mask
+        return
     splits = ("train", "test") if quick else ("test",)
     for split in splits:
         for mask_path in sorted((data / split / "masks").glob("*.png")):
@@ -83,7 +90,10 @@ def make_tile(name: str, image: Path, mask_path: Path, predictor) -> tuple[Tile,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="a folder with test/images and test/masks")
+    parser.add_argument("--data", type=Path, help="a folder with test/images and test/masks, or images/ and masks/ "
+                                                  "split as bench_budget.py splits them (--train-count)")
+    parser.add_argument("--train-count", type=int, default=14, help="tiles of an images/ + masks/ folder kept for "
+                                                                     "training; the rest are the test split")
     parser.add_argument("--model", help="the model to predict with (default with --quick: the starter model)")
     parser.add_argument("--quick", action="store_true", help="the demo's labeled tiles and the starter model")
     parser.add_argument("--budget", type=int, default=200, help="actions per tile and flow at most")
@@ -101,7 +111,7 @@ def main() -> None:
     totals = {flow: [0, 0.0, 0.0] for flow in ("draw", "fix", "review")}   # actions, apls, iou
     km, tiles, started = 0.0, 0, time.monotonic()
     print("tile km draw_actions fix_actions review_actions draw_apls fix_apls review_apls draw_iou fix_iou review_iou")
-    for name, image, mask_path in labeled_pairs(data, args.quick):
+    for name, image, mask_path in labeled_pairs(data, args.quick, args.train_count):
         tile, length_px = make_tile(name, image, mask_path, predictor)
         if not tile.truth.any():
             continue

@@ -78,6 +78,15 @@ def test_a_spur_shorter_than_a_width_is_pruned_and_a_side_road_is_kept():
     assert _degrees(mask_to_graph(mask, bridge=True)) == [1, 1, 1, 3]
 
 
+def test_a_short_road_leaving_the_tile_is_not_a_spur():
+    mask = np.zeros((64, 128), bool)
+    mask[8:15, 5:123] = True               # a 7-px road 8 px below the tile's top edge
+    mask[0:8, 60:63] = True                # a side road leaving the tile there: a route out, not a stub
+    assert _degrees(mask_to_graph(mask)) == [1, 1, 1, 3]
+    graph = mask_to_graph(mask, bridge=True)
+    assert _degrees(graph) == [1, 1, 1, 3] and graph.graph["connect"]["spurs_pruned"] == 0
+
+
 def test_isolated_fragments_shorter_than_a_few_widths_are_dropped():
     mask = np.zeros((100, 128), bool)
     mask[20:25, 5:123] = True
@@ -93,7 +102,7 @@ def _route_length(graph, a, b) -> float:
     return nx.shortest_path_length(graph, nearest(a), nearest(b), weight="length")
 
 
-def test_ends_that_face_each_other_are_preferred_over_a_road_as_near(monkeypatch):
+def test_ends_that_face_each_other_are_preferred_over_a_road_as_near():
     mask = np.zeros((100, 128), bool)
     mask[40:47, 5:60] = True               # road A heads right ...
     mask[40:47, 72:123] = True             # ... at road B's end, 12 px on, facing it
@@ -102,8 +111,9 @@ def test_ends_that_face_each_other_are_preferred_over_a_road_as_near(monkeypatch
     graph = mask_to_graph(mask, bridge=True, probability=probability)
     assert _route_length(graph, (43, 7), (43, 120)) < 120    # A -> B straight across
     from trainer.roadgraph import bridge, connect
+    from trainer.roadgraph.build import raw_and_bridged
+    from trainer.roadgraph.skeleton import skeletonize_mask
     rules = connect.ConnectRules(bridge=bridge.BridgeRules(facing_bonus=1.0))
-    monkeypatch.setattr(connect.connect_network, "__defaults__", (rules,))
-    graph = mask_to_graph(mask, bridge=True, probability=probability)
+    _, graph = raw_and_bridged(mask, skeletonize_mask(mask), probability=probability, rules=rules)
     assert _route_length(graph, (43, 7), (43, 120)) > 125    # without the preference A turns onto C
 

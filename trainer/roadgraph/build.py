@@ -43,15 +43,16 @@ def graph_from_skeleton(mask: np.ndarray, skeleton: np.ndarray, *, transform=Non
 
 
 def raw_and_bridged(mask: np.ndarray, skeleton: np.ndarray, *, probability: np.ndarray | None = None,
-                    transform=None, crs=None, min_spur_px: float | None = None, merge_px: float = 3.0
-                    ) -> tuple[nx.MultiGraph, nx.MultiGraph]:
+                    transform=None, crs=None, min_spur_px: float | None = None, merge_px: float = 3.0,
+                    rules=None, open_border: bool = False) -> tuple[nx.MultiGraph, nx.MultiGraph]:
     """A prediction's raw network and its post-processed one (``bridge=True``) from one trace, one
-    simplification and one distance transform: the metrics score both, and tracing is the dear part."""
+    simplification and one distance transform: the metrics score both, and tracing is the dear part.
+    ``rules`` (``connect.ConnectRules``) and ``open_border`` go to ``connect_network``."""
     import copy
 
     raw, distance = _traced(mask, skeleton, min_spur_px, merge_px)
     bridged = copy.deepcopy(raw)
-    connected(bridged, mask, distance, probability)
+    connected(bridged, mask, distance, probability, rules=rules, open_border=open_border)
     return (_measured(raw, mask, distance, transform, crs), _measured(bridged, mask, distance, transform, crs))
 
 
@@ -71,13 +72,14 @@ def _measured(graph, mask, distance, transform, crs) -> nx.MultiGraph:
 
 
 def connected(graph: nx.MultiGraph, mask: np.ndarray, distance: np.ndarray | None,
-              probability: np.ndarray | None = None) -> nx.MultiGraph:
+              probability: np.ndarray | None = None, *, rules=None, open_border: bool = False) -> nx.MultiGraph:
     """``graph`` (traced and simplified, in pixels) post-processed in place by ``connect``."""
-    from .connect import connect_network
+    from .connect import ConnectRules, connect_network
 
     if probability is not None and np.shape(probability)[:2] != mask.shape:
         raise ValueError(f"probability {np.shape(probability)} and mask {mask.shape} must be one H x W size")
-    graph.graph["connect"] = connect_network(graph, mask if probability is None else probability, distance)
+    graph.graph["connect"] = connect_network(graph, mask if probability is None else probability, distance,
+                                             rules or ConnectRules(), open_border=open_border)
     return graph
 
 

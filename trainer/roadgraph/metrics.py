@@ -34,18 +34,20 @@ def apls_score(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None = N
 
 def road_metrics(pred: np.ndarray, truth: np.ndarray, *, spacing: float | None = None,
                  buffer: float | None = None, bridge: bool = False, probability: np.ndarray | None = None,
-                 **graph_options) -> dict:
+                 connect_rules=None, open_border: bool = False, **graph_options) -> dict:
     """``apls`` and ``cldice`` from one skeletonisation of each mask (plus both APLS directions).
 
     ``bridge``: ``pred`` is a prediction: ``apls`` (and its directions) is then that of its
     post-processed network (gaps bridged over -log ``probability``, or over ``pred`` without one)
-    and ``apls_raw`` that of its raw skeleton; without, ``apls`` is the raw one and ``apls_raw`` its copy."""
+    and ``apls_raw`` that of its raw skeleton; without, ``apls`` is the raw one and ``apls_raw`` its copy.
+    ``connect_rules`` and ``open_border`` go to the post-processing (``connect.connect_network``)."""
     pred, truth = _pair(pred, truth)
     pred_skeleton, truth_skeleton = skeletonize_mask(pred), skeletonize_mask(truth)
     truth_graph = graph_from_skeleton(truth, truth_skeleton, **graph_options)
     delivered = None
     if bridge:
-        pred_graph, delivered = raw_and_bridged(pred, pred_skeleton, probability=probability, **graph_options)
+        pred_graph, delivered = raw_and_bridged(pred, pred_skeleton, probability=probability, rules=connect_rules,
+                                                  open_border=open_border, **graph_options)
     else:
         pred_graph = graph_from_skeleton(pred, pred_skeleton, **graph_options)
     width = _median_width(truth_graph) or _median_width(pred_graph) or DEFAULT_WIDTH_PX
