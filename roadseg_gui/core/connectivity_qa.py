@@ -81,11 +81,13 @@ def check_mask(mask: np.ndarray, predicted: np.ndarray | None = None,
     return QAResult(find_issues(mask, predicted, settings), specks)
 
 
-def drop_prediction_specks(mask: np.ndarray, predicted: np.ndarray | None, speck_px: float):
-    """(the mask without pieces under ``speck_px`` pixels lying mostly on predicted road, their count)."""
+def drop_prediction_specks(mask: np.ndarray, predicted: np.ndarray | None, speck_px: float,
+                           labels: tuple | None = None):
+    """(the mask without pieces under ``speck_px`` pixels lying mostly on predicted road, their count).
+    ``labels``: the mask's (8-connected labels, their count) when already at hand."""
     if predicted is None or predicted.shape != mask.shape or not mask.any():
         return mask, 0
-    labels, count = _labels_and_count(mask)
+    labels, count = _labels_and_count(mask) if labels is None else labels
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     on_prediction = np.bincount(labels.ravel(), weights=predicted.ravel().astype(float), minlength=count + 1)
     speck = (sizes < speck_px) & (on_prediction >= 0.5 * sizes)
@@ -112,10 +114,13 @@ def find_issues(mask: np.ndarray, predicted: np.ndarray | None = None,
     fragment_nodes: set = set()
     import networkx as nx
 
-    for component in nx.connected_components(graph):
-        sub = graph.subgraph(component)
-        length = sum(d.get("length", 0.0) for _u, _v, d in sub.edges(data=True))
-        if length >= settings.fragment_px or any(_touches(sub, n, near_edge) for n in component):
+    components = list(nx.connected_components(graph))
+    component_of = {n: i for i, component in enumerate(components) for n in component}
+    lengths = [0.0] * len(components)
+    for u, _v, d in graph.edges(data=True):    # one pass: a subgraph view per component is slow on a big one
+        lengths[component_of[u]] += d.get("length", 0.0)
+    for component, length in zip(components, lengths):
+        if length >= settings.fragment_px or any(_touches(graph, n, near_edge) for n in component):
             continue
         fragment_nodes |= component
         r, c = np.mean([graph.nodes[n]["o"] for n in component], axis=0)

@@ -1,15 +1,15 @@
 """Connectivity QA after an edit without redoing the whole tile.
 
-The heavy part of QA (skeleton, distance transform, tracing and pruning the graph) depends only on
-the pixels of one 8-connected piece of road: thinning and the distance to the road's edge look at
-3 x 3 neighbourhoods, and two pieces never share one. So each piece's graph is kept, keyed by its
-place and a hash of its pixels, and after a stroke only the pieces the stroke touched (joined,
-split, grown or new) are rebuilt, on a window around each; the rest of the graph is kept as it was.
-The cheap global parts (labelling the pieces, pairing ends across pieces) run on the whole mask, so
-the result is exactly ``connectivity_qa.check_mask``'s.
+The heavy part of QA (skeleton, tracing and cleaning the road graph) is kept between checks, and an
+edit redoes it only on a window round what changed: the skeleton is thinned again there
+(core.qa_skeleton), then traced and cleaned there and stitched to the graph kept outside
+(core.qa_graph_window); either falls back to the whole mask when the window cannot be trusted. The
+cheap global parts (pairing ends, the pieces of road) run on the whole graph and mask, so the
+result is exactly ``connectivity_qa.check_mask``'s.
 
 Whole results are cached too, keyed by a hash of the mask, the prediction and the settings, so a
-tile shown again with the same mask is not checked again and a stale result is never used.
+tile shown again with the same mask is not checked again and a stale result is never used; with a
+``store`` (core.qa_store) the latest result is kept with the tile's state and survives a relaunch.
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ from collections import OrderedDict
 import numpy as np
 
 from .connectivity_qa import QAResult, QASettings, drop_prediction_specks, find_issues, qa_graph
-from .qa_skeleton import update_skeleton
+from .qa_graph_window import named_graph, update_graph
+from .qa_labels import label_mask, update_labels
+from .qa_skeleton import skeleton_and_change
 
 RESULTS_KEPT = 8   # whole results per checker: undo/redo back to a recent mask is instant
+QA_VERSION = 1     # part of every result's key: a change to what QA reports invalidates stored results
 
 
 def digest(*arrays, extra: object = None) -> str:
@@ -40,94 +43,92 @@ def digest(*arrays, extra: object = None) -> str:
 
 
 class IncrementalQA:
-    """``check(mask, predicted, settings)`` = ``check_mask(...)``, reusing the graphs of unchanged pieces.
+    """``check(mask, predicted, settings)`` = ``check_mask(...)``, redoing the graph only round an edit.
 
+    ``store``: where results are kept with the tile's state (``load(key)``, ``save(key, result)``).
     Not thread-safe: one checker per tile, called from one thread at a time (the QA overlay's pool
     has a single thread)."""
 
-    def __init__(self):
-        self._pieces: dict[tuple, object] = {}        # (y0, x0, hash, road width) -> the piece's graph
+    def __init__(self, store=None):
+        self.store = store
         self._results: OrderedDict[str, QAResult] = OrderedDict()
         self._mask: np.ndarray | None = None          # the last mask computed (specks dropped)
-        self._skeleton: np.ndarray | None = None      # and its skeleton, updated on a window per edit
-        self.rebuilt = 0                               # pieces rebuilt by the last check (for tests and benches)
+        self._skeleton: np.ndarray | None = None      # its skeleton
+        self._graph = None                            # and its graph (qa_graph_window.named_graph)
+        self._raw: np.ndarray | None = None           # the last mask as given
+        self._labels: np.ndarray | None = None        # and its pieces (qa_labels)
+        self._label_count = 0
+        self._road_width: float | None = None         # the graph's spur length
+        self.rebuilt = 0          # graphs traced by the last check, whole or a window (tests, benches)
+        self.traced_px = 0        # and the pixels traced
+
+    def drop_state(self) -> None:
+        """Forget the kept mask, skeleton, labels and graph (memory), not the results."""
+        self._mask = self._skeleton = self._graph = self._raw = self._labels = None
 
     def cached(self, mask: np.ndarray, predicted: np.ndarray | None, settings: QASettings) -> QAResult | None:
         """The result for exactly this mask, prediction and settings, or None."""
-        return self._results.get(digest(mask, predicted, extra=settings))
+        return self._results.get(result_key(mask, predicted, settings))
 
     def check(self, mask: np.ndarray, predicted: np.ndarray | None = None,
               settings: QASettings = QASettings()) -> QAResult:
         mask = np.asarray(mask, bool)
         if predicted is not None and predicted.shape != mask.shape:
             predicted = None
-        key = digest(mask, predicted, extra=settings)
-        if key in self._results:
-            self._results.move_to_end(key)
-            self.rebuilt = 0
-            return self._results[key]
-        result = self._compute(mask, predicted, settings)
+        key = result_key(mask, predicted, settings)
+        self.rebuilt = self.traced_px = 0
+        result = self._results.get(key)
+        if result is None and self.store is not None:
+            result = self.store.load(key)
+        if result is None:
+            result = self._compute(mask, predicted, settings)
+            if self.store is not None:
+                self.store.save(key, result)
         self._results[key] = result
+        self._results.move_to_end(key)
         while len(self._results) > RESULTS_KEPT:
             self._results.popitem(last=False)
         return result
 
-    def _compute(self, mask: np.ndarray, predicted: np.ndarray | None, settings: QASettings) -> QAResult:
-        from scipy import ndimage
+    def _compute(self, raw: np.ndarray, predicted: np.ndarray | None, settings: QASettings) -> QAResult:
+        try:
+            labels, count = self._update_labels(raw)
+            mask, specks = drop_prediction_specks(raw, predicted, settings.speck_px, labels=(labels, count))
+            if not mask.any():
+                return QAResult([], specks)
+            self._update_graph(mask, settings.road_width)
+        except BaseException:
+            # half updated: the next check starts again from the whole mask
+            self._graph = self._labels = None
+            raise
+        if specks:
+            labels = np.where(mask, labels, 0)
+        return QAResult(find_issues(mask, predicted, settings, graph=self._graph, labels=labels), specks)
 
-        mask, specks = drop_prediction_specks(mask, predicted, settings.speck_px)
-        if not mask.any():
-            return QAResult([], specks)
-        labels, _count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    def _update_labels(self, raw: np.ndarray) -> tuple[np.ndarray, int]:
+        """The pieces of the mask as given (specks and all), relabelled round a painted stroke only."""
+        if self._labels is None or self._raw is None or self._raw.shape != raw.shape:
+            labels, count = label_mask(raw)
+        else:
+            labels, count = update_labels(self._labels, self._label_count, self._raw, raw)
+        self._raw, self._labels, self._label_count = raw.copy(), labels, count
+        return labels, count
+
+    def _update_graph(self, mask: np.ndarray, road_width: float) -> None:
+        skeleton, changed = skeleton_and_change(self._mask, self._skeleton, mask)
+        traced = None
+        if changed is not None and self._graph is not None and road_width == self._road_width:
+            if changed[0] == changed[1]:
+                traced = 0                           # the skeleton, so the graph, did not change
+            else:
+                traced = update_graph(self._graph, skeleton, changed, road_width)
+        if traced is None:
+            self._graph = named_graph(qa_graph(mask, road_width, skeleton=skeleton))
+            traced = mask.size
         # a copy: the caller may edit its array in place before the next check
-        self._skeleton, self._mask = update_skeleton(self._mask, self._skeleton, mask), mask.copy()
-        graph, self.rebuilt = self._graph(labels, self._skeleton, settings.road_width)
-        return QAResult(find_issues(mask, predicted, settings, graph=graph, labels=labels), specks)
-
-    def _graph(self, labels: np.ndarray, skeleton: np.ndarray, road_width: float):
-        """The whole mask's graph from its pieces' graphs (kept or rebuilt), and how many were rebuilt."""
-        import networkx as nx
-        from scipy import ndimage
-
-        graph, pieces, rebuilt = nx.MultiGraph(), {}, 0
-        h, w = labels.shape
-        for index, window in enumerate(ndimage.find_objects(labels), start=1):
-            if window is None:
-                continue
-            # one pixel of background round the piece (where the image allows): thinning and the
-            # distance to the road's edge see the same neighbourhood as on the whole tile
-            y0, x0 = max(0, window[0].start - 1), max(0, window[1].start - 1)
-            y1, x1 = min(h, window[0].stop + 1), min(w, window[1].stop + 1)
-            piece = labels[y0:y1, x0:x1] == index
-            key = (y0, x0, digest(piece), road_width)
-            part = self._pieces.get(key)
-            if part is None:
-                part = _piece_graph(piece, skeleton[y0:y1, x0:x1] & piece, y0, x0, road_width)
-                rebuilt += 1
-            pieces[key] = part
-            offset = graph.number_of_nodes()
-            graph.add_nodes_from((offset + n, d) for n, d in part.nodes(data=True))
-            graph.add_edges_from((offset + u, offset + v, d) for u, v, d in part.edges(data=True))
-        self._pieces = pieces            # pieces no longer in the mask are dropped
-        return graph, rebuilt
+        self._mask, self._skeleton, self._road_width = mask.copy(), skeleton, road_width
+        self.rebuilt, self.traced_px = int(traced > 0), traced
 
 
-def _piece_graph(piece: np.ndarray, skeleton: np.ndarray, y0: int, x0: int, road_width: float):
-    """One piece's graph (nodes 0..n-1), in the whole tile's pixel coordinates."""
-    import networkx as nx
-
-    local = qa_graph(piece, road_width, skeleton=skeleton)
-    shift = np.array([y0, x0])
-    part = nx.MultiGraph()
-    ids = {n: i for i, n in enumerate(local.nodes)}
-    for n, d in local.nodes(data=True):
-        moved = dict(d, o=np.asarray(d["o"], float) + shift)
-        if "pts" in d:
-            moved["pts"] = np.asarray(d["pts"]) + shift
-        part.add_node(ids[n], **moved)
-    for u, v, d in local.edges(data=True):
-        moved = dict(d, pts=np.asarray(d["pts"]) + shift)
-        if "start" in d:
-            moved["start"] = ids.get(d["start"], d["start"])
-        part.add_edge(ids[u], ids[v], **moved)
-    return part
+def result_key(mask: np.ndarray, predicted: np.ndarray | None, settings: QASettings) -> str:
+    return digest(mask, predicted, extra=(QA_VERSION, settings))

@@ -5,8 +5,9 @@ with issues open.
 The issues are found by core.connectivity_qa on a thread of its own, a moment after the mask stops
 changing, so painting never waits for the road graph, and the check never queues behind start-up
 work on the shared pool (importing the side panels, loading thumbnails). Each tile keeps its own
-core.qa_incremental checker: after a stroke only the touched pieces of road are rebuilt, and a mask
-seen before (undo, a tile shown again) is answered from its cache.
+core.qa_incremental checker: after a stroke the road graph is traced again only on a window round it,
+and a mask seen before (undo, a tile shown again) is answered from its cache; its latest results are
+kept with the tile's state (core.qa_store), so a relaunch shows them without checking again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QLabel
 
 from roadseg_gui.core.connectivity_qa import QASettings, summary
 from roadseg_gui.core.qa_incremental import IncrementalQA
+from roadseg_gui.core.qa_store import TileQAStore
 
 from .banner import Banner
 from .qa_legend import QALegend
@@ -32,7 +34,8 @@ COLOURS = {"gap": QColor(255, 150, 0), "prediction_continues": QColor(255, 60, 2
            "self_intersection": QColor(255, 120, 255), "spike": QColor(255, 120, 255),
            "short_piece": QColor(255, 120, 255)}
 DEBOUNCE_MS = 400
-CHECKERS_KEPT = 4   # tiles whose QA state is kept (a 4096² tile's pieces are a few MB)
+CHECKERS_KEPT = 4   # tiles whose QA results are kept in memory
+STATES_KEPT = 2     # of those, the tiles whose graph, skeleton and labels are kept (~120 MB for a 4096² tile)
 FOCUS_ZOOM = 2.0   # next issue: zoom in to at least this, so the spot is visible
 
 
@@ -115,11 +118,20 @@ class RoadQA(QObject):
                pool=self.pool, on_done=lambda outcome: self._found(generation, stem, outcome))
 
     def checker(self, stem: str) -> IncrementalQA:
-        checker = self.checkers.pop(stem, None) or IncrementalQA()
+        checker = self.checkers.pop(stem, None) or IncrementalQA(store=self._store(stem))
         self.checkers[stem] = checker
         while len(self.checkers) > CHECKERS_KEPT:
             self.checkers.pop(next(iter(self.checkers)))
+        for older in list(self.checkers.values())[:-STATES_KEPT]:
+            # on the checks' own thread, never under a running check; its results stay
+            self.pool.start(older.drop_state)
         return checker
+
+    def _store(self, stem: str) -> TileQAStore | None:
+        workspace = self.editor.workspace
+        if workspace is None:
+            return None
+        return TileQAStore(lambda: workspace.db, stem)    # called on the checking thread: its own connection
 
     @property
     def busy(self) -> bool:

@@ -73,13 +73,77 @@ def test_wide_roads_at_the_tile_edge_match_the_full_check():
     assert "dangling_end" in [i.kind for i in after.issues]
 
 
-def test_a_stroke_rebuilds_only_the_piece_it_touched():
-    mask, checker = two_roads(), IncrementalQA()
+def network(n=512, seed=0) -> np.ndarray:
+    """Streets from edge to edge, crossing a middle street each: one connected network."""
+    rng = np.random.default_rng(seed)
+    lines = np.zeros((n, n), bool)
+    lines[n // 2, :] = lines[:, n // 2] = True
+    for k in range(n // 40):
+        a, b = rng.integers(0, n, 2)
+        lines[line(a, 0, b, n - 1) if k % 2 else line(0, a, n - 1, b)] = True
+    return ndimage.binary_dilation(lines, iterations=3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_strokes_on_one_network_match_the_full_check_and_retrace_a_window(seed):
+    rng = np.random.default_rng(seed)
+    mask, checker = network(seed=seed), IncrementalQA()
+    predicted = network(seed=seed + 3) if seed else None     # strokes off the road become its specks
+    assert ndimage.label(mask, np.ones((3, 3)))[1] == 1
+    checker.check(mask, predicted, SETTINGS)
+    road, windows, specks = np.argwhere(mask), 0, 0
+    off_road = np.argwhere(predicted & ~ndimage.binary_dilation(mask, iterations=8)) if seed else None
+    for step in range(12):
+        r, c = road[rng.integers(len(road))] if step % 2 else rng.integers(0, mask.shape[0], 2)
+        radius = int(rng.integers(3, 12))
+        if seed and step % 4 == 0:        # a dab on predicted road away from the mask: a speck
+            (r, c), radius = off_road[rng.integers(len(off_road))], 3
+        rr, cc = disk((r, c), radius, shape=mask.shape)
+        mask[rr, cc] = step % 3 != 2      # paint twice, erase once: ends, junctions, splits
+        result = checker.check(mask, predicted, SETTINGS)
+        assert result == check_mask(mask, predicted, SETTINGS), step
+        windows += 0 < checker.traced_px < mask.size / 4
+        specks += result.specks
+    assert windows >= 6                   # the graph was traced again on a window, not the whole tile
+    assert specks > 0 or not seed
+
+
+@pytest.mark.parametrize("offset", range(40, 66, 3))
+def test_strokes_whose_window_border_crosses_a_junction_or_an_earlier_stroke(offset):
+    mask = np.zeros((400, 400), bool)
+    mask[197:204, :] = True               # two roads crossing at (200, 200)
+    mask[:, 197:204] = True
+    mask[100:107, 150:260] = True         # and a short one beside
+    checker = IncrementalQA()
     checker.check(mask, None, SETTINGS)
-    assert checker.rebuilt == 3
-    mask[30:37, 150:155] = True          # the first road grows
+    for r, c, radius, paint in ((200, 200 - offset, 4, True), (200 + offset, 200, 5, True),
+                                (200, 200 - offset, 4, False), (103 + offset, 205, 3, True),
+                                (200 - offset, 203, 4, False)):
+        rr, cc = disk((r, c), radius, shape=mask.shape)
+        mask[rr, cc] = paint              # bumps (spurs), a cut, a road end near the window's border
+        assert checker.check(mask, None, SETTINGS) == check_mask(mask, None, SETTINGS), (r, c)
+        assert checker.traced_px < mask.size
+
+
+def test_a_stroke_retraces_a_window_not_the_whole_tile():
+    mask, checker = network(n=600), IncrementalQA()
     checker.check(mask, None, SETTINGS)
-    assert checker.rebuilt == 1          # the other two pieces' graphs were kept
+    assert checker.rebuilt == 1 and checker.traced_px == mask.size
+    road = np.argwhere(mask)
+    r, c = road[len(road) // 2]
+    mask[disk((r, c), 9, shape=mask.shape)] = True
+    assert checker.check(mask, None, SETTINGS) == check_mask(mask, None, SETTINGS)
+    assert checker.rebuilt == 1 and checker.traced_px <= mask.size / 4
+
+
+def test_a_checker_whose_state_was_dropped_keeps_its_results_and_checks_the_whole_tile_again():
+    mask, checker = network(n=300), IncrementalQA()
+    first = checker.check(mask, None, SETTINGS)
+    checker.drop_state()
+    assert checker.check(mask, None, SETTINGS) == first and checker.rebuilt == 0
+    mask[140:160, 140:160] = True
+    assert checker.check(mask, None, SETTINGS) == check_mask(mask, None, SETTINGS)
+    assert checker.traced_px == mask.size
 
 
 def test_results_are_cached_by_the_mask_not_the_array():

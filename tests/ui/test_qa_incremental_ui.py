@@ -1,4 +1,5 @@
-"""The QA overlay checks a stroke incrementally: only the touched piece of road is rebuilt."""
+"""The QA overlay checks a stroke incrementally (the graph traced again on a window round it, or the
+whole of a small tile) and answers a mask seen before from its cache."""
 
 import numpy as np
 
@@ -16,6 +17,8 @@ def test_a_stroke_rebuilds_only_its_piece_and_an_undo_is_answered_from_the_cache
     qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
     first = list(qa.issues)
     assert first == check_mask(mask, None, qa.settings()).issues and qa.checkers[stem].rebuilt >= 1
+    stored = window.editor.workspace.db.execute("SELECT COUNT(*) FROM qa_results WHERE stem=?", (stem,))
+    assert stored.fetchone()[0] >= 1             # kept with the tile's state for a relaunch
 
     grown = mask.copy()
     grown[20:25, 60:70] = True                   # the first road grows; the other two pieces are kept
