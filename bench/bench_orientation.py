@@ -4,8 +4,10 @@
 
 Times full training steps (MobileNetV3 DeepLabV3 from scratch, forward, BCE + Dice, backward, AdamW) on a
 batch of synthetic tiles, without and with the orientation term, alternating so that load drifts hit both,
-and the target computation alone (on the loss's 4 x 4 cells). Last line: ``plain_step_s=…
-orientation_step_s=… overhead=… targets_s=…`` (overhead: the step's extra time as a share of the plain step). Figures, not a test.
+the target computation alone (on the loss's 4 x 4 cells) and the term alone (head, targets, loss, backward).
+Last line: ``plain_step_s=… orientation_step_s=… overhead=… targets_s=… term_s=… term_share=…`` (overhead:
+the step's extra time as a share of the plain step; term_share: the term alone's, steadier under load).
+Figures, not a test.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainer.losses import bce_dice_loss  # noqa: E402
 from trainer.model import build_model  # noqa: E402
-from trainer.orientation import LOSS_STRIDE, OrientationTerm, orientation_targets  # noqa: E402
+from trainer.orientation import LOSS_STRIDE, OrientationTerm, orientation_loss, orientation_targets  # noqa: E402
 from trainer.synthetic import make_tile  # noqa: E402
 
 
@@ -66,11 +68,19 @@ def main() -> int:
         started = time.perf_counter()
         orientation_targets(targets, stride=LOSS_STRIDE)
         target_times.append(time.perf_counter() - started)
-    plain_s, oriented_s, targets_s = (statistics.median(x) for x in (plain, oriented, target_times))
+    features = torch.randn(args.batch, 256, args.size // 16, args.size // 16, requires_grad=True)
+    term_times = []   # the term alone (head, targets, loss, backward): a figure the load's noise does not drown
+    for _ in range(args.steps):
+        started = time.perf_counter()
+        orientation_loss(term.head(features), targets).backward()
+        term_times.append(time.perf_counter() - started)
+    plain_s, oriented_s, targets_s, term_s = (statistics.median(x) for x in (plain, oriented, target_times, term_times))
     print(f"{args.batch} x {args.size}^2 batch, {args.threads} thread(s), load {os.getloadavg()[0]:.1f}: "
-          f"plain step {plain_s:.3f} s, with orientation {oriented_s:.3f} s, targets alone {targets_s * 1000:.1f} ms")
+          f"plain step {plain_s:.3f} s, with orientation {oriented_s:.3f} s, targets alone {targets_s * 1000:.1f} ms, "
+          f"the term alone {term_s * 1000:.1f} ms")
     print(f"plain_step_s={plain_s:.4f} orientation_step_s={oriented_s:.4f} "
-          f"overhead={oriented_s / plain_s - 1.0:.3f} targets_s={targets_s:.4f}")
+          f"overhead={oriented_s / plain_s - 1.0:.3f} targets_s={targets_s:.4f} term_s={term_s:.4f} "
+          f"term_share={term_s / plain_s:.3f}")
     return 0
 
 
