@@ -2,8 +2,8 @@
 
 Checked in a real process, from sys.modules after ``roadseg_gui.cli.main.main`` returns:
 ``roadseg --help`` and every ``roadseg COMMAND --help`` load none of torch, rasterio, boto3 or
-the SageMaker SDK, and a real ``roadseg sync`` / ``roadseg pull`` against a moto server load boto3
-but never torch.
+the SageMaker SDK, and a real ``roadseg sync`` / ``roadseg pull`` against a moto server load botocore
+but never torch; a sync alone loads neither numpy, PIL, tqdm nor boto3.
 """
 
 from __future__ import annotations
@@ -59,6 +59,17 @@ def test_sync_and_pull_run_without_torch(tmp_path, s3_server, s3_client):
     assert result["codes"] == [0, 0]
     assert sorted(p.name for p in (tmp_path / "copy/train/masks").iterdir()) == \
         sorted(p.name for p in (root / "train/masks").iterdir())
-    assert "boto3" in result["modules"]  # it really talked to S3
+    assert "botocore" in result["modules"]  # it really talked to S3
     for library in ("torch", "torchvision", "rasterio", "sagemaker", "onnxruntime", "PySide6"):
         assert library not in result["modules"], library
+
+
+def test_a_sync_process_imports_only_what_a_push_needs(tmp_path, s3_server, s3_client):
+    """`roadseg sync` registers only its own parser and talks to S3 through a plain botocore client:
+    numpy, PIL, tqdm (other subcommands' modules) and boto3/s3transfer cost CPU at every run."""
+    root = make_workspace(tmp_path / "ws", s3_server)
+    result = _roadseg_in_process([["sync", str(root), "--to", URI, "--no-progress"]])
+    assert result["codes"] == [0]
+    assert "botocore" in result["modules"]
+    loaded = {"numpy", "PIL", "tqdm", "boto3", "s3transfer", "torch", "rasterio"} & set(result["modules"])
+    assert not loaded, sorted(loaded)
