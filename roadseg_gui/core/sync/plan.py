@@ -122,7 +122,7 @@ def scan_pairs(root: Path) -> tuple[list[LocalPair], list[tuple[str, str]]]:
         for name in images:
             if not is_image_file(name):
                 continue
-            stem = Path(name).stem
+            stem = os.path.splitext(name)[0]   # Path(name).stem, without a Path per file
             mask_name = stem + MASK_SUFFIX
             if mask_name not in masks:
                 continue

@@ -68,7 +68,7 @@ def connect(root: Path) -> sqlite3.Connection:
     return conn
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(HASH_CHUNK):
@@ -87,18 +87,19 @@ class HashCache:
     def __init__(self, conn: sqlite3.Connection, rehash: bool = False):
         self.conn = conn
         self.rehash = rehash
-        self._rows = {r["relpath"]: ((r["size"], r["mtime_ns"], r["ctime_ns"], r["inode"]), r["sha256"])
+        self._rows = {r[0]: ((r[1], r[2], r[3], r[4]), r[5])
                       for r in conn.execute("SELECT relpath, size, mtime_ns, ctime_ns, inode, sha256 "
                                             "FROM sync_hashes")}
         self._dirty: dict[str, tuple[tuple[int, int, int, int], str]] = {}
 
     def sha256(self, root: Path, relpath: str, stat: os.stat_result | None = None) -> tuple[str, int]:
-        stat = stat or os.stat(root / relpath)
+        path = os.path.join(root, relpath)   # not root / relpath: pathlib is half the cost of 4000 stats
+        stat = stat or os.stat(path)
         key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         cached = self._rows.get(relpath)
         if cached and cached[0] == key and not self.rehash:
             return cached[1], stat.st_size
-        digest = file_sha256(root / relpath)
+        digest = file_sha256(path)
         self._rows[relpath] = self._dirty[relpath] = (key, digest)
         return digest, stat.st_size
 
@@ -113,7 +114,7 @@ class HashCache:
 
 
 def synced_objects(conn: sqlite3.Connection, dest: str) -> dict[str, SyncedObject]:
-    return {r["relpath"]: SyncedObject(r["sha256"], r["etag"])
+    return {r[0]: SyncedObject(r[1], r[2])
             for r in conn.execute("SELECT relpath, sha256, etag FROM sync_objects WHERE dest=?", (dest,))}
 
 
