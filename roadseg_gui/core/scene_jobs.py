@@ -87,6 +87,7 @@ def download_for_review(root: str | Path, job: TrainingJob, limit: int = 3) -> t
 
     from trainer.jobs.sagemaker_backend import make_boto_session
     from trainer.scenejob import contract, s3io
+    from trainer.scenejob.sidecars import move_with_sidecars
 
     from .layout import state_dir
 
@@ -101,9 +102,10 @@ def download_for_review(root: str | Path, job: TrainingJob, limit: int = 3) -> t
     fetch = s3io.fetcher(s3, input_uri)
     local = []
     for relative in scenes[:limit]:
-        # flattened, so north.tif from two folders makes two sets of chips (chips are named by the file's stem)
+        # flattened, so north.tif from two folders makes two sets of chips (chips are named by the file's stem);
+        # its world file, .aux.xml, overviews and mask go with it, and a VRT still finds its sources
         target = folder / relative.replace("/", "__")
-        local.append(fetch(relative, folder / ".download").replace(target))
+        local.append(move_with_sidecars(fetch(relative, folder / ".download"), target))
     bucket, prefix = s3io.split_uri(output_uri)
     failures: list[dict] = []
     for key in outputs:

@@ -8,6 +8,7 @@ they travel with it, or the scene is reported unreadable with the reason.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -52,3 +53,28 @@ def missing_source(path: Path) -> str | None:
             return (f"its source {source} did not arrive with it; keep a VRT's sources under the input prefix, "
                     f"named relative to the VRT")
     return None
+
+
+def move_with_sidecars(scene: Path, target: Path) -> Path:
+    """Move ``scene`` to ``target`` with its sidecars, renamed after the target (``a.tfw`` beside ``a.tif``
+    becomes ``b.tfw`` beside ``b.tif``); a VRT's sources stay where they are and the moved VRT names them
+    relative to its new place."""
+    scene, target = Path(scene), Path(target)
+    stem, new_stem = scene.name.rsplit(".", 1)[0], target.name.rsplit(".", 1)[0]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for name in sidecar_names(scene.name, [p.name for p in scene.parent.iterdir() if p.is_file()]):
+        renamed = target.name + name[len(scene.name):] if name.startswith(scene.name + ".") else \
+            new_stem + name[len(stem):]
+        (scene.parent / name).replace(target.parent / renamed)
+    if scene.suffix.lower() != ".vrt":
+        return scene.replace(target)
+    tree = ET.parse(scene)
+    for element in tree.getroot().iter("SourceFilename"):
+        name = (element.text or "").strip()
+        if not name or name.startswith("/vsi") or element.get("relativeToVRT", "0") != "1":
+            continue
+        source = (scene.parent / name.replace("\\", "/")).resolve()
+        element.text = Path(os.path.relpath(source, target.parent.resolve())).as_posix()
+    tree.write(target, encoding="unicode")
+    scene.unlink()
+    return target
