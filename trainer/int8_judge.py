@@ -1,5 +1,7 @@
 """Judging an int8 export when it is made: road IoU of the int8 and fp32 ONNX Runtime engines on the
 model's test pairs, recorded in the model card (``model.json``, key ``int8``) for ``onnx_int8.card_approves``.
+``roadseg quantize`` does it on request; the app's prediction process does it by itself (``judge_if_due``)
+once a model it loaded runs on fp32 ONNX Runtime and the card has no figures for these weights.
 
 Kept apart from onnx_int8 because it evaluates through the Predictor, which itself loads int8 engines.
 """
@@ -7,15 +9,18 @@ Kept apart from onnx_int8 because it evaluates through the Predictor, which itse
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import DataError
+from .errors import DataError, RoadsegError
 from .fsutil import atomic_write_text
 from .onnx_engine import model_fingerprint
 from .onnx_int8 import (CALIBRATION_TILES, CARD_KEY, IMAGE_SUFFIXES, INT8_FORMAT, MAX_IOU_DROP, calibration_tiles,
                         card_path, quantize)
+
+log = logging.getLogger(__name__)
 
 
 def write_card(source: Path, figures: dict) -> None:
@@ -80,3 +85,32 @@ def quantize_and_judge(model_dir: str | os.PathLike, workspace: str | os.PathLik
     }
     write_card(source, figures)
     return figures
+
+
+def int8_due(model_dir: str | os.PathLike) -> bool:
+    """Whether a model folder's int8 engine still has to be made and judged on this machine: its card
+    has no figures for these weights and this recipe, or approves int8 whose export is not cached here."""
+    from .artifact import load_model
+    from .onnx_int8 import load_cached_int8, read_card
+
+    loaded = load_model(model_dir)
+    if loaded.source is None or card_path(Path(loaded.source)) is None:
+        return False  # nowhere to record the figures (a packed model, a bare .pth)
+    mean, std = loaded.meta.mean, loaded.meta.std
+    card = read_card(Path(loaded.source))
+    if not card or card.get("fingerprint") != model_fingerprint(loaded.model, mean, std) \
+            or card.get("format") != INT8_FORMAT:
+        return True
+    return card.get("within_tolerance") is True and load_cached_int8(loaded.model, mean, std) is None
+
+
+def judge_if_due(model_dir: str | os.PathLike, workspace: str | os.PathLike, threads: int | None = None) -> dict | None:
+    """``quantize_and_judge`` when ``int8_due``; None when nothing was to be done or it could not be done
+    (no test pairs, no tiles, a read-only card: logged, the fp32 engine stays)."""
+    try:
+        if not int8_due(model_dir):
+            return None
+        return quantize_and_judge(model_dir, workspace, threads)
+    except (OSError, RoadsegError) as exc:
+        log.warning("int8 engine not made for %s: %s", model_dir, exc)
+        return None

@@ -84,7 +84,7 @@ class PredictionService:
                 self._in_flight.requeue = True
                 self._cancel_id.value = self._in_flight.request_id
             if self._alive():
-                self._to_worker.put(("load", self.model_path, self.device, self.engine))
+                self._to_worker.put(("load", self.model_path, self.device, self.engine, self._workspace_root()))
                 self._loading += 1
             self._cond.notify_all()
 
@@ -162,6 +162,11 @@ class PredictionService:
         self.close()
 
     # -- dispatcher thread -------------------------------------------------------------------
+    def _workspace_root(self) -> str | None:
+        """Where the worker finds tiles and test pairs to make and judge a model's int8 engine."""
+        root = getattr(self.workspace, "root", None)
+        return str(root) if root is not None else None
+
     def _alive(self) -> bool:
         return self._proc is not None and self._proc.is_alive()
 
@@ -177,7 +182,7 @@ class PredictionService:
         self._proc = self._ctx.Process(target=worker_main, name="roadseg-predictor", daemon=True,
                                        args=(self._to_worker, self._from_worker, self._cancel_id, self.threads))
         self._proc.start()
-        self._to_worker.put(("load", self.model_path, self.device, self.engine))
+        self._to_worker.put(("load", self.model_path, self.device, self.engine, self._workspace_root()))
         self._loading = 1
 
     def _stop_worker(self, timeout: float = 5.0) -> None:
@@ -250,6 +255,9 @@ class PredictionService:
 
     def _handle(self, message: tuple) -> None:
         kind = message[0]
+        if kind == "engine":  # the worker switched the loaded model to int8 (its card approved it)
+            log.info("%s now predicts with %s", message[1], message[2])
+            return
         if kind == "loaded":
             _, version, device, thresh, source = message
             with self._cond:

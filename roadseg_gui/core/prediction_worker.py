@@ -2,17 +2,27 @@
 
 A CUDA or driver crash here kills only this process; the app's
 ``PredictionService`` sees it die, reports the tile as failed and starts a new one.
-Messages in: ("load", path, device, engine) | ("predict", request_id, stem, image_path) | ("stop",).
+Messages in: ("load", path, device, engine[, workspace]) | ("predict", request_id, stem, image_path) | ("stop",).
 Messages out: plain tuples (see ``PredictionService._handle``); nothing raises across.
+
+int8: when a model of the workspace (one inside its folder) runs on fp32 ONNX Runtime and its card
+has no int8 figures for these weights, this process makes and judges the int8 engine on the workspace's
+tiles and test pairs (``trainer.int8_judge.judge_if_due``) once no request has come for
+INT8_IDLE_SECONDS, reloads the model when the card then approves int8, and says so with
+("engine", path, description).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import threading
 import time
 import traceback
+from pathlib import Path
+
+INT8_IDLE_SECONDS = 2.0  # quantizing and judging take about a minute on one core: not while a tile waits
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -59,17 +69,26 @@ def worker_main(requests, results, cancel_id, threads: int = 0) -> None:
     except BaseException as exc:  # an install problem: say so on every request
         results.put(("load_failed", *_reason(exc)))
         return
+    int8_job = None  # (path, device, engine, workspace) of a loaded fp32 ONNX model, until judged
     while True:
-        message = requests.get()
+        try:
+            message = requests.get(timeout=INT8_IDLE_SECONDS) if int8_job else requests.get()
+        except queue.Empty:
+            predictor = _judge_int8(int8_job, predictor, results, threads) or predictor
+            int8_job = None
+            continue
         kind = message[0]
         if kind == "stop":
             return
         if kind == "load":
-            _, path, device, engine = message
+            _, path, device, engine, *rest = message
+            int8_job = None
             try:
                 predictor = Predictor(path, device=device, engine=engine, threads=threads or None)
                 results.put(("loaded", str(predictor.version), str(predictor.device_description),
                              float(predictor.threshold), str(path)))
+                if rest and _own_model(path, rest[0]) and engine == "auto" and predictor.engine_name == "onnx":
+                    int8_job = (path, device, engine, rest[0])
             except BaseException as exc:
                 predictor = None
                 results.put(("load_failed", *_reason(exc)))
@@ -100,3 +119,35 @@ def worker_main(requests, results, cancel_id, threads: int = 0) -> None:
             continue
         results.put(("ok", request_id, stem, prediction.probability, prediction.mask,
                      float(prediction.uncertainty), str(predictor.version), time.perf_counter() - start))
+
+
+def _own_model(path: str, workspace: str | None) -> bool:
+    """A model the workspace holds (trained or imported there): its card is the workspace's to write.
+    Models opened from elsewhere (the shipped starter, a colleague's folder) are left as they are."""
+    if not workspace:
+        return False
+    try:
+        return Path(path).resolve().is_relative_to(Path(workspace).resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _judge_int8(job, predictor, results, threads: int):
+    """Make and judge the int8 engine of the loaded model; the reloaded Predictor when its card now
+    approves int8, else None (the fp32 one stays). Never raises: fp32 keeps working whatever happens."""
+    path, device, engine, workspace = job
+    try:
+        from trainer.int8_judge import judge_if_due
+        from trainer.predict import Predictor
+
+        figures = judge_if_due(path, workspace, threads or None)
+        if not figures or not figures.get("within_tolerance"):
+            return None
+        reloaded = Predictor(path, device=device, engine=engine, threads=threads or None)
+        if reloaded.engine_name != "onnx-int8" or reloaded.version != predictor.version:
+            return None
+    except Exception:  # noqa: BLE001 - an optimisation only
+        traceback.print_exc()
+        return None
+    results.put(("engine", str(path), reloaded.describe()))
+    return reloaded
