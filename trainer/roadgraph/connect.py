@@ -48,8 +48,8 @@ def prune_spurs(graph: nx.MultiGraph, distance: np.ndarray | None, spur_widths: 
                 shape: tuple[int, int] | None = None) -> int:
     """Remove ends whose edge reaches less than ``spur_widths`` widths past the side of the road at its
     junction (the junction's own half width is not part of the stub); repeats until none is left.
-    An end at the edge of the raster (``shape``) is a road leaving it, never a spur: pruning those cut
-    the routes out of a tile (APLS 0.80 -> 0.74 on held-out tiles, bench/bench_connect.py)."""
+    An end within the road's width of the raster's edge (``shape``) is a road leaving it, never a spur:
+    pruning those cut routes out of a tile (APLS 0.80 -> 0.74 on held-out tiles, bench/bench_connect.py)."""
     removed = 0
     widest = max(floor, 2.0 * float(distance.max()) - 1.0) if distance is not None and distance.size else floor
     while True:
@@ -59,11 +59,11 @@ def prune_spurs(graph: nx.MultiGraph, distance: np.ndarray | None, spur_widths: 
             data = graph.edges[end, junction, key]
             if graph.degree(junction) < 3 or data.get("bridge") or len(data["pts"]) - 1 > (spur_widths + 1) * widest:
                 continue   # (the last: far longer than any spur could be, without measuring it)
-            if shape is not None and _at_border(graph.nodes[end]["o"], distance, shape):
-                continue
             pts = oriented_pts(graph, junction, end, key)
             half = _half_width_at(distance, graph.nodes[junction]["o"])
             width = max(edge_width(distance, pts[::-1], floor), 2.0 * half - 1.0)   # the road's, not the stub's
+            if shape is not None and _near_border(graph.nodes[end]["o"], shape, width):
+                continue
             if path_length(pts) - half < spur_widths * width:
                 spurs.append((end, junction))
         seen = set()
@@ -76,10 +76,11 @@ def prune_spurs(graph: nx.MultiGraph, distance: np.ndarray | None, spur_widths: 
         removed += len(seen)
 
 
-def _at_border(o, distance: np.ndarray | None, shape: tuple[int, int]) -> bool:
-    """Within the road's half width (and 2 px) of the raster's edge: the skeleton stops short of it."""
-    reach = max(2.0, _half_width_at(distance, o) + 1.0)
-    return min(o[0], o[1], shape[0] - 1 - o[0], shape[1] - 1 - o[1]) <= reach
+def _near_border(o, shape: tuple[int, int], width: float) -> bool:
+    """Within a road width of the raster's edge: a road leaving the raster, whose skeleton stops short
+    of the edge (by half its width, more where the prediction fades out there)."""
+    h, w = shape
+    return min(o[0], o[1], h - 1 - o[0], w - 1 - o[1]) <= max(2.0, width)
 
 
 def _half_width_at(distance: np.ndarray | None, o) -> float:
