@@ -108,7 +108,8 @@ def test_a_launch_compares_markers_with_the_model_and_arguments_it_will_send(s3_
                                                                              other_model):
     """What a SageMaker launch can use to send a scene whose outputs were made with other options or model."""
     from trainer.scenejob import s3io
-    from trainer.scenejob.__main__ import launch_signature, run
+    from trainer.scenejob.__main__ import run
+    from trainer.scenejob.signature import launch_signature
     from trainer.scenejob.runner import JobOptions
 
     urllib.request.urlopen(urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST"), timeout=10)

@@ -146,7 +146,7 @@ def _mark_complete(s3, scene: str, outputs: dict) -> None:
 
 def test_a_rerun_sends_again_the_scenes_whose_marker_records_other_options_or_another_model(three_scenes,
                                                                                             s3_server, model_archive):
-    from trainer.scenejob.__main__ import launch_signature
+    from trainer.scenejob.signature import launch_signature
 
     s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
     same = launch_signature(str(model_archive), [])

@@ -45,6 +45,7 @@ class HoldingProxy(http.server.ThreadingHTTPServer):
         self.answers: dict[str, dict] = {}   # X-Amz-Target -> JSON answer, for actions moto lacks
         self.rewrites: dict[str, object] = {}   # X-Amz-Target -> function of moto's JSON answer
         self.answered: list[tuple[str, dict]] = []
+        self.lost: set[str] = set()   # X-Amz-Target actions forwarded, whose answer never reaches the client
         self.held_once = False
         self.seen: list[tuple[str, str, dict, bytes]] = []   # every request: method, path, headers, body
         self._lock = threading.Lock()
@@ -111,6 +112,10 @@ class _Forward(http.server.BaseHTTPRequestHandler):
         if held and proxy.when == "after":
             proxy.arrived.set()
             proxy.released.wait(300)
+        if action in proxy.lost:   # the server acted; the connection drops before its answer
+            upstream.close()
+            self.close_connection = True
+            return
         if action in proxy.rewrites and answer.status == 200:
             data = json.dumps(proxy.rewrites[action](json.loads(data))).encode()
         self._reply(answer.status, {k: v for k, v in answer.getheaders() if k.lower() not in _HOP}, data,

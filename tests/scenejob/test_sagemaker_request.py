@@ -87,7 +87,7 @@ def test_the_request_shards_the_scenes_by_key_and_keeps_their_paths(archive, s3_
 
 
 def test_a_rerun_sends_only_scenes_without_complete_outputs(archive, model_archive):
-    from trainer.scenejob.__main__ import launch_signature
+    from trainer.scenejob.signature import launch_signature
 
     s3, config = archive
     body = b"x" * 10

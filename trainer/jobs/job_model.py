@@ -22,18 +22,9 @@ def upload_init_model(config, session, model_path: str | Path, tmp: Path,
     again; the key is appended to ``uploaded`` only when this call stores it.
 
     trainer.train reads it from the ``model`` channel (SM_CHANNEL_MODEL)."""
-    from ..artifact import file_version, pack_model
+    from ..artifact import file_version
 
-    model_path = Path(model_path)
-    if model_path.is_file() and model_path.name.endswith((".tar.gz", ".tgz")):
-        tar = model_path
-    else:
-        folder = model_path
-        if model_path.is_file():  # a bare .pth: the archive needs it named model.pth
-            folder = tmp / "init-model"
-            folder.mkdir()
-            shutil.copyfile(model_path, folder / "model.pth")
-        tar = pack_model(folder, tmp / "init-model.tar.gz")
+    tar = model_archive(Path(model_path), tmp)
     key = f"{config.jobs_prefix}/init-models/{file_version(tar)}/model.tar.gz"
     extra = sse_upload_args(config.sse, config.kms_key_id)
     s3 = session.client("s3")
@@ -45,6 +36,20 @@ def upload_init_model(config, session, model_path: str | Path, tmp: Path,
     except Exception as exc:
         raise describe_aws_error(exc, "upload the model to fine-tune from", f"s3://{config.bucket}/{key}") from exc
     return f"s3://{config.bucket}/{key.rsplit('/', 1)[0]}/"
+
+
+def model_archive(model_path: Path, tmp: Path) -> Path:
+    """The model.tar.gz a job is sent: the archive itself, or the folder or bare .pth packed under ``tmp``."""
+    from ..artifact import pack_model
+
+    if model_path.is_file() and model_path.name.endswith((".tar.gz", ".tgz")):
+        return model_path
+    folder = model_path
+    if model_path.is_file():  # a bare .pth: the archive needs it named model.pth
+        folder = tmp / "init-model"
+        folder.mkdir()
+        shutil.copyfile(model_path, folder / "model.pth")
+    return pack_model(folder, tmp / "init-model.tar.gz")
 
 
 def _stored_copy(s3, bucket: str, key: str, size: int, extra: dict | None) -> bool:

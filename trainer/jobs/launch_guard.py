@@ -6,6 +6,8 @@
   "succeeded" without a job). Before the create call (``arm``) a deferred Ctrl+C cancels the launch;
   from the create call on, the job is created, remembered (``on_created``), then stopped.
 - A launch that fails without creating a job deletes what it staged too (``StagedObjects``).
+- A launch whose SDK call failed after SageMaker created the job (a later call failed, or the create call's
+  answer was lost) asks SageMaker for the job by its name: when it exists it is remembered and followed.
 
 Signals can only be deferred in the main thread; elsewhere (the app's workers) there is no Ctrl+C to defer.
 """
@@ -91,31 +93,31 @@ class CreationGuard:
 
 
 def create_atomically(guard: CreationGuard, staged: StagedObjects, create, *, exists, on_created, stop, name,
-                      finish=None):
+                      finish=None, record=None):
     """Run ``create()`` (staging, then the create call, arming ``guard`` just before it); returns its job record.
 
     ``exists()``: whether the job was created after all (asked only when ``create`` raised once armed);
+    ``record()``: the job record of a job created though ``create`` raised (the SDK failed after the create
+    call, or its answer was lost): it is remembered and followed like any other, or stopped after a Ctrl+C;
     ``on_created(job)``: remember it; ``finish(job)``: further calls on the created job (still deferred);
     ``stop(job)``: stop it (returning how, when not "is being stopped"); ``name(job)``: how messages name it."""
     try:
         job = create()
-    except BaseException:
-        created = None
-        if guard.armed:
-            try:
-                created = exists()
-            except Exception:  # noqa: BLE001 - cannot tell: keep what was staged, the job may use it
-                created = True
-        guard.disarm()
-        if not created:
-            staged.delete()
-            if guard.interrupted:
-                raise LaunchInterrupted("no job was created") from None
-        raise
+    except BaseException as exc:
+        job = _created_after_all(guard, staged, exc, exists, record, name)
+        if job is None:
+            raise
+        if isinstance(exc, KeyboardInterrupt):   # not deferred (no main thread to defer it in): stop the job
+            guard.interrupted = True
     try:
         on_created(job)
         if finish is not None:
-            finish(job)
+            try:
+                finish(job)
+            except Exception:
+                log.warning("%s was created and is remembered; follow or stop it from the jobs list.",
+                            _capital(name(job)))
+                raise
     finally:
         guard.disarm()
     if guard.interrupted:
@@ -126,3 +128,36 @@ def create_atomically(guard: CreationGuard, staged: StagedObjects, create, *, ex
         on_created(job)
         raise LaunchInterrupted(f"{name(job)} was created and {outcome}")
     return job
+
+
+def _created_after_all(guard: CreationGuard, staged: StagedObjects, error: BaseException, exists, record, name):
+    """After ``create`` raised: the job record when SageMaker made the job all the same, else None (what was
+    staged is then deleted, unless whether the job exists cannot be told: it may be using it)."""
+    created = None
+    if guard.armed:
+        try:
+            created = exists()
+        except Exception as exc:  # noqa: BLE001 - cannot tell: keep what was staged, the job may use it
+            log.warning("Could not tell whether the job was created (%s): look for it in the SageMaker console; "
+                        "what the launch staged on S3 is kept.", _reason(exc))
+            guard.disarm()
+            return None
+    if created and record is not None:
+        job = record()
+        log.warning("%s was created, but the launch then failed (%s): it is remembered and followed; stop it "
+                    "if it is not wanted.", _capital(name(job)), _reason(error))
+        return job
+    guard.disarm()
+    if not created:
+        staged.delete()
+        if guard.interrupted:
+            raise LaunchInterrupted("no job was created") from None
+    return None
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _reason(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

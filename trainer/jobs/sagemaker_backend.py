@@ -201,9 +201,12 @@ def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: d
 
     def create() -> TrainingJob:
         with tempfile.TemporaryDirectory(prefix="roadseg-source-") as tmp:
-            built["trainer"] = trainer = _create_training_job(config, hyperparameters, session, base_job_name,
-                                                              init_model, Path(tmp), staged, guard)
-        return TrainingJob(name=trainer._latest_training_job.training_job_name, backend="sagemaker",
+            trainer = _create_training_job(config, hyperparameters, session, base_job_name, init_model, Path(tmp),
+                                           staged, guard, built)
+        return record(trainer._latest_training_job.training_job_name)
+
+    def record(job_name: str = "") -> TrainingJob:   # also for a job made though the SDK raised afterwards
+        return TrainingJob(name=job_name or built["trainer"]._job_name, backend="sagemaker",
                            hyperparameters=hyperparameters.to_dict(), data=dict(data or {}),
                            status=JobStatus(JobState.STARTING, "Starting"),
                            details={**_details(config, region), "init_model": str(init_model or ""),
@@ -228,12 +231,14 @@ def launch(config: SageMakerConfig, hyperparameters: Hyperparameters, *, data: d
         return bool(name) and _training_job_exists(sagemaker, name)
 
     create_atomically(guard, staged, create, exists=exists, on_created=on_created or (lambda job: None),
-                      stop=stop, finish=finish, name=lambda job: f"training job {job.name}")
+                      stop=stop, finish=finish, record=record, name=lambda job: f"training job {job.name}")
     return built["runner"]
 
 
-def _create_training_job(config, hyperparameters, session, base_job_name, init_model, tmp: Path, staged, guard):
-    """Stage the code (and the model to start from) and create the job; returns the SDK's ModelTrainer."""
+def _create_training_job(config, hyperparameters, session, base_job_name, init_model, tmp: Path, staged, guard,
+                         built: dict):
+    """Stage the code (and the model to start from) and create the job; returns the SDK's ModelTrainer, also
+    kept as ``built["trainer"]`` before its create call (the job's name, should the SDK raise after it)."""
     from sagemaker.core.training.configs import InputData
 
     source_dir = stage_source(tmp / "source")
@@ -250,6 +255,7 @@ def _create_training_job(config, hyperparameters, session, base_job_name, init_m
     try:
         trainer = build_model_trainer(config, hyperparameters, session, source_dir, base_job_name)
         trainer._guard = guard
+        built["trainer"] = trainer
         # the SDK stages under JOBS/<base>/<base_job_name>-<time>/input/: deleted again if no job comes of it
         staged.add_prefix(config.bucket, f"{config.jobs_prefix}/{base_job_name}/{trainer.base_job_name}-")
         guard.defer()   # the SDK's train() would swallow a KeyboardInterrupt

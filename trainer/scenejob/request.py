@@ -28,7 +28,7 @@ from ..jobs.sagemaker_processing import build_processor, processing_inputs, proc
 from ..jobs.sagemaker_role import check_execution_role, processing_needs
 from ..jobs.sagemaker_sdk import sse_upload_args, stage_source, training_image
 from . import contract, s3io
-from .__main__ import launch_signature
+from .signature import launch_signature, local_model
 
 LAUNCHER = "roadseg_predict_job.py"
 LAUNCHER_CODE = ('"""SageMaker Processing entry script: run the trainer package\'s scene job as a module."""\n'
@@ -74,8 +74,19 @@ def launch(request: SceneJobRequest, *, session=None,
     s3 = session.client("s3")
     for uri in (request.input_uri, request.output_uri):   # Processing reads and writes only in its own region
         check_bucket_region(session, s3io.split_uri(uri)[0], session.region_name)
-    # a scene whose marker records another model or other output options is sent again
-    signature = launch_signature(request.model, request.arguments)
+    with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as tmp:
+        return _launch(request, config, session, s3, Path(tmp), on_created)
+
+
+def _launch(request: SceneJobRequest, config: SageMakerConfig, session, s3, tmp: Path, on_created):
+    # a scene whose marker records another model or other output options is sent again; a local model is
+    # loaded (for its version and threshold) and packed (to upload it) once, here
+    archive = None
+    if request.model.startswith("s3://"):
+        signature = launch_signature(request.model, request.arguments)
+    else:
+        loaded, archive = local_model(request.model, tmp)
+        signature = launch_signature(request.model, request.arguments, loaded)
     todo, done = s3io.remaining_scenes(s3, request.input_uri, request.output_uri, signature)
     # instances see only their shard, so two scenes with one output name could overwrite each other
     shared = contract.shared_outputs(sorted(todo + done))
@@ -103,32 +114,34 @@ def launch(request: SceneJobRequest, *, session=None,
     sagemaker = session.client("sagemaker")
 
     def create() -> TrainingJob:
-        with tempfile.TemporaryDirectory(prefix="roadseg-scenejob-") as tmp:
-            uploaded: list[str] = []
-            try:
-                model = request.model if request.model.startswith("s3://") else \
-                    upload_init_model(config, session, request.model, Path(tmp), uploaded=uploaded)
-            finally:
-                for key in uploaded:   # stored by this launch (a copy already there is reused, and kept)
-                    staged.add(config.bucket, key)
-            manifest_uri = _upload_manifest(s3, request, todo, f"{staging}/scenes.manifest")
-            source_dir = stage_source(Path(tmp) / "source")
-            (source_dir / LAUNCHER).write_text(LAUNCHER_CODE, "utf-8")
-            processor = build_processor(config, session, staging, instances, request.max_runtime_seconds, guard)
-            guard.defer()   # the SDK's run() would swallow a KeyboardInterrupt
-            try:
-                processor.run(code=LAUNCHER, source_dir=str(source_dir), requirements="trainer/requirements.txt",
-                              inputs=processing_inputs(manifest_uri, model),
-                              outputs=processing_outputs(request.output_uri),
-                              arguments=request.arguments + ["--manifest-prefix", request.input_uri], wait=False,
-                              logs=False, job_name=name)
-            except RoadsegError:
-                raise
-            except ValueError as exc:  # pydantic's ValidationError included: a setting the SDK refuses
-                raise BadInputError("the SageMaker SDK rejected the processing job settings: "
-                                    + (str(exc).strip().splitlines() or [""])[0]) from exc
-            except Exception as exc:  # every botocore / SDK error becomes one sentence
-                raise describe_aws_error(exc, "create the processing job", staging) from exc
+        uploaded: list[str] = []
+        try:
+            model = request.model if archive is None else \
+                upload_init_model(config, session, archive, tmp, uploaded=uploaded)
+        finally:
+            for key in uploaded:   # stored by this launch (a copy already there is reused, and kept)
+                staged.add(config.bucket, key)
+        manifest_uri = _upload_manifest(s3, request, todo, f"{staging}/scenes.manifest")
+        source_dir = stage_source(tmp / "source")
+        (source_dir / LAUNCHER).write_text(LAUNCHER_CODE, "utf-8")
+        processor = build_processor(config, session, staging, instances, request.max_runtime_seconds, guard)
+        guard.defer()   # the SDK's run() would swallow a KeyboardInterrupt
+        try:
+            processor.run(code=LAUNCHER, source_dir=str(source_dir), requirements="trainer/requirements.txt",
+                          inputs=processing_inputs(manifest_uri, model),
+                          outputs=processing_outputs(request.output_uri),
+                          arguments=request.arguments + ["--manifest-prefix", request.input_uri], wait=False,
+                          logs=False, job_name=name)
+        except RoadsegError:
+            raise
+        except ValueError as exc:  # pydantic's ValidationError included: a setting the SDK refuses
+            raise BadInputError("the SageMaker SDK rejected the processing job settings: "
+                                + (str(exc).strip().splitlines() or [""])[0]) from exc
+        except Exception as exc:  # every botocore / SDK error becomes one sentence
+            raise describe_aws_error(exc, "create the processing job", staging) from exc
+        return record()
+
+    def record() -> TrainingJob:   # also for a job SageMaker made though the SDK raised after the create call
         return TrainingJob(name=name, backend="sagemaker", status=JobStatus(JobState.STARTING, "Starting"),
                            data={"scenes": len(todo), "skipped": len(done)},
                            details={"kind": "predict", "region": region, "instance_type": config.instance_type,
@@ -142,7 +155,7 @@ def launch(request: SceneJobRequest, *, session=None,
         job.status = JobStatus(JobState.STOPPING, "Stop requested: Ctrl+C during the launch")
 
     job = create_atomically(guard, staged, create, exists=lambda: processing_job_exists(sagemaker, name),
-                            on_created=on_created or (lambda job: None), stop=stop,
+                            on_created=on_created or (lambda job: None), stop=stop, record=record,
                             name=lambda job: f"processing job {job.name}")
     return job, todo, done
 
