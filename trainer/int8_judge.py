@@ -114,3 +114,25 @@ def judge_if_due(model_dir: str | os.PathLike, workspace: str | os.PathLike, thr
     except (OSError, RoadsegError) as exc:
         log.warning("int8 engine not made for %s: %s", model_dir, exc)
         return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m trainer.int8_judge MODEL_DIR WORKSPACE [--threads N]``: the app's prediction process
+    runs this in a low-priority child, so tiles are predicted while it works."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m trainer.int8_judge", description=main.__doc__.splitlines()[0])
+    parser.add_argument("model_dir")
+    parser.add_argument("workspace")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    figures = judge_if_due(args.model_dir, args.workspace, args.threads)
+    if figures:
+        log.info("int8 judged for %s: IoU drop %.4f (%s)", args.model_dir, figures["iou_drop"],
+                 "within tolerance" if figures["within_tolerance"] else "over tolerance: fp32 stays")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,9 +6,10 @@ Messages in: ("load", path, device, engine[, workspace]) | ("predict", request_i
 Messages out: plain tuples (see ``PredictionService._handle``); nothing raises across.
 
 int8: when a model of the workspace (one inside its folder) runs on fp32 ONNX Runtime and its card
-has no int8 figures for these weights, this process makes and judges the int8 engine on the workspace's
-tiles and test pairs (``trainer.int8_judge.judge_if_due``) once no request has come for
-INT8_IDLE_SECONDS, reloads the model when the card then approves int8, and says so with
+has no int8 figures for these weights, a child process at low priority makes and judges the int8 engine
+on the workspace's tiles and test pairs (``python -m trainer.int8_judge``: about a minute on one core)
+once no request has come for INT8_IDLE_SECONDS; tiles asked for meanwhile are predicted at once. When
+it is done and the card approves int8, this process reloads the model and says so with
 ("engine", path, description).
 """
 
@@ -17,12 +18,15 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from pathlib import Path
 
-INT8_IDLE_SECONDS = 2.0  # quantizing and judging take about a minute on one core: not while a tile waits
+INT8_IDLE_SECONDS = 2.0  # quantizing and judging take about a minute on one core: not while tiles stream in
+INT8_POLL_SECONDS = 0.5
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -69,30 +73,37 @@ def worker_main(requests, results, cancel_id, threads: int = 0) -> None:
     except BaseException as exc:  # an install problem: say so on every request
         results.put(("load_failed", *_reason(exc)))
         return
-    int8_job = None  # (path, device, engine, workspace) of a loaded fp32 ONNX model, until judged
+    int8 = None  # the int8 judge of the loaded fp32 ONNX model, until it is done
     while True:
         try:
-            message = requests.get(timeout=INT8_IDLE_SECONDS) if int8_job else requests.get()
+            message = requests.get(timeout=int8.wait()) if int8 else requests.get()
         except queue.Empty:
-            predictor = _judge_int8(int8_job, predictor, results, threads) or predictor
-            int8_job = None
+            if int8.step():
+                predictor = int8.switched(predictor, results, threads) or predictor
+                int8 = None
             continue
         kind = message[0]
         if kind == "stop":
+            if int8:
+                int8.stop()
             return
         if kind == "load":
             _, path, device, engine, *rest = message
-            int8_job = None
+            if int8:
+                int8.stop()
+            int8 = None
             try:
                 predictor = Predictor(path, device=device, engine=engine, threads=threads or None)
                 results.put(("loaded", str(predictor.version), str(predictor.device_description),
                              float(predictor.threshold), str(path)))
                 if rest and _own_model(path, rest[0]) and engine == "auto" and predictor.engine_name == "onnx":
-                    int8_job = (path, device, engine, rest[0])
+                    int8 = Int8Judge(path, device, engine, rest[0])
             except BaseException as exc:
                 predictor = None
                 results.put(("load_failed", *_reason(exc)))
             continue
+        if int8:
+            int8.busy()
         _, request_id, stem, image_path = message
         if predictor is None:
             results.put(("failed", request_id, stem, "no model is loaded", "Open a model first.", "load", ""))
@@ -132,22 +143,58 @@ def _own_model(path: str, workspace: str | None) -> bool:
         return False
 
 
-def _judge_int8(job, predictor, results, threads: int):
-    """Make and judge the int8 engine of the loaded model; the reloaded Predictor when its card now
-    approves int8, else None (the fp32 one stays). Never raises: fp32 keeps working whatever happens."""
-    path, device, engine, workspace = job
-    try:
-        from trainer.int8_judge import judge_if_due
-        from trainer.predict import Predictor
+class Int8Judge:
+    """Makes and judges a loaded model's int8 engine in a child process at low priority, started once no
+    tile was asked for during INT8_IDLE_SECONDS, so a tile asked for meanwhile is not kept waiting."""
 
-        figures = judge_if_due(path, workspace, threads or None)
-        if not figures or not figures.get("within_tolerance"):
+    def __init__(self, path: str, device: str, engine: str, workspace: str):
+        self.path, self.device, self.engine, self.workspace = path, device, engine, workspace
+        self.proc: subprocess.Popen | None = None
+        self.idle_since = time.monotonic()
+
+    def busy(self) -> None:
+        self.idle_since = time.monotonic()
+
+    def wait(self) -> float:
+        if self.proc is not None:
+            return INT8_POLL_SECONDS
+        return max(0.01, self.idle_since + INT8_IDLE_SECONDS - time.monotonic())
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "trainer.int8_judge", self.path, self.workspace, "--threads", "1"]
+
+    def step(self) -> bool:
+        """Start the child when due; True once it has finished (whatever it did)."""
+        if self.proc is None:
+            if time.monotonic() - self.idle_since >= INT8_IDLE_SECONDS:
+                self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                             preexec_fn=_lower_priority if os.name == "posix" else None)
+            return False
+        return self.proc.poll() is not None
+
+    def switched(self, predictor, results, threads: int):
+        """The reloaded Predictor when the card now approves int8 for these weights, else None (the fp32
+        engine stays). Never raises: fp32 keeps working whatever happened."""
+        try:
+            from trainer.predict import Predictor
+
+            reloaded = Predictor(self.path, device=self.device, engine=self.engine, threads=threads or None)
+            if reloaded.engine_name != "onnx-int8" or reloaded.version != predictor.version:
+                return None
+        except Exception:  # noqa: BLE001 - an optimisation only
+            traceback.print_exc()
             return None
-        reloaded = Predictor(path, device=device, engine=engine, threads=threads or None)
-        if reloaded.engine_name != "onnx-int8" or reloaded.version != predictor.version:
-            return None
-    except Exception:  # noqa: BLE001 - an optimisation only
-        traceback.print_exc()
-        return None
-    results.put(("engine", str(path), reloaded.describe()))
-    return reloaded
+        results.put(("engine", str(self.path), reloaded.describe()))
+        return reloaded
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()   # the card is written atomically: nothing half-written is left
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _lower_priority() -> None:
+    os.nice(10)

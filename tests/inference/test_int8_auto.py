@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import queue
 import shutil
+import sys
 import threading
 
 import onnx
@@ -89,6 +90,50 @@ def test_no_workspace_a_forced_engine_or_a_model_from_elsewhere_leaves_the_card_
     assert [reply[0] for reply in replies] == ["loaded"] * 4
     assert "int8" not in json.loads((outside / "model.json").read_text())
     assert "int8" not in json.loads((model / "model.json").read_text())
+
+
+def test_a_tile_asked_for_while_int8_is_judged_is_predicted_at_once(trained_dir, tmp_path, monkeypatch):
+    """The judge runs in its own low-priority process: the worker answers tiles meanwhile, and a stop ends it."""
+    monkeypatch.setattr(prediction_worker, "INT8_IDLE_SECONDS", 0.1)
+    judges = []
+    real_step = prediction_worker.Int8Judge.step
+
+    def slow_judge(self):   # a real child that takes as long as a big model's judging
+        judges.append(self)
+        return [sys.executable, "-c", "import time; time.sleep(120)"]
+
+    def started_step(self):
+        finished = real_step(self)
+        if self.proc is not None and not asked:
+            asked.append(True)
+            requests.put(("predict", 7, "tile", str(image)))
+        return finished
+
+    asked: list = []
+    monkeypatch.setattr(prediction_worker.Int8Judge, "command", slow_judge)
+    monkeypatch.setattr(prediction_worker.Int8Judge, "step", started_step)
+    workspace = shutil.copytree(trained_dir.parent / "data", tmp_path / "workspace")
+    model = shutil.copytree(trained_dir, workspace / ".roadseg" / "models" / "v1")
+    image = next(p for p in (workspace / "test" / "images").iterdir())
+    requests, results, replies = queue.Queue(), queue.Queue(), []
+    requests.put(("load", str(model), "cpu", "auto", str(workspace)))
+
+    def collect() -> None:
+        while not any(reply[0] in ("ok", "failed") for reply in replies):
+            try:
+                replies.append(results.get(timeout=60))
+            except queue.Empty:
+                break
+        requests.put(("stop",))
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    prediction_worker.worker_main(requests, results, _Cancel(), threads=1)
+    collector.join()
+    assert [reply[0] for reply in replies] == ["loaded", "ok"]
+    assert replies[1][1] == 7 and judges
+    child = judges[0].proc
+    assert child.poll() is not None    # the stop ended the judge; the prediction came while it ran
 
 
 def test_the_int8_graph_keeps_the_stem_and_the_head_in_float(judged):
