@@ -56,6 +56,8 @@ def test_the_readme_role_runs_a_scene_job_and_the_check_covers_what_the_job_does
     assert job.details["role_check"].startswith("execution role") and "not checked" not in job.details["role_check"]
     decided = {(action, resource) for actions, resources, _ in requests for action in actions for resource in resources}
     assert ("s3:GetObject", f"arn:aws:s3:::{BUCKET}/scenes/example.tif") in decided
+    # listing the scenes' folders (for their sidecars), under the scenes prefix only
+    assert (["s3:ListBucket"], [f"arn:aws:s3:::{BUCKET}"], {"s3:prefix": "scenes/"}) in requests
     assert ("s3:PutObject", f"arn:aws:s3:::{BUCKET}/predictions/example_mask.tif") in decided
     assert any(action == "logs:PutLogEvents" and ":log-group:/aws/sagemaker/ProcessingJobs:log-stream:"
                f"{job.name}/" in resource for action, resource in decided)
@@ -81,6 +83,35 @@ def test_a_role_that_cannot_read_the_scenes_is_refused_before_anything_is_staged
     assert _processing_jobs(s3_server) == []
     s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/jobs/")   # no model, code, manifest
+
+
+def _listing_allowed(permissions: dict, need) -> bool:
+    """Whether a statement allows this s3:ListBucket with the prefix it carries (moto's engine ignores
+    Conditions, so the README's ``s3:prefix`` patterns are matched here, as IAM's StringLike does)."""
+    from fnmatch import fnmatchcase
+
+    prefix = dict(need.context)["s3:prefix"]
+    for statement in permissions["Statement"]:
+        if "s3:ListBucket" in statement["Action"] and statement["Resource"] == need.resource:
+            patterns = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+            if patterns is None or any(fnmatchcase(prefix, pattern) for pattern in patterns):
+                return True
+    return False
+
+
+def test_every_listing_of_a_scene_job_is_allowed_by_the_readme_roles_prefix_conditions(account):
+    from trainer.jobs.sagemaker_role import processing_needs
+
+    _, permissions = readme_role_policies(BUCKET, PREFIX, "us-east-1")
+    needs = [need for need in processing_needs(account, "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1",
+                                               "us-east-1", job_name="roadseg-predict-1", input_uri=SCENES,
+                                               output_uri=OUTPUT,
+                                               model_uri=f"s3://{BUCKET}/{PREFIX}/jobs/init-models/abc/")
+             if need.actions == ("s3:ListBucket",)]
+    assert {dict(need.context)["s3:prefix"] for need in needs} >= {"scenes/", f"{PREFIX}/jobs/init-models/abc/"}
+    assert all(_listing_allowed(permissions, need) for need in needs), needs
+    without = {"Statement": [s for s in permissions["Statement"] if "scenes/*" not in str(s.get("Condition"))]}
+    assert [dict(n.context)["s3:prefix"] for n in needs if not _listing_allowed(without, n)] == ["scenes/"]
 
 
 def test_an_alias_that_cannot_be_resolved_is_named_as_not_checked(account, s3_server, monkeypatch, model_archive):

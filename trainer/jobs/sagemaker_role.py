@@ -84,6 +84,9 @@ def processing_needs(config, image_uri: str, region: str, *, job_name: str, inpu
         Need(("s3:GetObject",), f"{s3}{config.bucket}/{staging}/code/{job_name}/source/sourcedir.tar.gz", (),
              "read the staged code"),
         Need(("s3:GetObject",), f"{s3}{scenes_bucket}/{scenes}example.tif", (), f"read the scenes under {input_uri}"),
+        # the container lists each scene's folder for its sidecars (.tfw, .aux.xml, a VRT's sources)
+        Need(("s3:ListBucket",), f"{s3}{scenes_bucket}", (("s3:prefix", scenes),),
+             f"list the scenes' folders under {input_uri} (for their sidecar files)"),
         Need(("s3:ListBucket",), f"{s3}{model_bucket}", (("s3:prefix", model),), f"list the model input {model_uri}"),
         Need(("s3:GetObject",), f"{s3}{model_bucket}/{model_object}", (), "read the model"),
         Need(("s3:PutObject",), f"{s3}{out_bucket}/{out}example_mask.tif", (), f"write the outputs under {output_uri}"),
