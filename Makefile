@@ -36,9 +36,11 @@ sysdeps-offscreen:
 run: sysdeps-display setup-app
 	$(VENV)/bin/roadseg-gui
 
-# pytest exits 5 when it collected nothing: that is a failure, not a pass.
+# pytest exits 5 when it collected nothing: that is a failure, not a pass. worksteal hands each worker a
+# contiguous half (a module's tests, and its module-scoped model or worker process, stay on one worker) and
+# lets an idle worker take over the tail of the other's queue, so no slow file is left last on one core.
 test: sysdeps-offscreen setup
-	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto; rc=$$?; \
+	@QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto --dist worksteal; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 screenshot: sysdeps-offscreen setup-app

@@ -76,19 +76,24 @@ def local_model() -> LoadedModel:
 
 
 @pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory):
-    """A model folder trained for one epoch by trainer.train.fit on 8 synthetic 64 px tiles (~4 s).
+def trained_dir(built_once):
+    """A model folder trained for one epoch by trainer.train.fit on 8 synthetic 64 px tiles (~4 s), once per
+    test run: the xdist workers share it. Its data is beside it (``trained_dir.parent / "data"``).
 
     Unlike the calibrated random-init models, its output on random noise differs between
     ONNX Runtime and torch by 1e-2 or more (ordinary fp32 noise), as real models' does.
+    Tests that change a model copy it first.
     """
+    return built_once("trained-one-epoch", _train_one_epoch) / "model"
+
+
+def _train_one_epoch(root):
     import contextlib
     import io
 
     from trainer.synthetic import write_dataset
     from trainer.train import TrainConfig, fit
 
-    root = tmp_path_factory.mktemp("trained")
     data = write_dataset(root / "data", train=8, test=2, size=64, seed=3)
     config = TrainConfig(out=str(root / "model"), data=str(data), epochs=1, batch_size=4, lr=3e-3,
                          image_size=64, workers=0, seed=0, pretrained=False, precise_bn_batches=2)
@@ -104,4 +109,3 @@ def trained_dir(tmp_path_factory):
             os.environ.pop("ROADSEG_PRETRAINED", None)
         else:
             os.environ["ROADSEG_PRETRAINED"] = previous_env
-    return root / "model"
