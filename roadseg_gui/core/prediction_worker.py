@@ -27,6 +27,7 @@ from pathlib import Path
 
 INT8_IDLE_SECONDS = 2.0  # quantizing and judging take about a minute on one core: not while tiles stream in
 INT8_POLL_SECONDS = 0.5
+INT8_NICE = 10  # the judge yields to the app and to tiles being predicted
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -167,8 +168,9 @@ class Int8Judge:
         """Start the child when due; True once it has finished (whatever it did)."""
         if self.proc is None:
             if time.monotonic() - self.idle_since >= INT8_IDLE_SECONDS:
+                lower = INT8_NICE if os.name == "posix" else 0
                 self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                             preexec_fn=_lower_priority if os.name == "posix" else None)
+                                             preexec_fn=(lambda: os.nice(lower)) if lower else None)
             return False
         return self.proc.poll() is not None
 
@@ -195,6 +197,3 @@ class Int8Judge:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
-
-def _lower_priority() -> None:
-    os.nice(10)
