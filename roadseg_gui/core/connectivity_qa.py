@@ -90,7 +90,8 @@ def drop_prediction_specks(mask: np.ndarray, predicted: np.ndarray | None, speck
     labels, count = _labels_and_count(mask) if labels is None else labels
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     on_prediction = np.bincount(labels.ravel(), weights=predicted.ravel().astype(float), minlength=count + 1)
-    speck = (sizes < speck_px) & (on_prediction >= 0.5 * sizes)
+    # sizes > 0: labels left unused after a stroke joined two pieces (qa_labels) are no specks
+    speck = (sizes > 0) & (sizes < speck_px) & (on_prediction >= 0.5 * sizes)
     speck[0] = False
     if not speck.any():
         return mask, 0

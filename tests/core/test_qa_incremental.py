@@ -62,6 +62,18 @@ def test_edits_that_join_or_split_pieces_match_the_full_check(edit):
     assert after != first
 
 
+def test_a_stroke_joining_two_roads_under_a_prediction_counts_no_speck():
+    mask = np.zeros((100, 200), bool)
+    mask[46:53, 10:90] = True            # two 80-px roads, 10 px apart
+    mask[46:53, 100:180] = True
+    predicted, checker = mask.copy(), IncrementalQA()
+    assert checker.check(mask, predicted, SETTINGS) == check_mask(mask, predicted, SETTINGS)
+    mask[46:53, 88:102] = True           # joined: one of their two labels goes unused
+    after = checker.check(mask, predicted, SETTINGS)
+    assert after == check_mask(mask, predicted, SETTINGS)
+    assert after.specks == 0
+
+
 def test_wide_roads_at_the_tile_edge_match_the_full_check():
     settings = QASettings(road_width=5)
     mask, checker = two_roads(), IncrementalQA()
