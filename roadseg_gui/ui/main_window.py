@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
     def set_workspace(self, workspace, select_first: bool = True) -> None:
         self.throughput.set_workspace(workspace)   # the old workspace gets its pending work first
         self.editor.set_workspace(workspace)
+        self.road_qa.set_workspace(workspace)      # a tile of the same name in the new one is another tile
         self.workspace = workspace
         self._apply_labeling_settings(workspace.settings.labeling)
         self.browser.set_workspace(workspace)

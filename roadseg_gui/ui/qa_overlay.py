@@ -53,6 +53,7 @@ class RoadQA(QObject):
         self.visible = True
         self.open_on: dict[str, int] = {}       # stem -> open issues when last checked
         self.checkers: dict[str, IncrementalQA] = {}   # stem -> its incremental checker, newest last
+        self.workspace = None                   # whose tiles the checkers are (set_workspace)
         self._document = None
         self._generation = 0
         self._delivered = 0
@@ -80,6 +81,23 @@ class RoadQA(QObject):
         window.actions.next_issue.triggered.connect(self.next_issue)
         window.actions.show_qa.toggled.connect(self.set_visible)
         window.panel.road_width.valueChanged.connect(lambda _v: self._timer.start())  # sizes scale with it
+
+    def set_workspace(self, workspace) -> None:
+        """Bind to ``workspace``: its tiles' checkers and stores only. Tiles of two workspaces can share
+        a name, so the old checkers (and a check still running for them) are let go."""
+        self.workspace = workspace
+        self._timer.stop()
+        if self._document is not None:
+            self._document.remove_listener(self._mask_changed)
+            self._document = None
+        self.checkers.clear()
+        self.open_on.clear()
+        self._generation += 1               # a result of the old workspace arriving now is not shown
+        self._delivered = self._generation
+        self.issues, self.current, self.specks, self._centred = [], -1, 0, None
+        self.legend.show_counts([], 0, False)
+        self.count_label.clear()
+        self.canvas.update()
 
     # ---- finding issues ----------------------------------------------------
     def _tile_shown(self, _stem: str) -> None:
@@ -128,7 +146,7 @@ class RoadQA(QObject):
         return checker
 
     def _store(self, stem: str) -> TileQAStore | None:
-        workspace = self.editor.workspace
+        workspace = self.workspace
         if workspace is None:
             return None
         return TileQAStore(lambda: workspace.db, stem)    # called on the checking thread: its own connection

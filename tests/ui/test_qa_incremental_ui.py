@@ -30,3 +30,37 @@ def test_a_stroke_rebuilds_only_its_piece_and_an_undo_is_answered_from_the_cache
     window.editor.document.replace(mask)         # back to the first mask: its result, nothing rebuilt
     qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
     assert qa.checkers[stem].rebuilt == 0 and qa.issues == first
+
+
+
+def test_after_a_workspace_switch_a_tile_of_the_same_name_keeps_its_qa_in_the_new_workspace(
+        qtbot, window, tmp_path):
+    from roadseg_gui.core.qa_incremental import result_key
+    from roadseg_gui.core.qa_store import load_qa_result
+    from roadseg_gui.core.workspace import Workspace
+    from ui_helpers import write_tiles
+
+    qa, stem, first = window.road_qa, window.editor.stem, window.workspace
+    mask = np.zeros(window.editor.document.shape, bool)
+    mask[20:25, 5:60] = True
+    window.editor.document.replace(mask)
+    qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
+    key_in_first = result_key(mask, None, qa.settings())
+    assert load_qa_result(first.db, stem, key_in_first) is not None
+
+    write_tiles(tmp_path / "other", 4, seed=5)      # the same tile names, other images
+    window.set_workspace(Workspace.open(tmp_path / "other"))
+    # the browser keeps the row of the same name selected, so it is no new selection: open the tile
+    window.show_tile(stem)
+    qtbot.waitUntil(lambda: window.editor.document is not None and window.editor.stem == stem, timeout=15000)
+    other = window.workspace
+    mask = np.zeros(window.editor.document.shape, bool)
+    mask[60:65, 5:40] = True
+    mask[60:65, 46:90] = True
+    window.editor.document.replace(mask)
+    qtbot.waitUntil(lambda: not qa.busy, timeout=15000)
+    assert qa.issues == check_mask(mask, None, qa.settings()).issues
+    key_in_other = result_key(mask, None, qa.settings())
+    assert load_qa_result(other.db, stem, key_in_other) is not None
+    assert load_qa_result(first.db, stem, key_in_other) is None     # not written to the old workspace's DB
+    assert load_qa_result(first.db, stem, key_in_first) is not None
