@@ -125,13 +125,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dir")
     parser.add_argument("workspace")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's priority by this much")
+    parser.add_argument("--parent", type=int, default=None,
+                        help="end when the process with this PID is gone (the app's prediction process)")
     args = parser.parse_args(argv)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
+    if args.parent:
+        _exit_with(args.parent)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     figures = judge_if_due(args.model_dir, args.workspace, args.threads)
     if figures:
         log.info("int8 judged for %s: IoU drop %.4f (%s)", args.model_dir, figures["iou_drop"],
                  "within tolerance" if figures["within_tolerance"] else "over tolerance: fp32 stays")
     return 0
+
+
+def _exit_with(parent: int) -> None:
+    """Stop when ``parent`` is gone (even by kill -9): this process is re-parented then. The card is
+    written atomically, so stopping at any point leaves it whole."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 if __name__ == "__main__":

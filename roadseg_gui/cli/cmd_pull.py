@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..core.sync import pull  # boto3: only when this command runs
+    from ..core.sync import pull  # botocore: only when this command runs
 
     with TqdmProgress(disable=args.no_progress, desc="pull") as bar:
         report = pull(args.source, args.workspace, profile=args.profile, endpoint_url=args.endpoint_url,

@@ -11,7 +11,7 @@ from trainer.errors import BadInputError, RoadsegError
 from ..core.settings import WorkspaceSettings, validate_s3_settings
 from .wording import progress_disabled
 
-if TYPE_CHECKING:  # core.sync imports boto3: only when a command runs, not for every `roadseg`
+if TYPE_CHECKING:  # core.sync imports botocore: only when a command runs, not for every `roadseg`
     from ..core.sync.report import SyncProgress, SyncReport
 
 

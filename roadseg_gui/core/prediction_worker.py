@@ -144,6 +144,16 @@ def _own_model(path: str, workspace: str | None) -> bool:
         return False
 
 
+def _int8_due(path: str) -> bool:
+    try:
+        from trainer.int8_judge import int8_due
+
+        return int8_due(path)
+    except Exception:  # noqa: BLE001 - an optimisation only: fp32 stays
+        traceback.print_exc()
+        return False
+
+
 class Int8Judge:
     """Makes and judges a loaded model's int8 engine in a child process at low priority, started once no
     tile was asked for during INT8_IDLE_SECONDS, so a tile asked for meanwhile is not kept waiting."""
@@ -162,21 +172,25 @@ class Int8Judge:
         return max(0.01, self.idle_since + INT8_IDLE_SECONDS - time.monotonic())
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "trainer.int8_judge", self.path, self.workspace, "--threads", "1"]
+        nice = INT8_NICE if os.name == "posix" else 0
+        return [sys.executable, "-m", "trainer.int8_judge", self.path, self.workspace, "--threads", "1",
+                "--nice", str(nice), "--parent", str(os.getpid())]
 
     def step(self) -> bool:
         """Start the child when due; True once it has finished (whatever it did)."""
         if self.proc is None:
             if time.monotonic() - self.idle_since >= INT8_IDLE_SECONDS:
-                lower = INT8_NICE if os.name == "posix" else 0
-                self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                             preexec_fn=(lambda: os.nice(lower)) if lower else None)
+                if not _int8_due(self.path):
+                    return True   # judged before (over tolerance, or int8 already cached): no child
+                self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL)
             return False
         return self.proc.poll() is not None
 
     def switched(self, predictor, results, threads: int):
         """The reloaded Predictor when the card now approves int8 for these weights, else None (the fp32
         engine stays). Never raises: fp32 keeps working whatever happened."""
+        if self.proc is None:
+            return None   # nothing was due
         try:
             from trainer.predict import Predictor
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import queue
 import shutil
+import subprocess
 import sys
 import threading
+import time
 
 import onnx
 import pytest
@@ -83,6 +85,9 @@ def test_an_idle_worker_judges_int8_by_itself_and_switches_when_the_card_approve
 def test_no_workspace_a_forced_engine_or_a_model_from_elsewhere_leaves_the_card_alone(trained_dir, tmp_path,
                                                                                        monkeypatch):
     monkeypatch.setattr(prediction_worker, "INT8_IDLE_SECONDS", 0.1)
+    judges = []
+    monkeypatch.setattr(prediction_worker.Int8Judge, "__init__",
+                        lambda self, *args: judges.append(args) or setattr(self, "proc", None))
     workspace = shutil.copytree(trained_dir.parent / "data", tmp_path / "workspace")
     model = shutil.copytree(trained_dir, workspace / ".roadseg" / "models" / "v1")
     outside = shutil.copytree(trained_dir, tmp_path / "elsewhere")
@@ -90,6 +95,7 @@ def test_no_workspace_a_forced_engine_or_a_model_from_elsewhere_leaves_the_card_
                       ("load", str(model), "cpu", "auto"), ("load", str(outside), "cpu", "auto", str(workspace))],
                      stop_when=lambda replies: len(replies) >= 4, timeout=120)
     assert [reply[0] for reply in replies] == ["loaded"] * 4
+    assert judges == []   # no judge was even started for any of them
     assert "int8" not in json.loads((outside / "model.json").read_text())
     assert "int8" not in json.loads((model / "model.json").read_text())
 
@@ -136,6 +142,34 @@ def test_a_tile_asked_for_while_int8_is_judged_is_predicted_at_once(trained_dir,
     assert replies[1][1] == 7 and judges
     child = judges[0].proc
     assert child.poll() is not None    # the stop ended the judge; the prediction came while it ran
+
+
+def test_a_judge_whose_prediction_process_is_gone_stops(trained_dir, tmp_path):
+    """kill -9 of the app ends its prediction process; the judge it started must not run on alone."""
+    workspace = shutil.copytree(trained_dir.parent / "data", tmp_path / "workspace")
+    model = shutil.copytree(trained_dir, workspace / ".roadseg" / "models" / "v1")
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, os, time\n"
+        f"child = subprocess.Popen([sys.executable, '-m', 'trainer.int8_judge', {str(model)!r}, {str(workspace)!r},"
+        " '--parent', str(os.getpid())])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _running(child):
+        time.sleep(0.2)
+    assert not _running(child)
+    assert "int8" not in json.loads((model / "model.json").read_text())   # stopped before it judged
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_the_int8_graph_keeps_the_stem_and_the_head_in_float(judged):
