@@ -141,7 +141,7 @@ class TileBrowser(QWidget):
     # ---- state ---------------------------------------------------------
     def set_workspace(self, workspace) -> None:
         self.workspace = workspace
-        self.refresh()
+        self.refresh(keep="")   # another workspace's tile of the same name is another tile: select it anew
 
     def refresh(self, keep: str | None = None) -> None:
         """Reload the tile list from the workspace with the current filter and order."""
