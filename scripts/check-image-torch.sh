@@ -10,11 +10,13 @@ shift $(( $# > 0 ? 1 : 0 ))
 uv="$(command -v uv || echo .venv/bin/uv)"
 [ -x "$venv/bin/python" ] || "$uv" venv -p 3.11 "$venv"
 # the image's torch, torchvision and numpy; what trainer/requirements.txt adds; the tests' own tools
-# (boto3 and moto for the S3 tests, pyogrio and sagemaker-inference for the readers and the serving toolkit)
+# (boto3 and moto for the S3 tests, pyogrio and sagemaker-inference for the readers and the serving toolkit,
+# the SageMaker SDK and tomli_w for the tests that stage a job as the client would; pip, which the image has)
 pin() { grep -iE "^$1==" constraints.txt; }
 "$uv" pip install -p "$venv/bin/python" torch==2.5.1 torchvision==0.20.1 numpy==1.26.4 \
-    -r trainer/requirements.txt pytest "$(pin boto3)" "$(pin botocore)" "$(pin s3transfer)" \
-    "moto[server]==$(pin moto | cut -d= -f3)" "$(pin pyogrio)" "$(pin sagemaker-inference)"
+    -r trainer/requirements.txt pip pytest "$(pin boto3)" "$(pin botocore)" "$(pin s3transfer)" \
+    "moto[server]==$(pin moto | cut -d= -f3)" "$(pin pyogrio)" "$(pin sagemaker-inference)" \
+    "$(pin sagemaker)" "$(pin tomli_w)"
 "$venv/bin/python" -c "import torch, torchvision, numpy, scipy, skimage, rasterio; print('torch', torch.__version__, \
 'torchvision', torchvision.__version__, 'numpy', numpy.__version__, 'scipy', scipy.__version__, \
 'scikit-image', skimage.__version__, 'rasterio', rasterio.__version__)"
