@@ -182,7 +182,8 @@ class Int8Judge:
             if time.monotonic() - self.idle_since >= INT8_IDLE_SECONDS:
                 if not _int8_due(self.path):
                     return True   # judged before (over tolerance, or int8 already cached): no child
-                self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL)
+                # ONNX Runtime's calibration prints its tables to stdout: not the user's terminal
+                self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
             return False
         return self.proc.poll() is not None
 
