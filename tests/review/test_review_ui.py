@@ -24,15 +24,7 @@ ROADS = [([(30, 6, 30, 121)], 7, 0.95),     # long and sure
          ([(60, 20, 60, 60)], 7, 0.6)]      # short and unsure, on its own
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-
-    config = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(config))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(config))
+pytestmark = pytest.mark.usefixtures("isolated_config")   # tests/review/conftest.py
 
 
 def make_workspace(root, start="labeled"):
