@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -47,9 +48,19 @@ def _serve(messages: list[tuple], stop_when, timeout: float = 600.0) -> list[tup
 
     collector = threading.Thread(target=collect)
     collector.start()
-    prediction_worker.worker_main(requests, results, _Cancel(), threads=1)
+    _worker_here(requests, results)
     collector.join()
     return replies
+
+
+def _worker_here(requests, results) -> None:
+    """worker_main in this process; it ignores SIGINT (the app stops it), which must not outlive it here:
+    every process this pytest worker starts later would inherit the ignored Ctrl+C."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        prediction_worker.worker_main(requests, results, _Cancel(), threads=1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +147,7 @@ def test_a_tile_asked_for_while_int8_is_judged_is_predicted_at_once(trained_dir,
 
     collector = threading.Thread(target=collect)
     collector.start()
-    prediction_worker.worker_main(requests, results, _Cancel(), threads=1)
+    _worker_here(requests, results)
     collector.join()
     assert [reply[0] for reply in replies] == ["loaded", "ok"]
     assert replies[1][1] == 7 and judges
