@@ -65,6 +65,20 @@ def s3_server(aws_env, moto_endpoint):
     yield moto_endpoint
 
 
+@pytest.fixture
+def isolated_config(tmp_path, monkeypatch):
+    """The Qt tests' recent workspaces, last model, window geometry and recovered edits go to a temp dir, not the
+    user's (folders whose tests all open windows make it autouse in their conftest)."""
+    from PySide6.QtCore import QSettings
+
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))   # recovered edits, the demo workspace
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(config))
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(config))
+    return config
+
+
 @pytest.fixture(scope="session")
 def built_once(tmp_path_factory):
     """``built_once(name, build)``: the folder ``build(folder)`` fills, built by one process of the test run

@@ -21,7 +21,7 @@ STEM = "tile_000"
 ROADS = [([(30, 6, 30, 121)], 7, 0.95), ([(90, 6, 90, 121)], 7, 0.9), ([(60, 20, 60, 60)], 7, 0.6)]
 
 
-pytestmark = pytest.mark.usefixtures("isolated_config")   # tests/review/conftest.py
+pytestmark = pytest.mark.usefixtures("isolated_config")   # tests/conftest.py
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ ROADS = [([(30, 6, 30, 121)], 7, 0.95),     # long and sure
          ([(60, 20, 60, 60)], 7, 0.6)]      # short and unsure, on its own
 
 
-pytestmark = pytest.mark.usefixtures("isolated_config")   # tests/review/conftest.py
+pytestmark = pytest.mark.usefixtures("isolated_config")   # tests/conftest.py
 
 
 def make_workspace(root, start="labeled"):

@@ -20,14 +20,9 @@ STEMS = ("tile_000", "tile_001", "tile_002")
 
 
 @pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-
-    config = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(config))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(config))
+def isolated_config(isolated_config):
+    """tests/conftest.py's, for every test here."""
+    return isolated_config
 
 
 def write_accepted(root: Path, size: int = 96) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from review_ui_helpers import show, type_note
+from ui_helpers import type_annotator
 
 from roadseg_gui.core.review_state import ACCEPTED, APPROVED, RETURNED, get_record
 
@@ -62,12 +63,5 @@ def test_a_name_typed_in_the_stats_panel_switches_whose_queue_is_counted(window,
         return [w.text() for w in window.statusBar().findChildren(QLabel) if w.text().startswith("To review")]
 
     assert counts() == ["To review 2 · returned to me 0"]    # bob: alice's two tiles
-    window.throughput.dock.show()
-    window.throughput.dock.raise_()
-    field = window.throughput.panel.annotator
-    field.setFocus()
-    qtbot.waitUntil(field.hasFocus, timeout=5000)
-    field.selectAll()
-    qtbot.keyClicks(field, "alice")
-    qtbot.keyClick(field, Qt.Key_Return)
+    qtbot.keyClick(type_annotator(qtbot, window, "alice"), Qt.Key_Return)
     qtbot.waitUntil(lambda: counts() == ["To review 1 · returned to me 0"], timeout=5000)   # alice: bob's tile

@@ -8,7 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolBar
-from ui_helpers import click, drag_to, fixed_view, open_window, press, release
+from ui_helpers import click, drag_to, fixed_view, open_window, press, release, type_annotator
 
 from roadseg_gui.core import statedb
 from roadseg_gui.core.settings import WorkspaceSettings, os_login
@@ -89,12 +89,7 @@ def test_keys_clicks_and_accept_are_recorded_with_active_seconds_and_road(qtbot,
 def test_the_annotator_set_in_the_stats_panel_is_saved_shown_and_recorded(qtbot, workspace_root):
     window = open_window(qtbot, workspace_root)
     try:
-        window.throughput.dock.raise_()
-        field = window.throughput.panel.annotator
-        field.setFocus()
-        qtbot.waitUntil(field.hasFocus, timeout=5000)
-        field.selectAll()
-        qtbot.keyClicks(field, "maria")
+        field = type_annotator(qtbot, window, "maria")
         assert not window.throughput.recorder.activity.has_pending() or \
             not any(w.actions for w in window.throughput.recorder.activity.take().values()), "typing is no action"
         qtbot.keyClick(field, Qt.Key_Return)

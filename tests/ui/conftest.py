@@ -13,16 +13,9 @@ pytest.importorskip("pytestqt")
 
 
 @pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    """Recent workspaces, last model, window geometry and recovered edits go to a temp dir, not the user's."""
-    from PySide6.QtCore import QSettings
-
-    config = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))   # recovered edits, the demo workspace
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(config))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(config))
-    return config
+def isolated_config(isolated_config):
+    """tests/conftest.py's, for every test here."""
+    return isolated_config
 
 
 @pytest.fixture

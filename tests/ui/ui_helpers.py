@@ -78,3 +78,16 @@ def open_window(qtbot, root: Path, wait_for_tile: bool = True):
     if wait_for_tile:
         qtbot.waitUntil(lambda: window.editor.document is not None, timeout=15000)
     return window
+
+
+def type_annotator(qtbot, window, name: str):
+    """Type ``name`` over the Stats dock's annotator field, key by key as a person would (no Enter yet);
+    returns the field."""
+    window.throughput.dock.show()
+    window.throughput.dock.raise_()
+    field = window.throughput.panel.annotator
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=5000)
+    field.selectAll()
+    qtbot.keyClicks(field, name)
+    return field
