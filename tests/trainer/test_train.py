@@ -38,13 +38,7 @@ EPOCH_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) test_loss=([0-9.]+) 
 LEARN = dict(tiles=64, size=96, epochs=8, batch_size=8, lr=3e-3)
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("ROADSEG_PRETRAINED", "0")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(min(2, threads))
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("offline_training")   # tests/trainer/conftest.py
 
 
 def _run(config: TrainConfig, on_epoch=None) -> tuple[dict, list[str]]:

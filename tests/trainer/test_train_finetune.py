@@ -30,13 +30,7 @@ STARTER = ROOT / "resources" / "models" / "starter"
 DEMO = ROOT / "resources" / "demo"
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("ROADSEG_PRETRAINED", "0")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(min(2, threads))
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("offline_training")   # tests/trainer/conftest.py
 
 
 def _fit(config: TrainConfig) -> tuple[dict, str]:
